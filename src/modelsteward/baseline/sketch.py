@@ -1,0 +1,617 @@
+"""Mergeable sketch profiles: the baseline for data that does not fit one machine.
+
+A :class:`SketchProfile` holds one small summary per column, built batch by batch, merged
+associatively across partitions, and serialised to bytes or JSON (never pickle):
+
+- numeric columns: a KLL quantile sketch (Apache DataSketches, ``k=2048`` by default, whose
+  normalized rank error is stated by :attr:`NumericSketch.rank_error`), exact counts of rows
+  and nulls, the mean and variance merged with Chan's parallel formulas, min and max, and a
+  CPC distinct-count sketch;
+- categorical columns: a frequent-items sketch whose counts are exact while the column has at
+  most :data:`EXACT_CATEGORY_CAPACITY` distinct values (the head), with a stated error above
+  that, plus exact row and null counts and a CPC distinct-count sketch.
+
+    >>> import numpy as np
+    >>> from modelsteward.baseline.sketch import SketchProfile
+    >>> rng = np.random.default_rng(0)
+    >>> a = SketchProfile.from_columns({"x": rng.normal(size=5_000), "c": np.array(["a", "b"] * 2_500)})
+    >>> b = SketchProfile.from_columns({"x": rng.normal(size=5_000), "c": np.array(["a"] * 5_000)})
+    >>> merged = a.merge(b)
+    >>> merged.columns["x"].n_rows, merged.columns["c"].counts()["a"]
+    (10000, 7500)
+    >>> SketchProfile.from_bytes(merged.to_bytes()).columns["x"].n_rows
+    10000
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import datasketches as ds
+import numpy as np
+
+from modelsteward.errors import BaselineFormatError, ColumnTypeError, DataError
+
+__all__ = [
+    "DEFAULT_K",
+    "EXACT_CATEGORY_CAPACITY",
+    "CategoricalSketch",
+    "NumericSketch",
+    "SketchProfile",
+    "kll_rank_error",
+    "merge_profiles",
+]
+
+#: KLL accuracy parameter; its single-sided normalized rank error is about 0.0014 (99% conf.).
+DEFAULT_K = 2048
+#: lg of the CPC sketch size (4096 slots: about 1% relative error on distinct counts).
+CPC_LG_K = 12
+#: lg of the frequent-items map; its counts are exact up to 0.75 * 2**lg distinct items.
+FREQUENT_LG_MAX_MAP = 12
+#: How many distinct categories a categorical sketch counts exactly.
+EXACT_CATEGORY_CAPACITY = int(0.75 * 2**FREQUENT_LG_MAX_MAP)
+FORMAT_VERSION = 1
+_MAGIC = b"MSSKETCH"
+
+
+def kll_rank_error(k: int = DEFAULT_K) -> float:
+    """Normalized single-sided rank error of a KLL sketch of accuracy ``k`` (99% confidence).
+
+    >>> round(kll_rank_error(2048), 5)
+    0.00138
+    """
+    return float(ds.kll_doubles_sketch.get_normalized_rank_error(int(k), False))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"))
+
+
+def _none_if_nan(x: float) -> float | None:
+    return None if (x is None or not math.isfinite(x)) else float(x)
+
+
+def _as_float_array(values: Any, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiub":
+        return arr.astype(np.float64, copy=False)
+    if arr.dtype.kind == "O":
+        try:
+            return np.array(
+                [np.nan if v is None else float(v) for v in arr.ravel()], dtype=np.float64
+            )
+        except (TypeError, ValueError) as exc:
+            raise ColumnTypeError(
+                f"column {name!r} is declared numeric but holds non-numeric values ({exc}); "
+                "declare it categorical with kinds={...: 'categorical'} or clean the column"
+            ) from None
+    raise ColumnTypeError(
+        f"column {name!r} is declared numeric but has dtype {arr.dtype}; declare it "
+        "categorical with kinds={...: 'categorical'} or cast it to numbers"
+    )
+
+
+@dataclass
+class NumericSketch:
+    """Mergeable summary of one numeric column (KLL quantiles, Chan moments, CPC distinct).
+
+    ``n_rows`` counts every row, ``n_null`` the NaN/None ones; mean and variance are over the
+    finite values (``n_finite`` of them); infinities go into the quantile sketch.
+    """
+
+    name: str
+    k: int = DEFAULT_K
+    n_rows: int = 0
+    n_null: int = 0
+    n_finite: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+    kll: Any = None
+    cpc: Any = None
+    kind: str = field(default="numeric", init=False)
+
+    def __post_init__(self) -> None:
+        if self.kll is None:
+            self.kll = ds.kll_doubles_sketch(self.k)
+        if self.cpc is None:
+            self.cpc = ds.cpc_sketch(CPC_LG_K)
+
+    # --- building -------------------------------------------------------------------------
+    def update(self, values: Any) -> NumericSketch:
+        """Add a batch of values in place (NaN and None count as nulls); returns ``self``."""
+        arr = _as_float_array(values, self.name).ravel()
+        self.n_rows += int(arr.size)
+        nan_mask = np.isnan(arr)
+        n_nan = int(nan_mask.sum())
+        self.n_null += n_nan
+        present = arr[~nan_mask] if n_nan else arr
+        if present.size == 0:
+            return self
+        if not (present.flags.c_contiguous and present.flags.writeable):
+            present = np.array(present, dtype=np.float64, order="C")  # nanobind needs both
+        self.kll.update(present)
+        update = self.cpc.update
+        for v in present.tolist():
+            update(v)
+        finite = present[np.isfinite(present)] if not np.isfinite(present).all() else present
+        self.minimum = min(self.minimum, float(present.min()))
+        self.maximum = max(self.maximum, float(present.max()))
+        if finite.size:
+            b_n = int(finite.size)
+            b_mean = float(finite.mean())
+            b_m2 = float(np.square(finite - b_mean).sum())
+            self._combine_moments(b_n, b_mean, b_m2)
+        return self
+
+    def _combine_moments(self, b_n: int, b_mean: float, b_m2: float) -> None:
+        a_n = self.n_finite
+        if a_n == 0:
+            self.n_finite, self.mean, self.m2 = b_n, b_mean, b_m2
+            return
+        n = a_n + b_n
+        delta = b_mean - self.mean
+        self.mean = self.mean + delta * b_n / n
+        self.m2 = self.m2 + b_m2 + delta * delta * a_n * b_n / n
+        self.n_finite = n
+
+    def merge(self, other: NumericSketch) -> NumericSketch:
+        """A new sketch summarising both inputs (neither input changes)."""
+        if not isinstance(other, NumericSketch):
+            raise DataError(
+                f"cannot merge column {self.name!r}: one profile has it numeric, the other "
+                "categorical; fit both profiles with the same kinds"
+            )
+        if other.k != self.k:
+            raise DataError(
+                f"cannot merge column {self.name!r}: KLL k differs ({self.k} vs {other.k}); "
+                "build every partition's profile with the same k"
+            )
+        out = self.copy()
+        out.n_rows += other.n_rows
+        out.n_null += other.n_null
+        out.minimum = min(out.minimum, other.minimum)
+        out.maximum = max(out.maximum, other.maximum)
+        if other.n_finite:
+            out._combine_moments(other.n_finite, other.mean, other.m2)
+        out.kll.merge(other.kll)
+        union = ds.cpc_union(CPC_LG_K)
+        union.update(out.cpc)
+        union.update(other.cpc)
+        out.cpc = union.get_result()
+        return out
+
+    def copy(self) -> NumericSketch:
+        return NumericSketch(
+            name=self.name,
+            k=self.k,
+            n_rows=self.n_rows,
+            n_null=self.n_null,
+            n_finite=self.n_finite,
+            mean=self.mean,
+            m2=self.m2,
+            minimum=self.minimum,
+            maximum=self.maximum,
+            kll=ds.kll_doubles_sketch.deserialize(self.kll.serialize()),
+            cpc=ds.cpc_sketch.deserialize(self.cpc.serialize()),
+        )
+
+    # --- reading --------------------------------------------------------------------------
+    @property
+    def n_present(self) -> int:
+        """Non-null values (the count the quantile sketch holds)."""
+        return self.n_rows - self.n_null
+
+    @property
+    def variance(self) -> float:
+        """Population variance of the finite values (``np.nanvar``); 0.0 when fewer than two."""
+        return self.m2 / self.n_finite if self.n_finite > 1 else 0.0
+
+    @property
+    def rank_error(self) -> float:
+        """Bound on |sketch rank - true rank| for every value: 0 while the sketch is exact."""
+        if self.kll.is_empty() or not self.kll.is_estimation_mode():
+            return 0.0
+        return float(self.kll.normalized_rank_error(False))
+
+    @property
+    def n_distinct(self) -> int:
+        """Estimated distinct non-null values (CPC, about 1% relative error)."""
+        return int(round(self.cpc.get_estimate()))
+
+    def retained_items(self) -> np.ndarray:
+        """Sorted unique values the quantile sketch retains (where its CDF steps)."""
+        if self.kll.is_empty():
+            return np.empty(0)
+        return np.unique(np.fromiter((item for item, _ in self.kll), dtype=np.float64))
+
+    def cdf(self, points: np.ndarray, inclusive: bool = True) -> np.ndarray:
+        """Sketch estimate of P(X <= x) (``inclusive``) or P(X < x) at sorted unique points."""
+        pts = np.asarray(points, dtype=np.float64)
+        if pts.size == 0 or self.kll.is_empty():
+            return np.zeros(pts.size)
+        return np.asarray(self.kll.get_cdf(pts.tolist(), inclusive), dtype=np.float64)[:-1]
+
+    def quantiles(self, ranks: Sequence[float]) -> np.ndarray:
+        """Values at the given normalized ranks (0..1)."""
+        if self.kll.is_empty():
+            return np.full(len(ranks), np.nan)
+        return np.asarray(self.kll.get_quantiles(list(ranks)), dtype=np.float64)
+
+    # --- serialisation --------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "numeric",
+            "name": self.name,
+            "k": self.k,
+            "n_rows": self.n_rows,
+            "n_null": self.n_null,
+            "n_finite": self.n_finite,
+            "mean": float(self.mean),
+            "m2": float(self.m2),
+            "minimum": _none_if_nan(self.minimum) if self.n_present else None,
+            "maximum": _none_if_nan(self.maximum) if self.n_present else None,
+            "minimum_raw": repr(float(self.minimum)),
+            "maximum_raw": repr(float(self.maximum)),
+            "kll": _b64(self.kll.serialize()),
+            "cpc": _b64(self.cpc.serialize()),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NumericSketch:
+        return cls(
+            name=str(data["name"]),
+            k=int(data["k"]),
+            n_rows=int(data["n_rows"]),
+            n_null=int(data["n_null"]),
+            n_finite=int(data["n_finite"]),
+            mean=float(data["mean"]),
+            m2=float(data["m2"]),
+            minimum=float(data["minimum_raw"]),
+            maximum=float(data["maximum_raw"]),
+            kll=ds.kll_doubles_sketch.deserialize(_unb64(data["kll"])),
+            cpc=ds.cpc_sketch.deserialize(_unb64(data["cpc"])),
+        )
+
+
+def _category_strings(values: Any) -> tuple[list[str], list[int], int, int]:
+    """(distinct strings, their counts, n_rows, n_null) of one batch of a categorical column."""
+    arr = np.asarray(values, dtype=object).ravel()
+    n = int(arr.size)
+    if n == 0:
+        return [], [], 0, 0
+    null = np.fromiter(
+        (v is None or (isinstance(v, float) and math.isnan(v)) for v in arr), bool, count=n
+    )
+    n_null = int(null.sum())
+    present = arr[~null] if n_null else arr
+    if present.size == 0:
+        return [], [], n, n_null
+    as_str = present.astype(str)
+    uniq, counts = np.unique(as_str, return_counts=True)
+    return uniq.tolist(), counts.tolist(), n, n_null
+
+
+@dataclass
+class CategoricalSketch:
+    """Mergeable summary of one categorical column: frequent items, nulls, distinct count.
+
+    Counts are exact while the column has at most ``EXACT_CATEGORY_CAPACITY`` distinct values
+    (:attr:`is_exact`); past that the frequent-items sketch keeps the head with an error of at
+    most :attr:`count_error` per count.
+    """
+
+    name: str
+    n_rows: int = 0
+    n_null: int = 0
+    items: Any = None
+    cpc: Any = None
+    kind: str = field(default="categorical", init=False)
+
+    def __post_init__(self) -> None:
+        if self.items is None:
+            self.items = ds.frequent_strings_sketch(FREQUENT_LG_MAX_MAP)
+        if self.cpc is None:
+            self.cpc = ds.cpc_sketch(CPC_LG_K)
+
+    def update(self, values: Any) -> CategoricalSketch:
+        """Add a batch of values in place (None and NaN count as nulls); returns ``self``."""
+        uniq, counts, n, n_null = _category_strings(values)
+        self.update_counts(uniq, counts, n_rows=n, n_null=n_null)
+        return self
+
+    def update_counts(
+        self, categories: Iterable[str], counts: Iterable[int], *, n_rows: int, n_null: int
+    ) -> None:
+        """Add pre-aggregated counts (what a value_counts per batch gives)."""
+        self.n_rows += int(n_rows)
+        self.n_null += int(n_null)
+        for cat, cnt in zip(categories, counts, strict=True):
+            if cnt > 0:
+                self.items.update(str(cat), int(cnt))
+                self.cpc.update(str(cat))
+
+    def merge(self, other: CategoricalSketch) -> CategoricalSketch:
+        """A new sketch summarising both inputs (neither input changes)."""
+        if not isinstance(other, CategoricalSketch):
+            raise DataError(
+                f"cannot merge column {self.name!r}: one profile has it categorical, the "
+                "other numeric; fit both profiles with the same kinds"
+            )
+        out = self.copy()
+        out.n_rows += other.n_rows
+        out.n_null += other.n_null
+        out.items.merge(other.items)
+        union = ds.cpc_union(CPC_LG_K)
+        union.update(out.cpc)
+        union.update(other.cpc)
+        out.cpc = union.get_result()
+        return out
+
+    def copy(self) -> CategoricalSketch:
+        return CategoricalSketch(
+            name=self.name,
+            n_rows=self.n_rows,
+            n_null=self.n_null,
+            items=ds.frequent_strings_sketch.deserialize(self.items.serialize()),
+            cpc=ds.cpc_sketch.deserialize(self.cpc.serialize()),
+        )
+
+    @property
+    def n_present(self) -> int:
+        return self.n_rows - self.n_null
+
+    @property
+    def count_error(self) -> int:
+        """Largest possible error of any reported count (0 while the sketch is exact)."""
+        worst = 0
+        for _item, _est, lower, upper in self.items.get_frequent_items(
+            ds.frequent_items_error_type.NO_FALSE_NEGATIVES, 0
+        ):
+            worst = max(worst, int(upper) - int(lower))
+        return worst
+
+    @property
+    def is_exact(self) -> bool:
+        return self.count_error == 0 and self.items.num_active_items <= EXACT_CATEGORY_CAPACITY
+
+    @property
+    def n_distinct(self) -> int:
+        if self.is_exact:
+            return int(self.items.num_active_items)
+        return int(round(self.cpc.get_estimate()))
+
+    def counts(self) -> dict[str, int]:
+        """Category -> count (exact for every category while :attr:`is_exact`), largest first."""
+        rows = self.items.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES, 0)
+        rows.sort(key=lambda r: (-r[1], r[0]))
+        return {str(item): int(est) for item, est, _lo, _hi in rows}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "categorical",
+            "name": self.name,
+            "n_rows": self.n_rows,
+            "n_null": self.n_null,
+            "items": _b64(self.items.serialize()),
+            "cpc": _b64(self.cpc.serialize()),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CategoricalSketch:
+        return cls(
+            name=str(data["name"]),
+            n_rows=int(data["n_rows"]),
+            n_null=int(data["n_null"]),
+            items=ds.frequent_strings_sketch.deserialize(_unb64(data["items"])),
+            cpc=ds.cpc_sketch.deserialize(_unb64(data["cpc"])),
+        )
+
+
+ColumnSketch = NumericSketch | CategoricalSketch
+
+
+def _infer_kind(values: Any) -> str:
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiu":
+        return "numeric"
+    if arr.dtype.kind == "O":
+        present = [v for v in arr.ravel()[:1000] if v is not None]
+        if present and all(
+            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            for v in present
+        ):
+            return "numeric"
+    return "categorical"
+
+
+@dataclass
+class SketchProfile:
+    """One mergeable sketch per column, in fit order. Build, merge, serialise.
+
+    ``kinds`` are fixed when the profile is created and never re-guessed per batch.
+    """
+
+    columns: dict[str, ColumnSketch]
+    k: int = DEFAULT_K
+
+    @classmethod
+    def empty(cls, kinds: Mapping[str, str], k: int = DEFAULT_K) -> SketchProfile:
+        """A profile with no rows for the given column kinds."""
+        cols: dict[str, ColumnSketch] = {}
+        for name, kind in kinds.items():
+            if kind == "numeric":
+                cols[name] = NumericSketch(name=name, k=k)
+            elif kind == "categorical":
+                cols[name] = CategoricalSketch(name=name)
+            else:
+                raise DataError(
+                    f"unknown kind {kind!r} for column {name!r}; use 'numeric' or 'categorical'"
+                )
+        if k < 8:
+            raise DataError(f"KLL k must be at least 8 (got {k}); the default is {DEFAULT_K}")
+        return cls(columns=cols, k=k)
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: Mapping[str, Any],
+        kinds: Mapping[str, str] | None = None,
+        k: int = DEFAULT_K,
+    ) -> SketchProfile:
+        """Profile a mapping of column name -> array in one batch."""
+        resolved = {
+            name: (kinds or {}).get(name) or _infer_kind(values)
+            for name, values in columns.items()
+        }
+        profile = cls.empty(resolved, k=k)
+        profile.update(columns)
+        return profile
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {name: col.kind for name, col in self.columns.items()}
+
+    @property
+    def n_rows(self) -> int:
+        return max((c.n_rows for c in self.columns.values()), default=0)
+
+    def update(self, batch: Mapping[str, Any]) -> SketchProfile:
+        """Add one batch (column name -> array); every profiled column must be present."""
+        for name, col in self.columns.items():
+            if name not in batch:
+                raise DataError(
+                    f"batch lacks column {name!r}; every batch must hold the profiled columns"
+                )
+            col.update(batch[name])
+        return self
+
+    def merge(self, other: SketchProfile) -> SketchProfile:
+        """A new profile summarising both (associative and order independent within error)."""
+        if list(self.columns) != list(other.columns) and set(self.columns) != set(
+            other.columns
+        ):
+            raise DataError(
+                "cannot merge profiles with different columns "
+                f"({sorted(set(self.columns) ^ set(other.columns))} in only one); "
+                "profile every partition with the same columns"
+            )
+        merged: dict[str, ColumnSketch] = {}
+        for name, col in self.columns.items():
+            merged[name] = col.merge(other.columns[name])  # type: ignore[arg-type]
+        return SketchProfile(columns=merged, k=self.k)
+
+    # --- serialisation --------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (sketches as base64 of their DataSketches bytes)."""
+        return {
+            "format": "modelsteward.sketch_profile",
+            "format_version": FORMAT_VERSION,
+            "k": self.k,
+            "rank_error": kll_rank_error(self.k),
+            "columns": [col.to_json() for col in self.columns.values()],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | str) -> SketchProfile:
+        if isinstance(data, str):
+            data = json.loads(data)
+        assert isinstance(data, Mapping)
+        if data.get("format") != "modelsteward.sketch_profile":
+            raise BaselineFormatError(
+                "not a modelsteward sketch profile (missing 'format'); pass what "
+                "SketchProfile.to_json() or to_bytes() wrote"
+            )
+        if int(data.get("format_version", -1)) > FORMAT_VERSION:
+            raise BaselineFormatError(
+                f"sketch profile format {data.get('format_version')} is newer than this "
+                f"modelsteward reads ({FORMAT_VERSION}); upgrade modelsteward"
+            )
+        cols: dict[str, ColumnSketch] = {}
+        try:
+            for entry in data["columns"]:
+                col: ColumnSketch = (
+                    NumericSketch.from_json(entry)
+                    if entry["kind"] == "numeric"
+                    else CategoricalSketch.from_json(entry)
+                )
+                cols[col.name] = col
+        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+            raise BaselineFormatError(
+                f"sketch profile is corrupt ({type(exc).__name__}: {exc}); re-create it"
+            ) from None
+        return cls(columns=cols, k=int(data["k"]))
+
+    def to_bytes(self) -> bytes:
+        """Compact binary form: magic, a JSON header, then the raw sketch bytes."""
+        header: list[dict[str, Any]] = []
+        blobs: list[bytes] = []
+        for col in self.columns.values():
+            entry = col.to_json()
+            for key in ("kll", "cpc", "items"):
+                if key in entry:
+                    raw = _unb64(entry[key])
+                    entry[key] = len(raw)
+                    blobs.append(raw)
+            header.append(entry)
+        head = json.dumps(
+            {"format_version": FORMAT_VERSION, "k": self.k, "columns": header},
+            separators=(",", ":"),
+        ).encode("utf-8")
+        return _MAGIC + struct.pack("<I", len(head)) + head + b"".join(blobs)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SketchProfile:
+        if not data.startswith(_MAGIC):
+            raise BaselineFormatError(
+                "not a modelsteward sketch profile (bad magic bytes); pass what "
+                "SketchProfile.to_bytes() wrote"
+            )
+        try:
+            off = len(_MAGIC)
+            (head_len,) = struct.unpack_from("<I", data, off)
+            off += 4
+            head = json.loads(data[off : off + head_len].decode("utf-8"))
+            off += head_len
+            for entry in head["columns"]:
+                for key in ("kll", "cpc", "items"):
+                    if key in entry:
+                        size = int(entry[key])
+                        entry[key] = _b64(data[off : off + size])
+                        off += size
+        except (struct.error, ValueError, KeyError) as exc:
+            raise BaselineFormatError(
+                f"sketch profile bytes are corrupt ({exc}); re-create the profile"
+            ) from None
+        head["format"] = "modelsteward.sketch_profile"
+        return cls.from_json(head)
+
+
+def merge_profiles(profiles: Sequence[SketchProfile]) -> SketchProfile:
+    """Tree-merge many partition profiles (pairwise, log depth).
+
+    >>> import numpy as np
+    >>> parts = [SketchProfile.from_columns({"x": np.arange(10.0) + i}) for i in range(5)]
+    >>> merge_profiles(parts).columns["x"].n_rows
+    50
+    """
+    level = list(profiles)
+    if not level:
+        raise DataError("no profiles to merge; the data had no partitions with rows")
+    while len(level) > 1:
+        nxt = [level[i].merge(level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]

@@ -1,0 +1,305 @@
+"""Read Parquet/CSV datasets batch by batch with pyarrow, so memory stays bounded.
+
+A *source* is a path to a file, a directory (every ``.parquet``/``.pq``/``.csv``/``.csv.gz``
+file under it), a glob (``data/2026-*/part-*.parquet``) or a list of those. Rows are read in
+record batches of ``batch_size`` rows with little read-ahead, so peak memory depends on the
+batch and row-group size, never on the row count.
+
+    >>> import tempfile, pathlib, numpy as np, pyarrow as pa, pyarrow.parquet as pq
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> pq.write_table(pa.table({"x": np.arange(1000.0), "c": ["a", "b"] * 500}), d / "p.parquet")
+    >>> prof = profile_dataset(d)
+    >>> prof.kinds, prof.columns["x"].n_rows, prof.columns["c"].counts()
+    ({'x': 'numeric', 'c': 'categorical'}, 1000, {'a': 500, 'b': 500})
+    >>> count_rows(d)
+    1000
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+
+from modelsteward.baseline.sketch import (
+    DEFAULT_K,
+    CategoricalSketch,
+    NumericSketch,
+    SketchProfile,
+)
+from modelsteward.errors import DataError, MissingColumnError, UnsupportedInputError
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "count_rows",
+    "infer_kinds",
+    "is_dataset_source",
+    "iter_batches",
+    "iter_column_batches",
+    "open_dataset",
+    "profile_dataset",
+    "read_table",
+    "resolve_paths",
+    "update_profile_from_arrow",
+]
+
+DEFAULT_BATCH_SIZE = 131_072
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".tsv")
+
+
+def is_dataset_source(data: Any) -> bool:
+    """True for a path, a glob or a list of them (what this module reads)."""
+    if isinstance(data, (str, os.PathLike)):
+        return True
+    return (
+        isinstance(data, (list, tuple))
+        and len(data) > 0
+        and all(isinstance(p, (str, os.PathLike)) for p in data)
+    )
+
+
+def _data_files(directory: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file()
+        and p.name.lower().endswith(_PARQUET + _CSV)
+        and not p.name.startswith((".", "_"))
+    )
+
+
+def resolve_paths(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Files named by a path, directory, glob or list of them (sorted, duplicates removed)."""
+    items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    found: list[Path] = []
+    for item in items:
+        text = os.fspath(item)
+        if any(ch in text for ch in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+            for m in matches:
+                found.extend(_data_files(m) if m.is_dir() else [m])
+            if not matches:
+                raise DataError(f"no file matches {text!r}; check the glob pattern")
+            continue
+        path = Path(text)
+        if path.is_dir():
+            files = _data_files(path)
+            if not files:
+                raise DataError(
+                    f"directory {text!r} holds no .parquet or .csv file; point at the data"
+                )
+            found.extend(files)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise DataError(f"{text!r} does not exist; pass a file, a directory or a glob")
+    seen: set[Path] = set()
+    unique = [p for p in found if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+    return unique
+
+
+def _format_of(paths: Sequence[Path]) -> str:
+    kinds = {"parquet" if p.name.lower().endswith(_PARQUET) else "csv" for p in paths}
+    unknown = [p for p in paths if not p.name.lower().endswith(_PARQUET + _CSV)]
+    if unknown:
+        raise UnsupportedInputError(
+            f"cannot read {unknown[0]}: only .parquet/.pq and .csv/.csv.gz/.tsv files are read"
+        )
+    if len(kinds) > 1:
+        raise UnsupportedInputError(
+            "the source mixes Parquet and CSV files; pass one format at a time"
+        )
+    return kinds.pop()
+
+
+def _csv_format(paths: Sequence[Path], kinds: Mapping[str, str] | None) -> pads.CsvFileFormat:
+    import pyarrow.csv as pacsv
+
+    delimiter = "\t" if paths[0].name.lower().endswith(".tsv") else ","
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    # infer once from the first file's first block, then pin every column's type so that a
+    # later block (or file) cannot re-guess it
+    with pacsv.open_csv(paths[0], parse_options=parse) as reader:
+        schema = reader.schema
+    types: dict[str, pa.DataType] = {}
+    for f in schema:
+        kind = (kinds or {}).get(f.name)
+        if kind is None:
+            kind = "numeric" if _is_numeric_type(f.type) else "categorical"
+        types[f.name] = pa.float64() if kind == "numeric" else pa.string()
+    return pads.CsvFileFormat(
+        parse_options=parse, convert_options=pacsv.ConvertOptions(column_types=types)
+    )
+
+
+def open_dataset(
+    source: Any, kinds: Mapping[str, str] | None = None
+) -> pads.Dataset:
+    """A pyarrow dataset over the source's files (nothing is read yet)."""
+    paths = resolve_paths(source)
+    fmt = _format_of(paths)
+    file_format: Any = "parquet" if fmt == "parquet" else _csv_format(paths, kinds)
+    return pads.dataset([str(p) for p in paths], format=file_format)
+
+
+def _is_numeric_type(t: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+
+
+def infer_kinds(schema: pa.Schema) -> dict[str, str]:
+    """Column kinds from an Arrow schema: integer/float/decimal numeric, the rest categorical."""
+    return {f.name: "numeric" if _is_numeric_type(f.type) else "categorical" for f in schema}
+
+
+def count_rows(source: Any) -> int | None:
+    """Row count from Parquet metadata (no data read); None for CSV (unknown until read)."""
+    dataset = open_dataset(source)
+    if isinstance(dataset.format, pads.ParquetFileFormat):
+        return int(dataset.count_rows())
+    return None
+
+
+def iter_batches(
+    source: Any,
+    columns: Sequence[str] | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    kinds: Mapping[str, str] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of the source, one at a time, with bounded read-ahead."""
+    dataset = open_dataset(source, kinds)
+    if columns is not None:
+        missing = [c for c in columns if c not in dataset.schema.names]
+        if missing:
+            raise MissingColumnError(
+                f"column(s) {missing} are not in the dataset (it has {dataset.schema.names}); "
+                "check the names"
+            )
+    yield from dataset.to_batches(
+        columns=list(columns) if columns is not None else None,
+        batch_size=int(batch_size),
+        batch_readahead=1,
+        fragment_readahead=1,
+        use_threads=True,
+    )
+
+
+def _numpy_of(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if _is_numeric_type(arr.type):
+        if pa.types.is_decimal(arr.type):
+            arr = arr.cast(pa.float64())
+        out = arr.to_numpy(zero_copy_only=False)
+        if arr.null_count and out.dtype.kind != "f":
+            out = out.astype(np.float64)
+        return np.asarray(out)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def iter_column_batches(
+    source: Any,
+    columns: Sequence[str] | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Batches as ``{column: numpy array}`` (numeric with NaN for nulls, strings as objects)."""
+    for batch in iter_batches(source, columns, batch_size=batch_size):
+        yield {name: _numpy_of(batch.column(i)) for i, name in enumerate(batch.schema.names)}
+
+
+def read_table(source: Any, columns: Sequence[str] | None = None) -> pa.Table:
+    """The whole source as one Arrow table (for small data and exact mode only)."""
+    return pa.Table.from_batches(
+        list(iter_batches(source, columns)), schema=None
+    ) if columns is None else open_dataset(source).to_table(columns=list(columns))
+
+
+def _update_categorical(col: CategoricalSketch, arr: pa.Array | pa.ChunkedArray) -> None:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    n = len(arr)
+    n_null = arr.null_count
+    if pa.types.is_floating(arr.type):
+        n_null += int(pc.sum(pc.is_nan(arr)).as_py() or 0)
+        arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    vc = pc.value_counts(arr)
+    values = vc.field("values").to_pylist()
+    counts = vc.field("counts").to_pylist()
+    pairs = [(v, c) for v, c in zip(values, counts, strict=True) if v is not None]
+    col.update_counts(
+        [v for v, _ in pairs], [c for _, c in pairs], n_rows=n, n_null=n_null
+    )
+
+
+def update_profile_from_arrow(profile: SketchProfile, batch: pa.RecordBatch | pa.Table) -> None:
+    """Add one Arrow batch to a profile in place (every profiled column must be present)."""
+    names = batch.schema.names
+    for name, col in profile.columns.items():
+        if name not in names:
+            raise MissingColumnError(
+                f"column {name!r} is not in the data (it has {names}); every batch must hold "
+                "the profiled columns"
+            )
+        arr = batch.column(names.index(name))
+        if isinstance(col, NumericSketch):
+            if not _is_numeric_type(arr.type):
+                arr = arr.cast(pa.float64())  # raises ArrowInvalid on non-numbers
+            col.update(_numpy_of(arr))
+        else:
+            _update_categorical(col, arr)
+
+
+def profile_dataset(
+    source: Any,
+    kinds: Mapping[str, str] | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+    k: int = DEFAULT_K,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> SketchProfile:
+    """Stream a Parquet/CSV source into a :class:`SketchProfile` in bounded memory.
+
+    ``kinds`` overrides the kinds read from the schema; ``columns`` limits what is read;
+    ``progress`` is called with the number of rows read so far after each batch.
+    """
+    dataset = open_dataset(source, kinds)
+    names = list(columns) if columns is not None else list(dataset.schema.names)
+    missing = [c for c in names if c not in dataset.schema.names]
+    if missing:
+        raise MissingColumnError(
+            f"column(s) {missing} are not in the dataset (it has {dataset.schema.names}); "
+            "check the names"
+        )
+    schema_kinds = infer_kinds(dataset.schema)
+    resolved = {n: (kinds or {}).get(n) or schema_kinds[n] for n in names}
+    profile = SketchProfile.empty(resolved, k=k)
+    rows = 0
+    for batch in dataset.to_batches(
+        columns=names, batch_size=int(batch_size), batch_readahead=1, fragment_readahead=1
+    ):
+        try:
+            update_profile_from_arrow(profile, batch)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise DataError(
+                f"cannot read a batch as the declared kinds ({exc}); fix kinds= or the data"
+            ) from None
+        rows += batch.num_rows
+        if progress is not None:
+            progress(rows)
+    return profile
