@@ -1,0 +1,387 @@
+"""The inference service: FastAPI routes over a swappable model and a durable prediction log.
+
+``POST /predict`` validates rows against the model signature, predicts (concurrent requests
+share one model call), commits every prediction to the log (concurrent requests share one
+transaction) and only then answers with the prediction ids, the predictions and the model
+version that made them. ``POST /feedback`` takes outcomes by prediction id. ``GET /health``,
+``GET /ready`` and ``GET /metrics`` report on the service. Build it with :func:`create_app`::
+
+    app = create_app(ServeConfig(model_name="churn", log_url="sqlite:///preds.db"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from modelsteward.errors import StoreError, UnknownPredictionError
+from modelsteward.serve.config import CONFIG_ENV, ServeConfig
+from modelsteward.serve.metrics import Metrics
+from modelsteward.serve.model_source import LoadedModel, ModelSource
+from modelsteward.serve.validation import RequestValidationError, schemaless_parse
+from modelsteward.store import GroupCommitWriter, PredictionLog, new_prediction_id
+
+__all__ = ["create_app", "create_app_from_env"]
+
+log = logging.getLogger("modelsteward.serve")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_ROUTES = frozenset({"/predict", "/feedback", "/health", "/ready", "/metrics"})
+_OPEN_ROUTES = frozenset({"/health"})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(content, allow_nan=False, separators=(",", ":"))
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+class _Guard:
+    """Pure ASGI middleware: bearer token, body size by Content-Length, request metrics."""
+
+    def __init__(self, app: ASGIApp, *, token: str | None, max_body: int, metrics: Metrics):
+        self.app = app
+        self.token = token.encode() if token else None
+        self.max_body = max_body
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path = scope["path"]
+        route = path if path in _ROUTES else "other"
+        status_holder = [500]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+            await send(message)
+
+        try:
+            problem = self._check(scope, path)
+            if problem is not None:
+                await problem(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.observe(route, status_holder[0], time.perf_counter() - started)
+
+    def _check(self, scope: Scope, path: str) -> Response | None:
+        headers = dict(scope["headers"])
+        if self.token is not None and path not in _OPEN_ROUTES:
+            given = headers.get(b"authorization", b"")
+            scheme, _, value = given.partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(value.strip(), self.token):
+                return _json(
+                    {"error": "missing or wrong bearer token; send 'Authorization: Bearer "
+                              "<token>' with the token the service was started with"},
+                    401, {"WWW-Authenticate": "Bearer"})
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.max_body
+            except ValueError:
+                return _json({"error": "Content-Length is not a number"}, 400)
+            if too_big:
+                return _too_large(self.max_body)
+        return None
+
+
+def _too_large(limit: int) -> Response:
+    return _json({"error": f"request body larger than the limit of {limit} bytes; send fewer "
+                           "rows per request"}, 413)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    body = await _read_body(request, limit)
+    if not body:
+        raise ValueError("the body is empty; send JSON")
+    return json.loads(body)
+
+
+class _Service:
+    """State shared by the routes of one process."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self.source = ModelSource(config, self.model_executor)
+        self.log: PredictionLog | None = None
+        self.writer: GroupCommitWriter | None = None
+        self.started_at = time.time()
+
+    def start(self) -> None:
+        self.log = PredictionLog(self.config.log_url)
+        self.writer = GroupCommitWriter(self.log)
+        self.source.start()
+
+    def stop(self) -> None:
+        self.source.stop()
+        if self.writer is not None:
+            self.writer.close()
+        if self.log is not None:
+            self.log.close()
+        self.model_executor.shutdown(wait=False)
+
+
+def create_app(config: ServeConfig) -> FastAPI:
+    """The FastAPI app serving ``config.model_name`` at ``config.stage``."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    service = _Service(config)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(service.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(service.stop)
+
+    app = FastAPI(title="modelsteward serve", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
+    app.state.service = service
+    limit = config.max_body_bytes
+
+    @app.post("/predict")
+    async def predict(request: Request) -> Response:
+        try:
+            body = await _read_json(request, limit)
+        except _BodyTooLarge:
+            return _too_large(limit)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _json({"error": f"the body is not valid JSON: {exc}"}, 400)
+        model: LoadedModel | None = service.source.current  # this request stays on it
+        if model is None:
+            return _json({"error": _not_ready_reason(service)}, 503)
+        try:
+            batch = model.schema.parse(body) if model.schema is not None else \
+                schemaless_parse(body)
+        except RequestValidationError as exc:
+            return _json(exc.to_dict(), 422)
+        try:
+            predictions = await model.batcher.predict(batch)
+        except Exception as exc:  # noqa: BLE001 - the model's own failure, reported
+            log.warning("model %s v%s failed: %s", model.name, model.version, exc)
+            return _json({"error": f"the model failed on this input: {type(exc).__name__}: "
+                                   f"{exc}", "model_version": model.version}, 500)
+        assert service.writer is not None
+        ids = [new_prediction_id() for _ in range(batch.n_rows)]
+        try:
+            rows = PredictionLog.make_rows(model.name, model.version, batch.records(),
+                                           predictions, ids=ids)
+            await asyncio.wrap_future(service.writer.submit(rows))
+        except StoreError as exc:
+            log.error("prediction log write failed: %s", exc)
+            return _json({"error": f"the predictions could not be logged, so none are "
+                                   f"returned: {exc}"}, 503)
+        service.metrics.predictions += batch.n_rows
+        return _json({"model_name": model.name, "model_version": model.version,
+                      "prediction_ids": ids, "predictions": predictions})
+
+    @app.post("/feedback")
+    async def feedback(request: Request) -> Response:
+        try:
+            body = await _read_json(request, limit)
+        except _BodyTooLarge:
+            return _too_large(limit)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _json({"error": f"the body is not valid JSON: {exc}"}, 400)
+        try:
+            outcomes = _parse_outcomes(body)
+        except RequestValidationError as exc:
+            return _json(exc.to_dict(), 422)
+        assert service.log is not None
+        try:
+            new = await run_in_threadpool(service.log.log_outcomes, outcomes)
+        except UnknownPredictionError as exc:
+            unknown = list(getattr(exc, "ids", []))
+            return _json({"error": str(exc), "unknown_ids": unknown}, 404)
+        except StoreError as exc:
+            return _json({"error": str(exc)}, 503)
+        return _json({"received": len(outcomes), "recorded": new,
+                      "duplicates": len(outcomes) - new})
+
+    @app.get("/health")
+    async def health() -> Response:
+        return _json(_health(service))
+
+    @app.get("/ready")
+    async def ready() -> Response:
+        model = service.source.current
+        if model is None:
+            return _json({"ready": False, "reason": _not_ready_reason(service)}, 503)
+        return _json({"ready": True, "model_name": model.name, "model_version": model.version})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(_render_metrics(service), media_type="text/plain; version=0.0.4")
+
+    app.add_middleware(_Guard, token=config.resolved_token(), max_body=limit,  # type: ignore[arg-type]
+                       metrics=service.metrics)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """App factory for uvicorn workers: the config comes from ``$STEWARD_SERVE_CONFIG``."""
+    text = os.environ.get(CONFIG_ENV)
+    if not text:
+        raise RuntimeError(f"{CONFIG_ENV} is not set; start the service with `steward serve`")
+    return create_app(ServeConfig.from_json(text))
+
+
+def _parse_outcomes(body: Any) -> dict[str, float]:
+    """``{"prediction_id": id, "outcome": v}``, ``{"outcomes": {id: v}}`` or a list of those."""
+    items: list[Any]
+    if isinstance(body, dict) and set(body) == {"outcomes"}:
+        inner = body["outcomes"]
+        if isinstance(inner, dict):
+            items = [{"prediction_id": k, "outcome": v} for k, v in inner.items()]
+        elif isinstance(inner, list):
+            items = inner
+        else:
+            raise RequestValidationError("'outcomes' must map prediction ids to values",
+                                         field="outcomes")
+    elif isinstance(body, dict):
+        items = [body]
+    elif isinstance(body, list):
+        items = body
+    else:
+        raise RequestValidationError(
+            "send {\"prediction_id\": ..., \"outcome\": ...}, a list of those, or "
+            "{\"outcomes\": {id: value}}")
+    if not items:
+        raise RequestValidationError("no outcomes: send at least one")
+    out: dict[str, float] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or set(item) != {"prediction_id", "outcome"}:
+            raise RequestValidationError(
+                f"outcome {i} must be an object with exactly 'prediction_id' and 'outcome'",
+                row=i)
+        pid, value = item["prediction_id"], item["outcome"]
+        if not isinstance(pid, str):
+            raise RequestValidationError(f"outcome {i}: 'prediction_id' must be a string",
+                                         field="prediction_id", expected="string", row=i)
+        if isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, int | float):
+            raise RequestValidationError(
+                f"outcome {i}: 'outcome' must be a number (0/1 for classes), got {value!r}",
+                field="outcome", expected="double", row=i)
+        out[pid] = float(value)
+    return out
+
+
+def _not_ready_reason(service: _Service) -> str:
+    st = service.source.status
+    if not st.tracking_reachable:
+        return f"no model loaded yet: tracking server unreachable ({st.tracking_error})"
+    if st.alias_error:
+        return f"no model loaded yet: {st.alias_error}"
+    if st.load_error:
+        return f"no model loaded yet: version {st.load_error['version']} failed to load " \
+               f"({st.load_error['error']})"
+    return "no model loaded yet: the first poll of the registry is still running"
+
+
+def _health(service: _Service) -> dict[str, Any]:
+    model = service.source.current
+    st = service.source.status
+    problems = []
+    if not st.tracking_reachable:
+        problems.append("tracking server unreachable: serving the loaded model, promotions "
+                        "are not seen until it is back")
+    if st.load_error:
+        problems.append(f"version {st.load_error['version']} failed to load; still serving "
+                        f"{model.version if model else 'nothing'}")
+    if st.alias_error:
+        problems.append(st.alias_error)
+    writer = service.writer
+    return {
+        "status": "ok" if not problems else "degraded",
+        "problems": problems,
+        "model_name": service.config.model_name,
+        "stage": service.config.stage,
+        "model_version": model.version if model else None,
+        "loaded_at": model.loaded_at if model else None,
+        "tracking": {
+            "uri": _hide_password(service.source.tracking_uri),
+            "reachable": st.tracking_reachable,
+            "error": st.tracking_error,
+            "down_since": st.tracking_down_since,
+            "last_poll_at": st.last_poll_at,
+            "alias_version": st.alias_version,
+        },
+        "last_load_error": st.load_error,
+        "prediction_log": {"backlog": writer.backlog if writer else None,
+                           "commits": writer.commits if writer else 0},
+        "uptime_seconds": round(time.time() - service.started_at, 3),
+    }
+
+
+def _hide_password(uri: str) -> str:
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else uri
+    return uri
+
+
+def _render_metrics(service: _Service) -> str:
+    model = service.source.current
+    st = service.source.status
+    writer = service.writer
+    name = service.config.model_name
+    gauges: dict[str, tuple[str, list[tuple[dict[str, str], float]]]] = {
+        "steward_model_info": ("Served model version (value 1).",
+                               [({"model": name, "version": model.version}, 1.0)]
+                               if model else []),
+        "steward_model_ready": ("1 when a model is loaded.", [({}, 1.0 if model else 0.0)]),
+        "steward_predictions_total": ("Rows predicted and logged.",
+                                      [({}, float(service.metrics.predictions))]),
+        "steward_prediction_log_backlog": ("Prediction rows waiting to be committed.",
+                                           [({}, float(writer.backlog if writer else 0))]),
+        "steward_prediction_log_commits_total": ("Group commits to the prediction log.",
+                                                 [({}, float(writer.commits if writer else 0))]),
+        "steward_model_calls_total": ("Model predict calls (batched requests share one).",
+                                      [({}, float(model.batcher.calls if model else 0))]),
+        "steward_model_swaps_total": ("Model versions swapped in.", [({}, float(st.swaps))]),
+        "steward_model_load_failures_total": ("Versions that failed to load.",
+                                              [({}, float(st.load_failures))]),
+        "steward_tracking_reachable": ("1 when the last registry poll succeeded.",
+                                       [({}, 1.0 if st.tracking_reachable else 0.0)]),
+    }
+    return service.metrics.render(gauges)

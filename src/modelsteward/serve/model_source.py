@@ -1,0 +1,207 @@
+"""Which model version to serve: poll the stage alias, load new versions, swap atomically.
+
+The stage convention is the registry's: Production lives in the MLflow alias
+``production``, Staging in ``staging``. Only the registry named by the tracking URI is
+read, and only ``models:/<name>/<version>`` is loaded: nothing comes from a client.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelsteward.serve.batching import MicroBatcher
+from modelsteward.serve.config import ServeConfig
+from modelsteward.serve.validation import InputSchema
+
+__all__ = ["LoadedModel", "ModelSource", "resolve_tracking_uri"]
+
+log = logging.getLogger("modelsteward.serve")
+
+
+def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
+    """The registry's rule: explicit > $MLFLOW_TRACKING_URI > ./.steward/mlflow.db (SQLite)."""
+    try:
+        from modelsteward.registry import resolve_tracking_uri as registry_rule
+    except ImportError:
+        if tracking_uri:
+            return tracking_uri
+        env = os.environ.get("MLFLOW_TRACKING_URI")
+        if env:
+            return env
+        return f"sqlite:///{(Path.cwd() / '.steward' / 'mlflow.db').resolve()}"
+    return str(registry_rule(tracking_uri))
+
+
+@dataclass
+class LoadedModel:
+    """One loaded model version and the batcher that feeds it."""
+
+    name: str
+    version: str
+    run_id: str | None
+    pyfunc: Any
+    schema: InputSchema | None
+    batcher: MicroBatcher
+    loaded_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class SourceStatus:
+    """What /health reports about the registry connection and the last load."""
+
+    tracking_reachable: bool = True
+    tracking_error: str | None = None
+    tracking_down_since: float | None = None
+    last_poll_at: float | None = None
+    alias_version: str | None = None
+    alias_error: str | None = None
+    load_error: dict[str, Any] | None = None
+    load_failures: int = 0
+    swaps: int = 0
+
+
+class ModelSource:
+    """Polls the stage alias in a thread and keeps ``current`` pointing at the served model.
+
+    ``current`` is replaced by one assignment, so a request that read it keeps its model
+    until it finishes, while the next request gets the new one.
+    """
+
+    def __init__(self, config: ServeConfig, executor: Executor) -> None:
+        self.config = config
+        self.tracking_uri = resolve_tracking_uri(config.tracking_uri)
+        self.alias = config.alias
+        self._executor = executor
+        self.current: LoadedModel | None = None
+        self.status = SourceStatus()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client: Any = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="steward-model-poll", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def poll_now(self) -> None:
+        """Ask the poll thread to look at the alias right away."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # noqa: BLE001 - the poller must never die
+                log.exception("unexpected error while polling the model alias")
+            self._wake.wait(self.config.poll_interval)
+            self._wake.clear()
+
+    # --- one poll -------------------------------------------------------------------------------
+    def _mlflow_client(self) -> Any:
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.tracking_uri,
+                                        registry_uri=self.tracking_uri)
+        return self._client
+
+    def poll_once(self) -> None:
+        """Read the alias; load and swap in its version if it differs from the served one."""
+        status = self.status
+        status.last_poll_at = time.time()
+        try:
+            mv = self._mlflow_client().get_model_version_by_alias(
+                self.config.model_name, self.alias)
+        except Exception as exc:  # noqa: BLE001
+            if _is_missing(exc):
+                status.tracking_reachable = True
+                status.tracking_error = None
+                status.tracking_down_since = None
+                status.alias_version = None
+                status.alias_error = (
+                    f"model {self.config.model_name!r} has no version in stage "
+                    f"{self.config.stage!r} (alias {self.alias!r})")
+                return
+            if status.tracking_reachable:
+                log.warning("tracking server %s unreachable: %s", self.tracking_uri, exc)
+                status.tracking_down_since = time.time()
+            status.tracking_reachable = False
+            status.tracking_error = _short(exc)
+            return
+        status.tracking_reachable = True
+        status.tracking_error = None
+        status.tracking_down_since = None
+        status.alias_error = None
+        version = str(mv.version)
+        status.alias_version = version
+        current = self.current
+        if current is not None and current.version == version:
+            return
+        try:
+            loaded = self.load(version, getattr(mv, "run_id", None))
+        except Exception as exc:  # noqa: BLE001
+            status.load_failures += 1
+            status.load_error = {"version": version, "error": _short(exc), "at": time.time()}
+            log.error("version %s of %s failed to load; still serving %s: %s", version,
+                      self.config.model_name, current.version if current else "nothing", exc)
+            return
+        self.current = loaded
+        status.swaps += 1
+        status.load_error = None
+        log.info("now serving %s version %s (was %s)", self.config.model_name, version,
+                 current.version if current else "nothing")
+
+    def load(self, version: str, run_id: str | None) -> LoadedModel:
+        """Load ``models:/<name>/<version>`` from the registry (never from a client path)."""
+        import mlflow.pyfunc
+
+        uri = f"models:/{self.config.model_name}/{version}"
+        previous = os.environ.get("MLFLOW_TRACKING_URI")
+        os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        try:
+            import mlflow
+
+            mlflow.set_tracking_uri(self.tracking_uri)
+            mlflow.set_registry_uri(self.tracking_uri)
+            pyfunc = mlflow.pyfunc.load_model(uri)
+        finally:
+            if previous is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = previous
+        schema = InputSchema.from_mlflow(pyfunc.metadata.get_input_schema())
+
+        def predict(columns: dict[str, list[Any]]) -> Any:
+            import pandas as pd
+
+            frame = schema.frame(columns) if schema is not None else pd.DataFrame(columns)
+            return pyfunc.predict(frame)
+
+        batcher = MicroBatcher(predict, self._executor, max_rows=self.config.max_batch_rows)
+        return LoadedModel(self.config.model_name, version, run_id, pyfunc, schema, batcher)
+
+
+def _is_missing(exc: BaseException) -> bool:
+    text = str(exc)
+    code = getattr(exc, "error_code", "")
+    return ("alias" in text.lower() and "not found" in text.lower()) or code in (
+        "RESOURCE_DOES_NOT_EXIST",) or "RESOURCE_DOES_NOT_EXIST" in text
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -1,0 +1,440 @@
+"""The prediction log: every prediction the service made, and the outcomes that came later.
+
+SQLite (WAL, ``synchronous=FULL``) under ``./.steward/predictions.db`` by default; any
+``postgresql://`` URL for teams. Tables are created, and the schema version recorded, on
+first use::
+
+    >>> import tempfile, pathlib
+    >>> url = f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'p.db'}"
+    >>> log = PredictionLog(url)
+    >>> ids = log.log_predictions("churn", "3", [{"age": 41, "plan": "b"}], [0.82])
+    >>> log.log_outcomes({ids[0]: 1.0})
+    1
+    >>> frame = log.read_frame("churn")
+    >>> list(frame.columns)[:6]
+    ['prediction_id', 'timestamp', 'model_name', 'model_version', 'age', 'plan']
+    >>> float(frame.loc[0, "outcome"])
+    1.0
+    >>> log.close()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+
+from modelsteward.errors import StoreError, UnknownPredictionError
+from modelsteward.store._schema import (
+    SCHEMA_VERSION,
+    metadata,
+    outcomes,
+    predictions,
+    schema_info,
+)
+
+__all__ = ["PredictionLog", "default_log_url", "new_prediction_id", "FRAME_COLUMNS"]
+
+#: Columns of :meth:`PredictionLog.read_frame` around the feature columns.
+FRAME_COLUMNS: tuple[tuple[str, ...], tuple[str, ...]] = (
+    ("prediction_id", "timestamp", "model_name", "model_version"),
+    ("prediction", "outcome", "outcome_timestamp"),
+)
+_RESERVED = frozenset(FRAME_COLUMNS[0] + FRAME_COLUMNS[1])
+_IN_CHUNK = 500  # ids per IN (...) clause
+
+
+def default_log_url(cwd: str | os.PathLike[str] | None = None) -> str:
+    """``sqlite:///<cwd>/.steward/predictions.db`` (the embedded default)."""
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    return f"sqlite:///{(base / '.steward' / 'predictions.db').resolve()}"
+
+
+def new_prediction_id() -> str:
+    """A 32-hex-digit id that sorts by creation time (48-bit ms clock + 80 random bits)."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.randbits(80):020x}"
+
+
+def _to_epoch(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise StoreError(
+            f"{name}={value!r} is not a time; pass a datetime, an ISO string or epoch seconds"
+        ) from exc
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return float(stamp.timestamp())
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain Python for numpy scalars and arrays, so json.dumps accepts a prediction."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+class PredictionLog:
+    """Append-only log of predictions and their later outcomes (SQLAlchemy Core).
+
+    ``url`` is a SQLAlchemy URL; ``None`` is :func:`default_log_url`. Thread-safe: one
+    instance may be shared by every thread of a process.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_log_url()
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise StoreError(
+                f"prediction log URL {self.url!r} is not a database URL; use "
+                "sqlite:///path/predictions.db or postgresql://user@host/db"
+            ) from exc
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(
+                f"prediction log backend {self.dialect!r} is not supported; "
+                "use sqlite:///... or postgresql://..."
+            )
+        self._engine = self._make_engine(parsed)
+        self._writer_engine: Engine = self._engine.execution_options(steward_write=True)
+        self._init_lock = threading.Lock()
+        self._initialised = False
+        self.ensure_schema()
+
+    # --- engine and schema ------------------------------------------------------------------
+    def _make_engine(self, parsed: Any) -> Engine:
+        if self.dialect == "sqlite":
+            database = parsed.database
+            if not database or database == ":memory:":
+                raise StoreError(
+                    "an in-memory SQLite prediction log would lose every prediction; "
+                    "give a file: sqlite:///path/predictions.db"
+                )
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, pool_size=8, max_overflow=8)
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+                dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin(conn: Connection) -> None:
+                # writers take the write lock up front: no SQLITE_BUSY on lock upgrade
+                write = conn.get_execution_options().get("steward_write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+            return engine
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True)
+
+    def ensure_schema(self) -> None:
+        """Create the tables and record the schema version if this is the first use."""
+        with self._init_lock:
+            if self._initialised:
+                return
+            for attempt in range(3):
+                try:
+                    metadata.create_all(self._writer_engine, checkfirst=True)
+                    with self._writer_engine.begin() as conn:
+                        row = conn.execute(select(schema_info.c.version)).first()
+                        if row is None:
+                            conn.execute(
+                                schema_info.insert().values(
+                                    id=1, version=SCHEMA_VERSION, created_at=time.time()
+                                )
+                            )
+                        elif row.version > SCHEMA_VERSION:
+                            raise StoreError(
+                                f"prediction log {self._safe_url()} has schema version "
+                                f"{row.version}, newer than this modelsteward understands "
+                                f"({SCHEMA_VERSION}); upgrade modelsteward"
+                            )
+                    break
+                except (IntegrityError, OperationalError) as exc:
+                    # another process created the tables at the same moment: look again
+                    if attempt == 2:
+                        raise StoreError(
+                            f"cannot create the prediction log tables in {self._safe_url()}: "
+                            f"{exc.orig}; check the URL and that the database exists"
+                        ) from exc
+                    time.sleep(0.05 * (attempt + 1))
+                except SQLAlchemyError as exc:
+                    raise StoreError(
+                        f"cannot open the prediction log {self._safe_url()}: {exc}; check the "
+                        "URL and that the database server is running"
+                    ) from exc
+            self._initialised = True
+
+    def _safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def schema_version(self) -> int:
+        """The schema version stored in the database."""
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(schema_info.c.version)).scalar_one())
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()
+
+    # --- writing predictions ------------------------------------------------------------------
+    @staticmethod
+    def make_rows(
+        model_name: str,
+        model_version: str,
+        features: Sequence[Mapping[str, Any]],
+        predictions_: Sequence[Any],
+        *,
+        ids: Sequence[str] | None = None,
+        timestamp: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows ready for :meth:`write_rows`: one per prediction, ids made if not given."""
+        if len(features) != len(predictions_):
+            raise StoreError(
+                f"{len(features)} feature rows but {len(predictions_)} predictions; "
+                "give one prediction per row"
+            )
+        ts = time.time() if timestamp is None else timestamp
+        if ids is None:
+            ids = [new_prediction_id() for _ in features]
+        dumps = json.dumps
+        version = str(model_version)
+        try:
+            return [
+                {
+                    "id": pid,
+                    "ts": ts,
+                    "model_name": model_name,
+                    "model_version": version,
+                    "features": dumps(dict(row), default=_jsonable, allow_nan=True),
+                    "prediction": dumps(pred, default=_jsonable, allow_nan=True),
+                }
+                for pid, row, pred in zip(ids, features, predictions_, strict=True)
+            ]
+        except (TypeError, ValueError) as exc:
+            raise StoreError(
+                f"a feature or prediction cannot be stored as JSON: {exc}; log plain numbers, "
+                "strings, booleans or lists"
+            ) from exc
+
+    def write_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert prediction rows in ONE committed transaction (the group-commit unit)."""
+        if not rows:
+            return
+        try:
+            with self._writer_engine.begin() as conn:
+                conn.execute(predictions.insert(), list(rows))
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot write {len(rows)} predictions to {self._safe_url()}: {exc}"
+            ) from exc
+
+    def log_predictions(
+        self,
+        model_name: str,
+        model_version: str,
+        features: list[dict[str, Any]],
+        predictions: list[Any],
+    ) -> list[str]:
+        """Log one prediction per feature row, committed before returning; returns the ids."""
+        rows = self.make_rows(model_name, model_version, features, predictions)
+        self.write_rows(rows)
+        return [r["id"] for r in rows]
+
+    # --- outcomes ------------------------------------------------------------------------------
+    def log_outcomes(self, outcomes_: Mapping[str, float], *, timestamp: float | None = None) -> int:
+        """Record outcomes by prediction id; returns how many were new.
+
+        Every id must be in the log, otherwise nothing is written and
+        :class:`UnknownPredictionError` lists the unknown ids (``.ids``). Sending the same
+        outcome again is a no-op: the first outcome recorded for a prediction is kept.
+        """
+        clean: dict[str, float] = {}
+        for pid, value in outcomes_.items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError) as exc:
+                raise StoreError(
+                    f"outcome for prediction {pid!r} is {value!r}, not a number; send 0/1 for "
+                    "classes or the observed value"
+                ) from exc
+            if number != number:
+                raise StoreError(f"outcome for prediction {pid!r} is NaN; send the observed value")
+            clean[str(pid)] = number
+        if not clean:
+            return 0
+        ts = time.time() if timestamp is None else timestamp
+        ids = list(clean)
+        try:
+            with self._writer_engine.begin() as conn:
+                known: set[str] = set()
+                for i in range(0, len(ids), _IN_CHUNK):
+                    chunk = ids[i : i + _IN_CHUNK]
+                    known.update(
+                        conn.execute(
+                            select(predictions.c.id).where(predictions.c.id.in_(chunk))
+                        ).scalars()
+                    )
+                unknown = [pid for pid in ids if pid not in known]
+                if unknown:
+                    error = UnknownPredictionError(
+                        f"{len(unknown)} outcome(s) name prediction ids the log does not hold: "
+                        f"{', '.join(unknown[:20])}{' ...' if len(unknown) > 20 else ''}; send "
+                        "outcomes only for ids returned by /predict"
+                    )
+                    error.ids = unknown  # type: ignore[attr-defined]
+                    raise error
+                return self._insert_outcomes(conn, [
+                    {"prediction_id": pid, "ts": ts, "value": v} for pid, v in clean.items()
+                ])
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write outcomes to {self._safe_url()}: {exc}") from exc
+
+    def _insert_outcomes(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+        insert: Any
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        new = 0
+        for i in range(0, len(rows), _IN_CHUNK):
+            chunk = rows[i : i + _IN_CHUNK]
+            stmt = insert(outcomes).on_conflict_do_nothing(index_elements=["prediction_id"])
+            stmt = stmt.returning(outcomes.c.prediction_id)
+            new += len(conn.execute(stmt, chunk).all())
+        return new
+
+    # --- reading --------------------------------------------------------------------------------
+    def count(self, model_name: str | None = None) -> int:
+        """Number of logged predictions (of one model, or all)."""
+        from sqlalchemy import func
+
+        stmt = select(func.count()).select_from(predictions)
+        if model_name is not None:
+            stmt = stmt.where(predictions.c.model_name == model_name)
+        with self._engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def prediction_ids(self, model_name: str | None = None) -> list[str]:
+        """Every logged prediction id, oldest first."""
+        stmt = select(predictions.c.id).order_by(predictions.c.ts, predictions.c.id)
+        if model_name is not None:
+            stmt = stmt.where(predictions.c.model_name == model_name)
+        with self._engine.connect() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    def read_frame(
+        self,
+        model_name: str,
+        *,
+        since: Any = None,
+        until: Any = None,
+        model_version: str | None = None,
+    ) -> pd.DataFrame:
+        """Logged predictions of one model as a DataFrame, oldest first.
+
+        Columns: prediction_id, timestamp (UTC), model_name, model_version, one column per
+        feature (first-seen order; numeric where the values are numbers), prediction,
+        outcome (NaN until it arrives), outcome_timestamp (NaT until then). ``since`` is
+        inclusive, ``until`` exclusive; each a datetime, ISO string or epoch seconds (naive
+        times are UTC).
+        """
+        lo, hi = _to_epoch(since, "since"), _to_epoch(until, "until")
+        p, o = predictions, outcomes
+        stmt = (
+            select(
+                p.c.id, p.c.ts, p.c.model_name, p.c.model_version, p.c.features,
+                p.c.prediction, o.c.value, o.c.ts.label("outcome_ts"),
+            )
+            .select_from(p.outerjoin(o, o.c.prediction_id == p.c.id))
+            .where(p.c.model_name == model_name)
+            .order_by(p.c.ts, p.c.id)
+        )
+        if lo is not None:
+            stmt = stmt.where(p.c.ts >= lo)
+        if hi is not None:
+            stmt = stmt.where(p.c.ts < hi)
+        if model_version is not None:
+            stmt = stmt.where(p.c.model_version == str(model_version))
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(stmt).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the prediction log {self._safe_url()}: {exc}") from exc
+        return _rows_to_frame(rows)
+
+
+def _decode_many(texts: Iterable[str]) -> list[Any]:
+    """json.loads over many small documents in one call (much faster than one per row)."""
+    texts = list(texts)
+    if not texts:
+        return []
+    return list(json.loads("[" + ",".join(texts) + "]"))
+
+
+def _numeric_if_possible(series: pd.Series) -> pd.Series:
+    if series.dtype != object:
+        return series
+    non_null = series.dropna()
+    if len(non_null) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in non_null
+    ):
+        return pd.to_numeric(series)
+    return series
+
+
+def _rows_to_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    ids = [r[0] for r in rows]
+    feats = _decode_many(r[4] for r in rows)
+    preds = _decode_many(r[5] for r in rows)
+    features = pd.DataFrame.from_records(feats) if feats else pd.DataFrame()
+    rename = {c: f"feature_{c}" for c in features.columns if c in _RESERVED}
+    if rename:
+        features = features.rename(columns=rename)
+    for col in features.columns:
+        features[col] = _numeric_if_possible(features[col])
+    head = pd.DataFrame(
+        {
+            "prediction_id": pd.Series(ids, dtype=object),
+            "timestamp": pd.to_datetime(
+                pd.Series([r[1] for r in rows], dtype="float64"), unit="s", utc=True
+            ),
+            "model_name": pd.Series([r[2] for r in rows], dtype=object),
+            "model_version": pd.Series([r[3] for r in rows], dtype=object),
+        }
+    )
+    tail = pd.DataFrame(
+        {
+            "prediction": _numeric_if_possible(pd.Series(preds, dtype=object)),
+            "outcome": pd.Series([r[6] for r in rows], dtype="float64"),
+            "outcome_timestamp": pd.to_datetime(
+                pd.Series([r[7] for r in rows], dtype="float64"), unit="s", utc=True
+            ),
+        }
+    )
+    features.index = head.index
+    return pd.concat([head, features, tail], axis=1)
