@@ -1,0 +1,93 @@
+"""``steward baseline fit DATA OUT_DIR`` and ``steward baseline show DIR``.
+
+    $ steward baseline fit train.parquet ./baseline --kind zip=categorical
+    $ steward baseline show ./baseline
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from modelsteward.errors import StewardError
+
+__all__ = ["command"]
+
+
+@click.group("baseline")
+def command() -> None:
+    """Fit and inspect drift baselines (the reference a model is monitored against)."""
+
+
+@command.command("fit")
+@click.argument("data", type=click.Path(exists=True))
+@click.argument("out_dir", type=click.Path())
+@click.option("--kind", "kinds", multiple=True, metavar="COLUMN=KIND",
+              help="Override an inferred kind: numeric or categorical (repeatable).")
+@click.option("--bins", default=10, show_default=True, type=int, help="PSI bins.")
+def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int) -> None:
+    """Fit a baseline on DATA (CSV/Parquet) and save it into OUT_DIR.
+
+    \b
+    Example:
+        steward baseline fit train.csv ./baseline --kind plan=categorical
+    """
+    from modelsteward.baseline import Baseline
+    from modelsteward.cli.drift import read_data_file
+
+    try:
+        overrides: dict[str, str] = {}
+        for item in kinds:
+            name, sep, kind = item.partition("=")
+            if not sep or not name or not kind:
+                raise click.BadParameter(f"{item!r}: use COLUMN=numeric or COLUMN=categorical")
+            overrides[name] = kind
+        baseline = Baseline.fit(read_data_file(data), overrides, n_bins=bins,
+                                metadata={"source": str(data)})
+        path = baseline.save(out_dir)
+    except StewardError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"baseline of {len(baseline.columns)} columns saved to {path}")
+
+
+@command.command("show")
+@click.argument("directory", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def show(directory: str, as_json: bool) -> None:
+    """Print the profiles of a saved baseline.
+
+    \b
+    Example:
+        steward baseline show ./baseline
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from modelsteward.baseline import Baseline
+
+    try:
+        baseline = Baseline.load(directory)
+    except StewardError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(baseline.to_dict(), indent=2))
+        return
+    table = Table(title=f"Baseline {directory} ({baseline.created_at:%Y-%m-%d %H:%M} UTC)")
+    for col in ("column", "kind", "rows", "null %", "distinct", "mean", "std", "min", "max"):
+        table.add_column(col, justify="left" if col in ("column", "kind") else "right")
+    for p in baseline.columns.values():
+        numeric = p.kind == "numeric"
+        table.add_row(
+            p.name, p.kind, str(p.n_rows), f"{p.null_rate:.1%}", str(p.n_distinct),
+            f"{p.mean:.4g}" if numeric else "", f"{p.variance ** 0.5:.4g}" if numeric else "",
+            f"{p.minimum:.4g}" if numeric else "", f"{p.maximum:.4g}" if numeric else "",
+        )
+    Console().print(table)
+    if baseline.concept is not None:
+        c = baseline.concept
+        click.echo(f"concept reference: correlation {c.correlation:.4f} on {c.n} rows ({c.task}), "
+                   + ", ".join(f"{k} {v:.4f}" for k, v in c.metrics.items()))

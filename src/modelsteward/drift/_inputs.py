@@ -1,0 +1,58 @@
+"""Shared input handling of the detectors: reference -> Baseline, current -> columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from modelsteward.baseline import Baseline, as_columns
+from modelsteward.baseline.columns import category_counts, numeric_values
+from modelsteward.baseline.profile import ColumnProfile
+from modelsteward.errors import BaselineError, DataError, EmptyDataError
+
+__all__ = ["as_baseline", "current_columns", "sorted_valid", "current_categories"]
+
+
+def as_baseline(reference: Any) -> Baseline:
+    """A Baseline as given, or one fitted from raw reference data."""
+    if isinstance(reference, Baseline):
+        return reference
+    return Baseline.fit(reference)
+
+
+def current_columns(current: Any) -> dict[str, np.ndarray]:
+    """The current window as columns; an empty window (no rows at all) is an error."""
+    if isinstance(current, Baseline):
+        raise DataError(
+            "current must be data (dict of arrays, pandas, polars, pyarrow), not a Baseline"
+        )
+    cols = as_columns(current)
+    if cols and all(v.shape[0] == 0 for v in cols.values()):
+        raise EmptyDataError(
+            "the current window has no rows; widen the window or check that production "
+            "data is being logged"
+        )
+    return cols
+
+
+def sorted_valid(name: str, values: np.ndarray) -> np.ndarray:
+    """The column as a sorted float64 array without NaN (a fresh array)."""
+    x = np.sort(numeric_values(name, values))
+    if x.size and x[-1] != x[-1]:
+        x = x[: int(np.searchsorted(x, np.nan, side="left"))]
+    return x
+
+
+def current_categories(values: np.ndarray) -> tuple[dict[str, int], int]:
+    """(category counts, null count) of a current column read as categorical."""
+    return category_counts(values)
+
+
+def require_exact(profile: ColumnProfile) -> np.ndarray:
+    if profile.sorted_values is None:
+        raise BaselineError(
+            f"column {profile.name!r} has a {profile.mode!r} profile without sorted values; "
+            "the exact detectors need an exact-mode baseline (Baseline.fit)"
+        )
+    return profile.sorted_values
