@@ -1,0 +1,90 @@
+"""Load a model or its drift baseline by name and stage (or version)."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from typing import Any
+
+from modelsteward.errors import BaselineFormatError
+from modelsteward.registry.lookup import current_version, get_version
+from modelsteward.registry.mlflow_errors import translate_errors
+from modelsteward.registry.records import ModelVersionRecord
+from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri, tracking_context
+from modelsteward.registry.training import BASELINE_ARTIFACT_PATH
+
+__all__ = ["load_baseline", "load_model", "resolve_version"]
+
+
+def resolve_version(
+    name: str, stage: str | None = "production", version: str | int | None = None,
+    *, tracking_uri: str | None = None,
+) -> ModelVersionRecord:
+    """The version record: ``version`` when given, else the one holding ``stage``."""
+    if version is not None:
+        return get_version(name, version, tracking_uri=tracking_uri)
+    return current_version(name, stage or "production", tracking_uri=tracking_uri)
+
+
+def load_model(
+    name: str,
+    stage: str = "production",
+    version: str | int | None = None,
+    *,
+    native: bool = False,
+    tracking_uri: str | None = None,
+) -> Any:
+    """The model in ``stage`` (or ``version``) as an MLflow pyfunc model; ``native=True``
+    returns the scikit-learn object itself (with ``predict_proba``).
+
+    Equivalent to ``mlflow.pyfunc.load_model("models:/<name>@production")`` with errors that
+    say what is missing (ModelNotFoundError, NoVersionInStageError, VersionNotFoundError).
+    """
+    import mlflow.pyfunc
+    import mlflow.sklearn
+
+    uri = resolve_tracking_uri(tracking_uri)
+    record = resolve_version(name, stage, version, tracking_uri=uri)
+    model_uri = f"models:/{name}/{record.version}"
+    with tracking_context(uri), translate_errors(uri, f"load {model_uri}"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            if native:
+                return mlflow.sklearn.load_model(model_uri)
+            return mlflow.pyfunc.load_model(model_uri)
+
+
+def load_baseline(
+    name: str,
+    stage: str = "production",
+    version: str | int | None = None,
+    *,
+    tracking_uri: str | None = None,
+) -> Any:
+    """The drift Baseline logged with the version in ``stage`` (or ``version``).
+
+    Raises BaselineFormatError when the version's run has no ``baseline/`` artifacts (it was
+    not logged by log_training_run).
+    """
+    from modelsteward.baseline import Baseline
+
+    uri = resolve_tracking_uri(tracking_uri)
+    record = resolve_version(name, stage, version, tracking_uri=uri)
+    client = mlflow_client(uri)
+    with tempfile.TemporaryDirectory() as tmp, translate_errors(
+        uri, f"download the baseline of {name!r} version {record.version}"
+    ):
+        try:
+            local = client.download_artifacts(record.run_id, BASELINE_ARTIFACT_PATH, tmp)
+        except Exception as exc:  # noqa: BLE001 - missing artifact or store error
+            from modelsteward.registry.mlflow_errors import is_connection_failure
+
+            if is_connection_failure(exc):
+                raise
+            raise BaselineFormatError(
+                f"version {record.version} of {name!r} (run {record.run_id}) has no "
+                f"{BASELINE_ARTIFACT_PATH}/ artifacts; log it with log_training_run, or fit "
+                f"Baseline.fit(X_train) and log it with "
+                f"mlflow.log_artifacts(dir, '{BASELINE_ARTIFACT_PATH}')"
+            ) from exc
+        return Baseline.load(local)
