@@ -95,3 +95,7 @@ class UnknownPredictionError(StoreError, LookupError):
 
 class SinkError(StewardError):
     """An alert sink failed (reported and retried; the alert is kept)."""
+
+
+class InvalidModelNameError(RegistryError, ValueError):
+    """A registered-model name MLflow cannot store (empty, or containing '/' or ':')."""
