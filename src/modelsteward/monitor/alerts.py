@@ -1,0 +1,215 @@
+"""Alerts and fatigue control.
+
+An :class:`Alert` is one finding in one window. The :class:`AlertTracker` turns the stream
+of per-window alerts into :class:`Notification` s a person reads: an open alert is sent once
+(not every window), sent again only when its severity rises above anything sent before,
+summarised when it resolves, and all news for one model and window comes as one message.
+
+    >>> t = AlertTracker("churn", "3", notify_severity="warning")
+    >>> a = Alert(key="degradation:age:null_rate", kind="degradation", feature="age",
+    ...           alert_type="null_rate", severity="critical", window_index=0,
+    ...           window_label="2026-W02", summary="null rate 40%", value=0.4,
+    ...           baseline_value=0.0, threshold_name="null_rate", threshold=0.05,
+    ...           threshold_source="preset default", action="inspect the pipeline",
+    ...           model_name="churn", model_version="3")
+    >>> [e.event for e in t.update(0, "2026-W02", [a]).events]
+    ['new']
+    >>> t.update(1, "2026-W03", [a]) is None          # still open: not sent again
+    True
+    >>> [e.event for e in t.update(2, "2026-W04", []).events]
+    ['resolved']
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from modelsteward.monitor.policy import severity_rank
+
+__all__ = ["ACTIONS", "Alert", "AlertEvent", "AlertTracker", "Notification", "version_label"]
+
+
+def version_label(version: str) -> str:
+    """``"v3"`` for registry versions, the text itself otherwise."""
+    return f"v{version}" if str(version).isdigit() else f"({version})"
+
+ACTIONS = {
+    "degradation": "inspect the upstream pipeline that produces this feature (ETL job, API, "
+                   "schema change) and fix it; predictions on a broken feature are unreliable",
+    "data_drift": "check the impact on predictions and outcomes; if performance suffers, "
+                  "retrain on recent data",
+    "concept_drift": "the feature-outcome relation changed: retrain on recent labelled data, "
+                     "or roll back to a version that still tracks the outcome",
+}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One finding in one window, with its threshold and where that threshold came from."""
+
+    key: str
+    kind: str  # data_drift | degradation | concept_drift
+    feature: str | None
+    alert_type: str
+    severity: str  # info | warning | critical
+    window_index: int
+    window_label: str
+    summary: str  # what changed and by how much
+    value: float | None
+    baseline_value: float | None
+    threshold_name: str
+    threshold: Any
+    threshold_source: str
+    action: str
+    model_name: str
+    model_version: str
+    since_window: str = ""  # first window of the open episode (set by the tracker)
+
+    @property
+    def message(self) -> str:
+        since = (f" (open since {self.since_window})"
+                 if self.since_window and self.since_window != self.window_label else "")
+        return (
+            f"[{self.severity}] {self.model_name} {version_label(self.model_version)}, window "
+            f"{self.window_label}{since}: {self.summary.rstrip('. ')}. Threshold: "
+            f"{self.threshold_name} {self.threshold} ({self.threshold_source}). "
+            f"What to do: {self.action}."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["message"] = self.message
+        return out
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """What happened to one alert in a window: new, escalated or resolved."""
+
+    event: str
+    alert: Alert
+    opened_window: str
+    peak_severity: str
+    windows_open: int = 1
+
+    @property
+    def text(self) -> str:
+        a = self.alert
+        if self.event == "resolved":
+            return (
+                f"RESOLVED {a.kind} {a.alert_type}"
+                + (f" on '{a.feature}'" if a.feature else "")
+                + f": open {self.windows_open} window(s) since {self.opened_window}, "
+                f"peak {self.peak_severity}; last seen: {a.summary}"
+            )
+        tag = "NEW" if self.event == "new" else "ESCALATED to " + a.severity
+        return f"{tag}: {a.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.event, "alert": self.alert.to_dict(), "text": self.text,
+                "opened_window": self.opened_window, "peak_severity": self.peak_severity,
+                "windows_open": self.windows_open}
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Everything new for one model and one window, as one message."""
+
+    model_name: str
+    model_version: str
+    window_index: int
+    window_label: str
+    events: tuple[AlertEvent, ...]
+    still_open: int = 0
+
+    @property
+    def severity(self) -> str:
+        live = [e.alert.severity for e in self.events if e.event != "resolved"]
+        return max(live, key=severity_rank) if live else "info"
+
+    @property
+    def title(self) -> str:
+        counts: dict[str, int] = {}
+        for e in self.events:
+            counts[e.event] = counts.get(e.event, 0) + 1
+        parts = ", ".join(f"{n} {k}" for k, n in counts.items())
+        return (f"[{self.severity}] {self.model_name} {version_label(self.model_version)} "
+                f"window {self.window_label}: {parts}")
+
+    @property
+    def text(self) -> str:
+        lines = [self.title, *("- " + e.text for e in self.events)]
+        if self.still_open:
+            lines.append(f"({self.still_open} earlier alert(s) still open, not repeated)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "model_version": self.model_version,
+                "window_index": self.window_index, "window_label": self.window_label,
+                "severity": self.severity, "title": self.title, "text": self.text,
+                "still_open": self.still_open, "events": [e.to_dict() for e in self.events]}
+
+    def to_slack(self) -> dict[str, Any]:
+        """A Slack incoming-webhook body (``text`` plus blocks)."""
+        icon = {"critical": ":red_circle:", "warning": ":large_orange_circle:"}.get(
+            self.severity, ":large_blue_circle:")
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": self.title[:150]}}
+        ]
+        for e in self.events:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": e.text[:3000]}})
+        return {"text": f"{icon} {self.title}", "blocks": blocks}
+
+
+@dataclass
+class _Episode:
+    opened_index: int
+    opened_label: str
+    peak: str
+    last: Alert
+    windows_open: int = 1
+
+
+@dataclass
+class AlertTracker:
+    """Keeps open alerts across windows and decides what is worth a message."""
+
+    model_name: str
+    model_version: str
+    notify_severity: str = "warning"
+    open: dict[str, _Episode] = field(default_factory=dict)
+
+    def stamp(self, alert: Alert) -> Alert:
+        """The alert with ``since_window`` set from the open episode (or its own window)."""
+        episode = self.open.get(alert.key)
+        return replace(alert, since_window=episode.opened_label if episode else alert.window_label)
+
+    def update(self, index: int, label: str, alerts: list[Alert]) -> Notification | None:
+        """Feed one tested window's alerts; returns a Notification or None (nothing new)."""
+        floor = severity_rank(self.notify_severity)
+        current = {a.key: a for a in alerts if severity_rank(a.severity) >= floor}
+        events: list[AlertEvent] = []
+        for key, alert in current.items():
+            episode = self.open.get(key)
+            if episode is None:
+                alert = replace(alert, since_window=label)
+                self.open[key] = _Episode(index, label, alert.severity, alert)
+                events.append(AlertEvent("new", alert, label, alert.severity))
+                continue
+            episode.windows_open += 1
+            alert = replace(alert, since_window=episode.opened_label)
+            episode.last = alert
+            if severity_rank(alert.severity) > severity_rank(episode.peak):
+                episode.peak = alert.severity
+                events.append(AlertEvent("escalated", alert, episode.opened_label, episode.peak,
+                                         episode.windows_open))
+        for key in [k for k in self.open if k not in current]:
+            episode = self.open.pop(key)
+            events.append(AlertEvent("resolved", episode.last, episode.opened_label, episode.peak,
+                                     episode.windows_open))
+        if not events:
+            return None
+        still_open = sum(1 for k in self.open if k not in {e.alert.key for e in events})
+        return Notification(self.model_name, self.model_version, index, label, tuple(events),
+                            still_open)

@@ -1,0 +1,426 @@
+"""``monitor()``: production data, cut into windows, checked against the serving model's
+baseline, with alerts under a policy and fatigue control.
+
+    >>> import numpy as np, pandas as pd
+    >>> from modelsteward.baseline import Baseline
+    >>> rng = np.random.default_rng(0)
+    >>> base = Baseline.fit({"x": rng.normal(size=5_000)})
+    >>> ts = pd.date_range("2026-01-05", periods=3_000, freq="10min", tz="UTC")
+    >>> x = rng.normal(size=3_000); x[2_016:] += 1.0      # shift from the third week
+    >>> rep = monitor("m", pd.DataFrame({"timestamp": ts, "x": x}), baseline=base, sinks=[])
+    >>> [(w.label, [a.alert_type for a in w.alerts if a.severity == "critical"])
+    ...  for w in rep.windows]
+    [('2026-W02', []), ('2026-W03', []), ('2026-W04', ['distribution'])]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelsteward.drift.concept import (
+    ConceptDriftResult,
+    Window,
+    detect_concept_drift,
+    parse_window,
+    split_windows,
+)
+from modelsteward.errors import ConfigError, DataError, EmptyDataError
+from modelsteward.monitor.alerts import ACTIONS, Alert, AlertTracker, Notification
+from modelsteward.monitor.checks import FeatureCheck, check_window, reference_bins
+from modelsteward.monitor.data import attach_outcomes, read_production
+from modelsteward.monitor.policy import Policy, load_policy, severity_rank
+from modelsteward.monitor.sinks import ConsoleSink, Dispatcher, parse_sink
+
+__all__ = ["MonitorReport", "WindowResult", "monitor"]
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """Everything checked in one window."""
+
+    index: int
+    label: str
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    n_rows: int
+    status: str  # ok | too_small | empty
+    features: tuple[FeatureCheck, ...] = ()
+    degradation: tuple[dict[str, Any], ...] = ()
+    concept: ConceptDriftResult | None = None
+    alerts: tuple[Alert, ...] = ()
+    notes: tuple[str, ...] = ()
+    model_versions: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "label": self.label,
+            "start": self.start.isoformat() if self.start is not None else None,
+            "end": self.end.isoformat() if self.end is not None else None,
+            "n_rows": self.n_rows, "status": self.status,
+            "features": [f.to_dict() for f in self.features],
+            "degradation": list(self.degradation),
+            "concept": self.concept.to_dict() if self.concept else None,
+            "alerts": [a.to_dict() for a in self.alerts], "notes": list(self.notes),
+            "model_versions": dict(self.model_versions),
+        }
+
+
+@dataclass(frozen=True)
+class MonitorReport:
+    """The result of one monitoring run; ``to_dict()`` is what the report part renders."""
+
+    model_name: str
+    model_version: str
+    stage: str
+    run_id: str | None
+    window: str
+    tz: str
+    policy: Policy
+    windows: tuple[WindowResult, ...]
+    notifications: tuple[Notification, ...]
+    reference: dict[str, Any]
+    description: dict[str, Any] | None = None
+    sink_failures: tuple[dict[str, Any], ...] = ()
+    undelivered: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """Every alert of every window (including info alerts not sent)."""
+        return [a for w in self.windows for a in w.alerts]
+
+    @property
+    def open_alerts(self) -> list[Alert]:
+        """Alerts still open after the last tested window, at notify severity or above."""
+        floor = severity_rank(self.policy.value("notify_severity"))
+        tested = [w for w in self.windows if w.status == "ok"]
+        return [a for a in (tested[-1].alerts if tested else ())
+                if severity_rank(a.severity) >= floor]
+
+    @property
+    def concept(self) -> list[ConceptDriftResult]:
+        return [w.concept for w in self.windows if w.concept is not None]
+
+    def feature_table(self) -> list[dict[str, Any]]:
+        """One row per feature, worst first: peak severity, peak and last PSI, first flagged."""
+        rows: dict[str, dict[str, Any]] = {}
+        for w in self.windows:
+            for f in w.features:
+                row = rows.setdefault(f.feature, {
+                    "feature": f.feature, "kind": f.kind, "worst_severity": None, "max_psi": None,
+                    "last_psi": None, "min_p_value": None, "first_flagged": None,
+                    "max_null_rate": 0.0, "alert_types": []})
+                if severity_rank(f.severity) > severity_rank(row["worst_severity"]):
+                    row["worst_severity"] = f.severity
+                if f.severity and severity_rank(f.severity) >= 2 and row["first_flagged"] is None:
+                    row["first_flagged"] = w.label
+                if f.psi is not None:
+                    row["max_psi"] = max(row["max_psi"] or 0.0, f.psi)
+                    row["last_psi"] = f.psi
+                if f.p_value is not None:
+                    row["min_p_value"] = min(row["min_p_value"] if row["min_p_value"] is not None
+                                             else 1.0, f.p_value)
+                row["max_null_rate"] = max(row["max_null_rate"], f.null_rate)
+            for a in w.alerts:
+                if a.feature in rows and a.alert_type not in rows[a.feature]["alert_types"]:
+                    rows[a.feature]["alert_types"].append(a.alert_type)
+        return sorted(rows.values(), key=lambda r: (-severity_rank(r["worst_severity"]),
+                                                     -(r["max_psi"] or 0.0), r["feature"]))
+
+    def timeline(self) -> list[tuple[str, str]]:
+        """(window label, notification title) in order: what a person was told, when."""
+        return [(n.window_label, n.title) for n in self.notifications]
+
+    def to_dict(self) -> dict[str, Any]:
+        counts = {s: 0 for s in ("info", "warning", "critical")}
+        for a in self.alerts:
+            counts[a.severity] += 1
+        return {
+            "kind": "modelsteward.monitor_report", "format_version": 1,
+            "created_at": self.created_at,
+            "model": {"name": self.model_name, "version": self.model_version,
+                      "stage": self.stage, "run_id": self.run_id},
+            "window": self.window, "tz": self.tz, "policy": self.policy.to_dict(),
+            "description": self.description, "reference": self.reference,
+            "summary": {"windows": len(self.windows),
+                        "rows": sum(w.n_rows for w in self.windows),
+                        "alerts_by_severity": counts,
+                        "notifications": len(self.notifications),
+                        "open_alerts": len(self.open_alerts)},
+            "notifications": [n.to_dict() for n in self.notifications],
+            "open_alerts": [a.to_dict() for a in self.open_alerts],
+            "feature_table": self.feature_table(),
+            "windows": [w.to_dict() for w in self.windows],
+            "sink_failures": list(self.sink_failures), "undelivered": list(self.undelivered),
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, default=str, allow_nan=False)
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``report.json`` and ``report.html`` into ``out_dir``; returns their paths."""
+        from modelsteward.report import write_report
+
+        return write_report(self.to_dict(), out_dir)
+
+
+def _resolve(model: str, stage: str, tracking_uri: str | None, baseline: Any,
+             model_version: str | None, describe: bool) -> tuple[Any, str, str | None,
+                                                                  dict[str, Any] | None]:
+    """Baseline, version, run id and description of the serving model."""
+    if baseline is not None:
+        return baseline, str(model_version or "unregistered"), None, None
+    from modelsteward import registry
+
+    registry.use_tracking(tracking_uri)
+    if model_version is None:
+        record = registry.current_version(model, stage=stage)
+        version, run_id = str(record.version), record.run_id
+    else:
+        version, run_id = str(model_version), None
+    base = registry.load_baseline(model, stage=stage, version=version)
+    description = None
+    if describe:
+        try:
+            description = registry.describe(model, stage=stage).to_dict()
+        except Exception as exc:  # the report still works without the four questions
+            description = {"error": f"{type(exc).__name__}: {exc}"}
+    return base, version, run_id, description
+
+
+def _prediction_scores(series: pd.Series) -> np.ndarray:
+    def score(v: Any) -> float:
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return float(v[-1]) if len(v) else math.nan
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return math.nan
+
+    return np.array([score(v) for v in series], dtype=float)
+
+
+def _concept_per_window(frame: pd.DataFrame, windows: list[Window], baseline: Any,
+                        policy: Policy, prediction_column: str, outcome_column: str,
+                        notes: list[str]) -> dict[int, ConceptDriftResult]:
+    if outcome_column not in frame.columns:
+        notes.append("no outcomes in the data: concept drift not checked")
+        return {}
+    if prediction_column not in frame.columns:
+        notes.append(f"no {prediction_column!r} column: concept drift not checked")
+        return {}
+    ref = getattr(baseline, "concept", None)
+    if ref is None:
+        notes.append("the baseline has no concept reference (no validation predictions and "
+                     "outcomes at fit time): concept drift not checked")
+        return {}
+    preds = _prediction_scores(frame[prediction_column])
+    outs = pd.to_numeric(frame[outcome_column], errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(preds)
+    if bad.all():
+        notes.append("predictions are not numbers: concept drift not checked")
+        return {}
+    if bad.any():
+        notes.append(f"{int(bad.sum())} rows without a numeric prediction left out of concept "
+                     "drift")
+        outs = np.where(bad, np.nan, outs)
+        preds = np.where(bad, 0.0, preds)
+    results = detect_concept_drift(
+        preds, outs, None, reference_correlation=ref, windows=windows,
+        p_threshold=policy.value("concept_p_value"), min_drop=policy.value("concept_min_drop"),
+        min_samples=max(4, int(policy.value("min_labelled_rows"))),
+    )
+    return {w.index: r for w, r in zip(windows, results, strict=True)}
+
+
+def _concept_alert(r: ConceptDriftResult, policy: Policy, common: dict[str, Any]) -> Alert | None:
+    if r.status == "insufficient_data" or r.correlation is None or r.p_value is None:
+        return None
+    if r.is_drifted:
+        severity, tname = "critical", "concept_min_drop"
+    elif r.p_value < r.p_threshold:
+        severity, tname = "info", "concept_p_value"
+    else:
+        return None
+    perf = ", ".join(f"{k} {v:.3f}" for k, v in r.performance.items())
+    return Alert(
+        key="concept_drift:prediction_outcome:correlation", kind="concept_drift", feature=None,
+        alert_type="correlation_drop", severity=severity,
+        summary=(f"prediction-outcome correlation fell from {r.reference_correlation:.3f} to "
+                 f"{r.correlation:.3f} (drop {r.drop:.3f}, Fisher z p={r.p_value:.2g}, "
+                 f"{r.n} labelled rows, coverage {r.coverage:.0%}"
+                 + (f"; {perf}" if perf else "") + ")"),
+        value=r.correlation, baseline_value=r.reference_correlation, threshold_name=tname,
+        threshold=policy.value(tname), threshold_source=policy.source(tname),
+        action=ACTIONS["concept_drift"], **common,
+    )
+
+
+def _reference_summary(baseline: Any) -> dict[str, Any]:
+    feats: dict[str, Any] = {}
+    for name in baseline.feature_names:
+        profile = baseline.columns[name]
+        bins = reference_bins(profile)
+        feats[name] = {
+            "kind": profile.kind, "n_rows": int(profile.n_rows),
+            "null_rate": float(profile.n_null / profile.n_rows) if profile.n_rows else 0.0,
+            "bins": bins[0] if bins else None, "reference": bins[1] if bins else None,
+        }
+    concept = getattr(baseline, "concept", None)
+    c = None
+    if concept is not None:
+        c = {"correlation": float(concept.correlation), "n": int(concept.n),
+             "task": getattr(concept, "task", None)}
+    return {"features": feats, "concept": c}
+
+
+def monitor(
+    model: str,
+    data: Any,
+    *,
+    stage: str = "production",
+    window: str | int = "7D",
+    policy: str | Path | Policy | dict[str, Any] = "default",
+    outcomes: Any = None,
+    tracking_uri: str | None = None,
+    baseline: Any = None,
+    model_version: str | None = None,
+    sinks: Sequence[Any] | None = None,
+    timestamp_column: str = "timestamp",
+    prediction_column: str = "prediction",
+    outcome_column: str = "outcome",
+    since: Any = None,
+    until: Any = None,
+    tz: str = "UTC",
+    progress: bool | None = None,
+    describe: bool = True,
+) -> MonitorReport:
+    """Check production data window by window against the serving model's baseline.
+
+    ``model`` is the registered model name; the version serving ``stage`` and the baseline
+    logged with it come from the registry (or pass ``baseline=`` to skip the registry).
+    ``data`` is a DataFrame, CSV/Parquet path(s) or glob, or a prediction-log URL.
+    ``sinks`` are sink objects or specs (``"console"``, ``"jsonl:PATH"``, ``"webhook:URL"``,
+    ``"slack:URL"``, ``"mlflow"``); default: console. Returns a :class:`MonitorReport`.
+    """
+    pol = load_policy(policy)
+    spec = parse_window(window)
+    run_warnings: list[str] = []
+    if spec.noisy:
+        msg = (f"{spec.describe()} windows are noisy (the chapter: hourly windows are chaos); "
+               "prefer calendar weeks ('7D') against the training baseline")
+        warnings.warn(msg, UserWarning, stacklevel=2)
+        run_warnings.append(msg)
+    base, version, run_id, description = _resolve(model, stage, tracking_uri, baseline,
+                                                  model_version, describe)
+    frame = read_production(data, model, since=since, until=until)
+    if len(frame) == 0:
+        raise EmptyDataError(f"no production rows for model {model!r}; check the data source "
+                             "and the since/until range")
+    frame = attach_outcomes(frame, outcomes, outcome_column).reset_index(drop=True)
+    if spec.is_time and timestamp_column not in frame.columns:
+        raise DataError(f"column {timestamp_column!r} is missing; name the time column with "
+                        "timestamp_column= or use a row-count window such as window=5000")
+    stamps = frame[timestamp_column] if timestamp_column in frame.columns else None
+    windows = split_windows(stamps, spec, tz=tz, n_rows=len(frame))
+    missing = [f for f in base.feature_names if f not in frame.columns]
+    if len(missing) == len(base.feature_names):
+        raise DataError(f"none of the baseline's features ({', '.join(base.feature_names[:5])}"
+                        "...) are in the data; is this the right model and data source?")
+
+    sink_objs = [parse_sink(s, model_name=model, model_version=version,
+                            tracking_uri=tracking_uri) if isinstance(s, str) else s
+                 for s in (sinks if sinks is not None else [ConsoleSink()])]
+    dispatcher = Dispatcher(sink_objs)
+    tracker = AlertTracker(model, version, notify_severity=pol.value("notify_severity"))
+    concept_notes: list[str] = []
+    concept = _concept_per_window(frame, windows, base, pol, prediction_column, outcome_column,
+                                  concept_notes)
+    run_warnings += concept_notes
+    min_rows = int(pol.value("min_window_rows"))
+
+    show = progress if progress is not None else (sys.stderr.isatty() and len(windows) >= 8)
+    bar: Any = None
+    task: Any = None
+    if show:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        task = bar.add_task(f"monitoring {model} v{version}", total=len(windows))
+
+    results: list[WindowResult] = []
+    notifications: list[Notification] = []
+    try:
+        for w in windows:
+            rows = frame.iloc[w.rows]
+            versions: dict[str, int] = {}
+            if "model_version" in rows.columns:
+                versions = {str(k): int(v) for k, v in rows["model_version"].value_counts().items()}
+            c = concept.get(w.index)
+            common: dict[str, Any] = dict(window_index=w.index, window_label=w.label,
+                                          model_name=model,
+                          model_version=version)
+            if w.n == 0:
+                result = WindowResult(w.index, w.label, w.start, w.end, 0, "empty", concept=c,
+                                      notes=("no rows in this window; nothing checked",))
+            elif w.n < min_rows:
+                result = WindowResult(
+                    w.index, w.label, w.start, w.end, w.n, "too_small", concept=c,
+                    notes=(f"{w.n} rows < min_window_rows {min_rows} "
+                           f"({pol.source('min_window_rows')}): too small to test, no alert "
+                           "raised; use longer windows",), model_versions=versions)
+            else:
+                chk = check_window(base, rows, policy=pol, model_name=model, model_version=version,
+                                   window_index=w.index, window_label=w.label)
+                alerts = list(chk.alerts)
+                ca = _concept_alert(c, pol, common) if c is not None else None
+                if ca is not None:
+                    alerts.append(ca)
+                note = tracker.update(w.index, w.label, alerts)
+                alerts = [tracker.stamp(a) for a in alerts]
+                alerts.sort(key=lambda a: -severity_rank(a.severity))
+                result = WindowResult(w.index, w.label, w.start, w.end, w.n, "ok", chk.features,
+                                      chk.degradation, c, tuple(alerts), chk.notes, versions)
+                if note is not None:
+                    notifications.append(note)
+                    dispatcher.send(note)
+            results.append(result)
+            dispatcher.window(result.to_dict())
+            if bar is not None:
+                bar.advance(task)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+    report = MonitorReport(
+        model_name=model, model_version=version, stage=stage, run_id=run_id,
+        window=spec.describe(), tz=tz, policy=pol, windows=tuple(results),
+        notifications=tuple(notifications), reference=_reference_summary(base),
+        description=description, warnings=tuple(run_warnings),
+    )
+    dispatcher.close(report.to_dict())
+    return MonitorReport(
+        **{**report.__dict__,
+           "sink_failures": tuple(f.to_dict() for f in dispatcher.failures),
+           "undelivered": tuple(dispatcher.undelivered())},
+    )
+
+
+def _check_stage(stage: str) -> str:
+    if not stage:
+        raise ConfigError("stage must not be empty; use production or staging")
+    return stage

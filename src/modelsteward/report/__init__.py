@@ -1,0 +1,37 @@
+"""Reports of a monitoring run: JSON and one self-contained HTML file.
+
+The report part only reads the plain dict of a ``MonitorReport`` (``to_dict()``), so it
+depends on no higher part; the page is built from summaries (bins, per-window figures),
+so its size does not grow with the number of rows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from modelsteward.report.page import render_html
+
+__all__ = ["render_html", "render_json", "write_report"]
+
+
+def _as_dict(report: Any) -> dict[str, Any]:
+    return report.to_dict() if hasattr(report, "to_dict") else dict(report)
+
+
+def render_json(report: Any) -> str:
+    """The report as JSON (no NaN: the monitor's results never hold one)."""
+    return json.dumps(_as_dict(report), indent=2, default=str, allow_nan=False)
+
+
+def write_report(report: Any, out_dir: str | Path, *, stem: str = "report") -> dict[str, Path]:
+    """Write ``<stem>.json`` and ``<stem>.html`` into ``out_dir``; returns both paths."""
+    data = _as_dict(report)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / f"{stem}.json"
+    html_path = out / f"{stem}.html"
+    json_path.write_text(render_json(data), encoding="utf-8")
+    html_path.write_text(render_html(data), encoding="utf-8")
+    return {"json": json_path, "html": html_path}
