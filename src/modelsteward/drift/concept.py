@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from modelsteward.errors import ConfigError, DataError, EmptyDataError
+from modelsteward.stats import fisher_z_drop_pvalue
 
 __all__ = [
     "ConceptDriftResult",
@@ -328,12 +329,7 @@ def _fisher_drop_pvalue(r_ref: float, n_ref: int | None, r_cur: float, n_cur: in
     ``n_ref=None`` treats the reference correlation as a known constant.
     """
     if n_ref is not None:
-        try:
-            from modelsteward.stats import fisher_z_drop_pvalue
-        except ImportError:  # the core kernel is not there yet
-            pass
-        else:
-            return float(fisher_z_drop_pvalue(r_ref, n_ref, r_cur, n_cur))
+        return float(fisher_z_drop_pvalue(r_ref, n_ref, r_cur, n_cur))
     from scipy.stats import norm
 
     clip = 1.0 - 1e-12

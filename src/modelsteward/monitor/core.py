@@ -185,17 +185,17 @@ def _resolve(model: str, stage: str, tracking_uri: str | None, baseline: Any,
         return baseline, str(model_version or "unregistered"), None, None
     from modelsteward import registry
 
-    registry.use_tracking(tracking_uri)
     if model_version is None:
-        record = registry.current_version(model, stage=stage)
-        version, run_id = str(record.version), record.run_id
+        record = registry.current_version(model, stage, tracking_uri=tracking_uri)
     else:
-        version, run_id = str(model_version), None
-    base = registry.load_baseline(model, stage=stage, version=version)
+        record = registry.get_version(model, model_version, tracking_uri=tracking_uri)
+    version, run_id = str(record.version), record.run_id
+    base = registry.load_baseline(model, stage, version, tracking_uri=tracking_uri)
     description = None
     if describe:
         try:
-            description = registry.describe(model, stage=stage).to_dict()
+            description = registry.describe(model, stage, version=version,
+                                            tracking_uri=tracking_uri).to_dict()
         except Exception as exc:  # the report still works without the four questions
             description = {"error": f"{type(exc).__name__}: {exc}"}
     return base, version, run_id, description

@@ -131,9 +131,12 @@ class MlflowSink(_Base):
             return self._client
         from mlflow.tracking import MlflowClient
 
-        client = MlflowClient(tracking_uri=self.tracking_uri)
-        exp = client.get_experiment_by_name(self.experiment)
-        exp_id = exp.experiment_id if exp else client.create_experiment(self.experiment)
+        from modelsteward.registry import resolve_tracking_uri
+        from modelsteward.registry.training import ensure_experiment
+
+        uri = resolve_tracking_uri(self.tracking_uri)
+        client = MlflowClient(tracking_uri=uri)
+        exp_id = ensure_experiment(client, self.experiment, uri)
         run = client.create_run(exp_id, run_name=f"monitor {self.model_name} v{self.model_version}",
                                 tags={"modelsteward.kind": "monitoring",
                                       "modelsteward.model_name": self.model_name,

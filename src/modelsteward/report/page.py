@@ -119,7 +119,7 @@ def _model_section(report: dict[str, Any]) -> str:
     questions = [
         ("What hyperparameters was it trained with?", ("params", "hyperparameters")),
         ("What version of the training data did it use?",
-         ("data", "data_digest", "data_source", "dataset", "datasets")),
+         ("data_digest", "data_source", "mlflow_dataset_digest", "data")),
         ("How did it perform on the evaluation set?", ("metrics",)),
         ("When was it last trained, registered and promoted?",
          ("trained_at", "registered_at", "promoted_at", "promoted_by", "promotion_reason")),
