@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 
 from modelsteward.baseline.sketch import (
     DEFAULT_K,
@@ -43,7 +42,7 @@ __all__ = [
     "is_dataset_source",
     "iter_batches",
     "iter_column_batches",
-    "open_dataset",
+    "dataset_schema",
     "profile_dataset",
     "read_table",
     "resolve_paths",
@@ -120,34 +119,23 @@ def _format_of(paths: Sequence[Path]) -> str:
     return kinds.pop()
 
 
-def _csv_format(paths: Sequence[Path], kinds: Mapping[str, str] | None) -> pads.CsvFileFormat:
+def _csv_options(path: Path, kinds: Mapping[str, str] | None) -> tuple[Any, Any, pa.Schema]:
     import pyarrow.csv as pacsv
 
-    delimiter = "\t" if paths[0].name.lower().endswith(".tsv") else ","
+    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     parse = pacsv.ParseOptions(delimiter=delimiter)
-    # infer once from the first file's first block, then pin every column's type so that a
-    # later block (or file) cannot re-guess it
-    with pacsv.open_csv(paths[0], parse_options=parse) as reader:
-        schema = reader.schema
+    # infer once from the file's first block, then pin every column's type so that a later
+    # block cannot re-guess it (numeric -> float64, categorical -> string)
+    with pacsv.open_csv(path, parse_options=parse) as reader:
+        inferred = reader.schema
     types: dict[str, pa.DataType] = {}
-    for f in schema:
+    for f in inferred:
         kind = (kinds or {}).get(f.name)
         if kind is None:
             kind = "numeric" if _is_numeric_type(f.type) else "categorical"
         types[f.name] = pa.float64() if kind == "numeric" else pa.string()
-    return pads.CsvFileFormat(
-        parse_options=parse, convert_options=pacsv.ConvertOptions(column_types=types)
-    )
-
-
-def open_dataset(
-    source: Any, kinds: Mapping[str, str] | None = None
-) -> pads.Dataset:
-    """A pyarrow dataset over the source's files (nothing is read yet)."""
-    paths = resolve_paths(source)
-    fmt = _format_of(paths)
-    file_format: Any = "parquet" if fmt == "parquet" else _csv_format(paths, kinds)
-    return pads.dataset([str(p) for p in paths], format=file_format)
+    schema = pa.schema([(name, t) for name, t in types.items()])
+    return parse, types, schema
 
 
 def _is_numeric_type(t: pa.DataType) -> bool:
@@ -159,12 +147,24 @@ def infer_kinds(schema: pa.Schema) -> dict[str, str]:
     return {f.name: "numeric" if _is_numeric_type(f.type) else "categorical" for f in schema}
 
 
+def dataset_schema(source: Any, kinds: Mapping[str, str] | None = None) -> pa.Schema:
+    """The Arrow schema of the source's first file (CSV: with the pinned column types)."""
+    import pyarrow.parquet as pq
+
+    paths = resolve_paths(source)
+    if _format_of(paths) == "parquet":
+        return pq.read_schema(paths[0])
+    return _csv_options(paths[0], kinds)[2]
+
+
 def count_rows(source: Any) -> int | None:
     """Row count from Parquet metadata (no data read); None for CSV (unknown until read)."""
-    dataset = open_dataset(source)
-    if isinstance(dataset.format, pads.ParquetFileFormat):
-        return int(dataset.count_rows())
-    return None
+    import pyarrow.parquet as pq
+
+    paths = resolve_paths(source)
+    if _format_of(paths) != "parquet":
+        return None
+    return int(sum(pq.ParquetFile(p).metadata.num_rows for p in paths))
 
 
 def iter_batches(
@@ -174,22 +174,47 @@ def iter_batches(
     batch_size: int = DEFAULT_BATCH_SIZE,
     kinds: Mapping[str, str] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Record batches of the source, one at a time, with bounded read-ahead."""
-    dataset = open_dataset(source, kinds)
-    if columns is not None:
-        missing = [c for c in columns if c not in dataset.schema.names]
-        if missing:
-            raise MissingColumnError(
-                f"column(s) {missing} are not in the dataset (it has {dataset.schema.names}); "
-                "check the names"
+    """Record batches of the source, file after file, one batch in memory at a time.
+
+    Files are read sequentially (``ParquetFile.iter_batches`` / the streaming CSV reader):
+    a multi-threaded dataset scan with read-ahead measured a peak memory growing with the
+    number of files here, this does not.
+    """
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    paths = resolve_paths(source)
+    fmt = _format_of(paths)
+    for path in paths:
+        if fmt == "parquet":
+            with pq.ParquetFile(path) as pf:
+                names = pf.schema_arrow.names
+                _check_columns(columns, names, path)
+                yield from pf.iter_batches(
+                    batch_size=int(batch_size), columns=list(columns) if columns else None
+                )
+        else:
+            parse, types, schema = _csv_options(path, kinds)
+            _check_columns(columns, schema.names, path)
+            convert = pacsv.ConvertOptions(
+                column_types=types, include_columns=list(columns) if columns else None
             )
-    yield from dataset.to_batches(
-        columns=list(columns) if columns is not None else None,
-        batch_size=int(batch_size),
-        batch_readahead=1,
-        fragment_readahead=1,
-        use_threads=True,
-    )
+            read = pacsv.ReadOptions(block_size=1 << 22)
+            with pacsv.open_csv(
+                path, read_options=read, parse_options=parse, convert_options=convert
+            ) as reader:
+                yield from reader
+
+
+def _check_columns(columns: Sequence[str] | None, names: Sequence[str], path: Path) -> None:
+    if columns is None:
+        return
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise MissingColumnError(
+            f"column(s) {missing} are not in the dataset ({path} has {list(names)}); "
+            "check the names"
+        )
 
 
 def _numpy_of(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -220,9 +245,10 @@ def iter_column_batches(
 
 def read_table(source: Any, columns: Sequence[str] | None = None) -> pa.Table:
     """The whole source as one Arrow table (for small data and exact mode only)."""
-    return pa.Table.from_batches(
-        list(iter_batches(source, columns)), schema=None
-    ) if columns is None else open_dataset(source).to_table(columns=list(columns))
+    batches = list(iter_batches(source, columns))
+    if not batches:
+        raise DataError(f"{source!r} holds no rows; point at data with rows")
+    return pa.Table.from_batches(batches)
 
 
 def _update_categorical(col: CategoricalSketch, arr: pa.Array | pa.ChunkedArray) -> None:
@@ -278,21 +304,14 @@ def profile_dataset(
     ``kinds`` overrides the kinds read from the schema; ``columns`` limits what is read;
     ``progress`` is called with the number of rows read so far after each batch.
     """
-    dataset = open_dataset(source, kinds)
-    names = list(columns) if columns is not None else list(dataset.schema.names)
-    missing = [c for c in names if c not in dataset.schema.names]
-    if missing:
-        raise MissingColumnError(
-            f"column(s) {missing} are not in the dataset (it has {dataset.schema.names}); "
-            "check the names"
-        )
-    schema_kinds = infer_kinds(dataset.schema)
+    schema = dataset_schema(source, kinds)
+    names = list(columns) if columns is not None else list(schema.names)
+    _check_columns(names, schema.names, resolve_paths(source)[0])
+    schema_kinds = infer_kinds(schema)
     resolved = {n: (kinds or {}).get(n) or schema_kinds[n] for n in names}
     profile = SketchProfile.empty(resolved, k=k)
     rows = 0
-    for batch in dataset.to_batches(
-        columns=names, batch_size=int(batch_size), batch_readahead=1, fragment_readahead=1
-    ):
+    for batch in iter_batches(source, names, batch_size=batch_size, kinds=kinds):
         try:
             update_profile_from_arrow(profile, batch)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
