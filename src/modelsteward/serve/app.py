@@ -138,7 +138,8 @@ class _Service:
         self.config = config
         self.metrics = Metrics()
         self.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
-        self.source = ModelSource(config, self.model_executor)
+        # the model runs on the event loop (see batching); the executor is for loading only
+        self.source = ModelSource(config, None)
         self.log: PredictionLog | None = None
         self.writer: GroupCommitWriter | None = None
         self.started_at = time.time()
@@ -201,8 +202,8 @@ def create_app(config: ServeConfig) -> FastAPI:
         assert service.writer is not None
         ids = [new_prediction_id() for _ in range(batch.n_rows)]
         try:
-            rows = PredictionLog.make_rows(model.name, model.version, batch.records(),
-                                           predictions, ids=ids)
+            rows = PredictionLog.make_rows_from_columns(model.name, model.version,
+                                                        batch.columns, predictions, ids=ids)
             await asyncio.wrap_future(service.writer.submit(rows))
         except StoreError as exc:
             log.error("prediction log write failed: %s", exc)

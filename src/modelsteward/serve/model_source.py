@@ -74,7 +74,7 @@ class ModelSource:
     until it finishes, while the next request gets the new one.
     """
 
-    def __init__(self, config: ServeConfig, executor: Executor) -> None:
+    def __init__(self, config: ServeConfig, executor: Executor | None) -> None:
         self.config = config
         self.tracking_uri = resolve_tracking_uri(config.tracking_uri)
         self.alias = config.alias

@@ -81,6 +81,17 @@ _TYPES: dict[str, tuple[Any, Any, str, str | None]] = {
 }
 
 
+# types a whole column may hold to skip the per-value check (bool is not an int here)
+_FAST_TYPES: dict[str, tuple[set[type], None]] = {
+    "double": ({float, int}, None),
+    "float": ({float, int}, None),
+    "long": ({int}, None),
+    "integer": ({int}, None),
+    "string": ({str}, None),
+    "boolean": ({bool}, None),
+}
+
+
 def _describe(v: Any) -> str:
     if v is None:
         return "null"
@@ -216,16 +227,26 @@ class InputSchema:
     def _parse_records(self, records: list[Any]) -> ParsedBatch:
         if not records:
             raise RequestValidationError("no rows: send at least one record")
+        n_fields = len(self.fields)
+        names = self.names
+        try:
+            # fast path: every row is a dict holding exactly the signature's fields
+            if all(type(rec) is dict and len(rec) == n_fields for rec in records):
+                raw = {name: [rec[name] for rec in records] for name in names}
+                return ParsedBatch(self._check_columns(raw, len(records)), len(records))
+        except KeyError:
+            pass
+        return self._parse_records_slow(records)
+
+    def _parse_records_slow(self, records: list[Any]) -> ParsedBatch:
+        """Row by row, to name the first problem (or to fill optional fields)."""
         columns: dict[str, list[Any]] = {name: [] for name in self.names}
-        fields = self.fields
-        n_fields = len(fields)
         for row, rec in enumerate(records):
             if not isinstance(rec, dict):
                 raise RequestValidationError(
                     f"row {row} is {_describe(rec)}, not an object of field values", row=row)
-            if len(rec) != n_fields or any(k not in self.by_name for k in rec):
-                self._unknown(rec)
-            for spec in fields:
+            self._unknown(rec)
+            for spec in self.fields:
                 if spec.name not in rec:
                     if spec.required:
                         raise RequestValidationError(
@@ -235,6 +256,30 @@ class InputSchema:
                     continue
                 columns[spec.name].append(self._check(spec, rec[spec.name], row))
         return ParsedBatch(columns, len(records))
+
+    def _check_columns(self, raw: dict[str, list[Any]], n: int) -> dict[str, list[Any]]:
+        """Type-check whole columns at once; fall back per value to name the bad one."""
+        out: dict[str, list[Any]] = {}
+        for spec in self.fields:
+            values = raw[spec.name]
+            kinds = set(map(type, values))
+            fast = _FAST_TYPES.get(spec.type)
+            if fast is not None and kinds <= fast[0]:
+                if spec.type in ("double", "float"):
+                    if kinds == {float}:
+                        if not all(map(math.isfinite, values)):
+                            values = [self._check(spec, v, i) for i, v in enumerate(values)]
+                        out[spec.name] = values
+                    else:
+                        out[spec.name] = [float(v) for v in values]
+                        if float in kinds and not all(map(math.isfinite, out[spec.name])):
+                            out[spec.name] = [self._check(spec, v, i)
+                                              for i, v in enumerate(values)]
+                else:
+                    out[spec.name] = values
+                continue
+            out[spec.name] = [self._check(spec, v, i) for i, v in enumerate(values)]
+        return out
 
     def _parse_columns(self, cols: dict[str, Any]) -> ParsedBatch:
         self._unknown(cols)
@@ -252,18 +297,17 @@ class InputSchema:
                     field=name)
         if not n:
             raise RequestValidationError("no rows: send at least one value per column")
-        columns: dict[str, list[Any]] = {}
+        raw: dict[str, list[Any]] = {}
         for spec in self.fields:
             if spec.name not in cols:
                 if spec.required:
                     raise RequestValidationError(
                         f"missing field {spec.name!r} (expected {spec.expected})",
                         field=spec.name, expected=spec.type)
-                columns[spec.name] = [None] * n
-                continue
-            check = self._check
-            columns[spec.name] = [check(spec, v, i) for i, v in enumerate(cols[spec.name])]
-        return ParsedBatch(columns, n)
+                raw[spec.name] = [None] * n
+            else:
+                raw[spec.name] = cols[spec.name]
+        return ParsedBatch(self._check_columns(raw, n), n)
 
     # --- to the model ---------------------------------------------------------------------------
     def frame(self, columns: dict[str, list[Any]]) -> pd.DataFrame:

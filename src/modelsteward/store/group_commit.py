@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -54,7 +54,7 @@ class GroupCommitWriter:
         """Rows submitted but not yet committed."""
         return self._backlog
 
-    def submit(self, rows: Sequence[Mapping[str, Any]]) -> Future[None]:
+    def submit(self, rows: Sequence[tuple[Any, ...]]) -> Future[None]:
         """Queue rows; the future completes once they are committed (or fails with StoreError)."""
         fut: Future[None] = Future()
         if self._closed:
@@ -95,7 +95,7 @@ class GroupCommitWriter:
             if stop:
                 return
 
-    def _commit(self, batch: list[tuple[Sequence[Mapping[str, Any]], Future[None]]]) -> None:
+    def _commit(self, batch: list[tuple[Sequence[tuple[Any, ...]], Future[None]]]) -> None:
         rows = [row for rows, _ in batch for row in rows]
         try:
             self.log.write_rows(rows)

@@ -20,6 +20,7 @@ first use::
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -87,7 +88,13 @@ def _jsonable(value: Any) -> Any:
         return value.tolist()
     if hasattr(value, "item"):
         return value.item()
-    return value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# one encoder, built once: json.dumps(..., default=...) would build a new one per call
+_ENCODER = json.JSONEncoder(default=_jsonable, separators=(",", ":"), allow_nan=True)
 
 
 class PredictionLog:
@@ -114,8 +121,15 @@ class PredictionLog:
             )
         self._engine = self._make_engine(parsed)
         self._writer_engine: Engine = self._engine.execution_options(steward_write=True)
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        self._insert_sql = (
+            "INSERT INTO predictions (id, ts, model_name, model_version, features, prediction) "
+            f"VALUES ({', '.join([mark] * 6)})"
+        )
         self._init_lock = threading.Lock()
         self._initialised = False
+        self._checkpointer: threading.Thread | None = None
+        self._closing = threading.Event()
         self.ensure_schema()
 
     # --- engine and schema ------------------------------------------------------------------
@@ -138,6 +152,8 @@ class PredictionLog:
                 cur.execute("PRAGMA synchronous=FULL")
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.execute("PRAGMA foreign_keys=ON")
+                # checkpoints run in a background thread, not inside a commit (see below)
+                cur.execute("PRAGMA wal_autocheckpoint=0")
                 cur.close()
 
             @event.listens_for(engine, "begin")
@@ -198,8 +214,46 @@ class PredictionLog:
             return int(conn.execute(select(schema_info.c.version)).scalar_one())
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Stop the checkpoint thread, checkpoint the WAL and release every connection."""
+        self._closing.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=10)
+            self._checkpoint("TRUNCATE")
         self._engine.dispose()
+
+    def _start_checkpointer(self) -> None:
+        """SQLite: move the WAL into the database every second, off the commit path.
+
+        With automatic checkpoints the commit that crosses the threshold copies and fsyncs
+        the whole WAL while every waiting request waits for it; a PASSIVE checkpoint from
+        another connection never blocks writers.
+        """
+        if self.dialect != "sqlite" or self._checkpointer is not None:
+            return
+        with self._init_lock:
+            if self._checkpointer is not None:
+                return
+
+            def loop() -> None:
+                while not self._closing.wait(1.0):
+                    self._checkpoint("PASSIVE")
+
+            self._checkpointer = threading.Thread(target=loop, name="steward-wal-checkpoint",
+                                                  daemon=True)
+            self._checkpointer.start()
+
+    def _checkpoint(self, mode: str) -> None:
+        try:
+            raw = self._engine.raw_connection()  # autocommit driver connection: no BEGIN
+            try:
+                cur = raw.cursor()
+                cur.execute(f"PRAGMA wal_checkpoint({mode})")
+                cur.fetchall()
+                cur.close()
+            finally:
+                raw.close()
+        except Exception:  # noqa: BLE001 - busy or closing: the next round does it
+            pass
 
     # --- writing predictions ------------------------------------------------------------------
     @staticmethod
@@ -211,8 +265,11 @@ class PredictionLog:
         *,
         ids: Sequence[str] | None = None,
         timestamp: float | None = None,
-    ) -> list[dict[str, Any]]:
-        """Rows ready for :meth:`write_rows`: one per prediction, ids made if not given."""
+    ) -> list[tuple[Any, ...]]:
+        """Rows ready for :meth:`write_rows`: one per prediction, ids made if not given.
+
+        A row is ``(id, ts, model_name, model_version, features_json, prediction_json)``.
+        """
         if len(features) != len(predictions_):
             raise StoreError(
                 f"{len(features)} feature rows but {len(predictions_)} predictions; "
@@ -221,18 +278,11 @@ class PredictionLog:
         ts = time.time() if timestamp is None else timestamp
         if ids is None:
             ids = [new_prediction_id() for _ in features]
-        dumps = json.dumps
+        encode = _ENCODER.encode
         version = str(model_version)
         try:
             return [
-                {
-                    "id": pid,
-                    "ts": ts,
-                    "model_name": model_name,
-                    "model_version": version,
-                    "features": dumps(dict(row), default=_jsonable, allow_nan=True),
-                    "prediction": dumps(pred, default=_jsonable, allow_nan=True),
-                }
+                (pid, ts, model_name, version, encode(row), encode(pred))
                 for pid, row, pred in zip(ids, features, predictions_, strict=True)
             ]
         except (TypeError, ValueError) as exc:
@@ -241,13 +291,32 @@ class PredictionLog:
                 "strings, booleans or lists"
             ) from exc
 
-    def write_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    @staticmethod
+    def make_rows_from_columns(
+        model_name: str,
+        model_version: str,
+        columns: Mapping[str, Sequence[Any]],
+        predictions_: Sequence[Any],
+        *,
+        ids: Sequence[str],
+        timestamp: float | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Like :meth:`make_rows`, from column lists (no per-row dicts are built)."""
+        names = list(columns)
+        rows = [dict(zip(names, vals, strict=True)) for vals in zip(*columns.values(),
+                                                                     strict=True)]
+        return PredictionLog.make_rows(model_name, model_version, rows, predictions_, ids=ids,
+                                       timestamp=timestamp)
+
+    def write_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert prediction rows in ONE committed transaction (the group-commit unit)."""
         if not rows:
             return
+        if self._checkpointer is None:
+            self._start_checkpointer()
         try:
             with self._writer_engine.begin() as conn:
-                conn.execute(predictions.insert(), list(rows))
+                conn.exec_driver_sql(self._insert_sql, list(rows))
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot write {len(rows)} predictions to {self._safe_url()}: {exc}"
@@ -263,7 +332,7 @@ class PredictionLog:
         """Log one prediction per feature row, committed before returning; returns the ids."""
         rows = self.make_rows(model_name, model_version, features, predictions)
         self.write_rows(rows)
-        return [r["id"] for r in rows]
+        return [r[0] for r in rows]
 
     # --- outcomes ------------------------------------------------------------------------------
     def log_outcomes(self, outcomes_: Mapping[str, float], *, timestamp: float | None = None) -> int:

@@ -1,0 +1,242 @@
+"""Serving throughput: `steward serve` (durable prediction log) vs `mlflow models serve`.
+
+Both serve the same registered scikit-learn model from the same SQLite tracking store in
+the same run. A raw-asyncio HTTP/1.1 keep-alive load generator runs in a separate process
+(so the client does not starve the servers), sending single-row requests at concurrency
+1, 16 and 64 and 1,000-row batches. Reported: requests/s, rows/s, p50 and p99 latency,
+errors, and the machine load (``uptime``) before and after.
+
+    python benchmarks/serve_throughput.py [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+N_FEATURES = 6
+MODEL = "bench_churn"
+
+
+# --- load generator (runs in its own process) ------------------------------------------------
+async def _worker(host: str, port: int, path: str, body: bytes, deadline: float,
+                  warm_until: float, lat: list[float], counts: list[int]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    request = head + body
+    while True:
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+        writer.write(request)
+        status_line = await reader.readline()
+        length = 0
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await reader.readexactly(length)
+        done = time.perf_counter()
+        if now >= warm_until:
+            lat.append(done - now)
+            if status_line[9:12] == b"200":
+                counts[0] += 1
+            else:
+                counts[1] += 1
+    writer.close()
+
+
+async def _load(host: str, port: int, path: str, body: bytes, concurrency: int,
+                seconds: float, warmup: float) -> dict[str, float]:
+    start = time.perf_counter()
+    warm_until = start + warmup
+    deadline = warm_until + seconds
+    lat: list[float] = []
+    counts = [0, 0]
+    await asyncio.gather(*(_worker(host, port, path, body, deadline, warm_until, lat, counts)
+                           for _ in range(concurrency)))
+    lat.sort()
+    n = len(lat)
+    return {"requests": n, "ok": counts[0], "errors": counts[1], "seconds": seconds,
+            "p50_ms": lat[n // 2] * 1e3 if n else float("nan"),
+            "p99_ms": lat[min(n - 1, int(n * 0.99))] * 1e3 if n else float("nan")}
+
+
+def loadgen_main(argv: list[str]) -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int)
+    p.add_argument("--path")
+    p.add_argument("--body-file")
+    p.add_argument("--concurrency", type=int)
+    p.add_argument("--seconds", type=float)
+    p.add_argument("--warmup", type=float, default=1.0)
+    a = p.parse_args(argv)
+    body = Path(a.body_file).read_bytes()
+    result = asyncio.run(_load("127.0.0.1", a.port, a.path, body, a.concurrency, a.seconds,
+                               a.warmup))
+    print(json.dumps(result))
+
+
+# --- orchestration ---------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def _register(tmp: Path) -> str:
+    import mlflow
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.create_experiment("bench", artifact_location=str(tmp / "artifacts"))
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({f"f{i}": rng.normal(size=2000) for i in range(N_FEATURES)})
+    y = (X["f0"] + 0.5 * X["f1"] > 0).astype("int64")
+    model = LogisticRegression().fit(X, y)
+    with mlflow.start_run(experiment_id=exp):
+        mlflow.sklearn.log_model(model, name="model", signature=infer_signature(X, y),
+                                 registered_model_name=MODEL,
+                                 pip_requirements=["scikit-learn"])
+    mlflow.MlflowClient().set_registered_model_alias(MODEL, "production", "1")
+    return uri
+
+
+def _wait(url: str, timeout: float = 90.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def _run_load(port: int, path: str, body: bytes, concurrency: int, seconds: float,
+              tmp: Path) -> dict[str, float]:
+    body_file = tmp / f"body_{port}_{len(body)}.json"
+    body_file.write_bytes(body)
+    out = subprocess.run(
+        [sys.executable, __file__, "--loadgen", "--port", str(port), "--path", path,
+         "--body-file", str(body_file), "--concurrency", str(concurrency),
+         "--seconds", str(seconds)], capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--seconds", type=float, default=8.0, help="measured seconds per scenario")
+    args = p.parse_args()
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    venv_bin = Path(sys.executable).parent
+    tmp = Path(tempfile.mkdtemp(prefix="serve_bench_"))
+    uri = _register(tmp)
+    # mlflow models serve execs `uvicorn` by name: put this venv's bin first on PATH
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri,
+           "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    rng = random.Random(0)
+    row = {f"f{i}": round(rng.gauss(0, 1), 4) for i in range(N_FEATURES)}
+    rows = [{f"f{i}": round(rng.gauss(0, 1), 4) for i in range(N_FEATURES)} for _ in range(1000)]
+    servers = {
+        "mlflow models serve": {
+            "cmd": [str(venv_bin / "mlflow"), "models", "serve", "-m",
+                    f"models:/{MODEL}@production", "--env-manager", "local", "--host",
+                    "127.0.0.1"],
+            "path": "/invocations", "ready": "/ping",
+            "one": json.dumps({"dataframe_records": [row]}).encode(),
+            "batch": json.dumps({"dataframe_records": rows}).encode(),
+        },
+        "steward serve (durable log)": {
+            "cmd": [str(venv_bin / "steward"), "serve", "--model", MODEL, "--log",
+                    f"sqlite:///{tmp / 'predictions.db'}", "--host", "127.0.0.1"],
+            "path": "/predict", "ready": "/ready",
+            "one": json.dumps([row]).encode(), "batch": json.dumps(rows).encode(),
+        },
+    }
+    scenarios = [("1 row, c=1", "one", 1), ("1 row, c=16", "one", 16),
+                 ("1 row, c=64", "one", 64), ("1000 rows, c=1", "batch", 1),
+                 ("1000 rows, c=4", "batch", 4)]
+    load_before = _uptime()
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, spec in servers.items():
+        port = _free_port()
+        proc = subprocess.Popen([*spec["cmd"], "--port", str(port)], env=env, cwd=tmp,  # type: ignore[list-item]
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait(f"http://127.0.0.1:{port}{spec['ready']}")
+            results[name] = {}
+            for label, kind, conc in scenarios:
+                r = _run_load(port, str(spec["path"]), spec[kind], conc, args.seconds, tmp)  # type: ignore[arg-type]
+                r["rows_per_request"] = 1000 if kind == "batch" else 1
+                results[name][label] = r
+                print(f"  {name:28s} {label:15s} {r['ok'] / r['seconds']:8.1f} req/s  "
+                      f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                      f"errors {r['errors']}", flush=True)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    load_after = _uptime()
+    logged = None
+    try:
+        import sqlite3
+
+        with sqlite3.connect(tmp / "predictions.db") as conn:
+            logged = conn.execute("select count(*) from predictions").fetchone()[0]
+    except Exception:  # noqa: BLE001
+        pass
+
+    base, ours = results["mlflow models serve"], results["steward serve (durable log)"]
+    print()
+    print("| scenario | mlflow req/s | mlflow p50 / p99 ms | steward req/s | steward p50 / p99 ms"
+          " | throughput ratio | p99 ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for label, _, _ in scenarios:
+        b, o = base[label], ours[label]
+        b_rps, o_rps = b["ok"] / b["seconds"], o["ok"] / o["seconds"]
+        print(f"| {label} | {b_rps:.0f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} | {o_rps:.0f} | "
+              f"{o['p50_ms']:.1f} / {o['p99_ms']:.1f} | {o_rps / max(b_rps, 1e-9):.2f}x | "
+              f"{o['p99_ms'] / b['p99_ms']:.2f}x |")
+    errors = {n: sum(int(r["errors"]) for r in res.values()) for n, res in results.items()}
+    print(f"\nerrors: {errors}; predictions in the steward log: {logged}")
+    print(f"load before: {load_before}\nload after:  {load_after}")
+    print(f"{args.seconds:.0f} s measured per scenario after 1 s warm-up; 2-core machine; "
+          "load generator in its own process.")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--loadgen":
+        loadgen_main(sys.argv[2:])
+    else:
+        sys.exit(main())
