@@ -21,6 +21,7 @@ first use::
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import secrets
@@ -61,9 +62,17 @@ def default_log_url(cwd: str | os.PathLike[str] | None = None) -> str:
     return f"sqlite:///{(base / '.steward' / 'predictions.db').resolve()}"
 
 
+_SEQUENCE = itertools.count(secrets.randbits(20))
+
+
 def new_prediction_id() -> str:
-    """A 32-hex-digit id that sorts by creation time (48-bit ms clock + 80 random bits)."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.randbits(80):020x}"
+    """A 32-hex-digit id that sorts by creation time within a process.
+
+    48-bit millisecond clock, 24-bit process sequence, 56 random bits: ids made one after
+    the other sort in that order, so rows sharing a timestamp keep their request order.
+    """
+    return (f"{time.time_ns() // 1_000_000:012x}{next(_SEQUENCE) & 0xFFFFFF:06x}"
+            f"{secrets.randbits(56):014x}")
 
 
 def _to_epoch(value: Any, name: str) -> float | None:
