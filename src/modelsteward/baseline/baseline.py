@@ -78,13 +78,29 @@ class Baseline:
         outcomes: Any = None,
         n_bins: int = 10,
         metadata: Mapping[str, str] | None = None,
+        mode: str = "auto",
+        exact_max_rows: int | None = None,
+        sketch_k: int | None = None,
     ) -> Baseline:
         """Fit one profile per column of ``data`` (dict of arrays, pandas, polars, pyarrow).
 
         ``kinds`` overrides the inferred kind of some columns (``{"zip": "categorical"}``).
         With ``predictions`` and ``outcomes`` (the held-out split), a
         :class:`ConceptReference` is fitted too.
+
+        ``data`` may also be Parquet/CSV files (a path, directory, glob or list), read batch
+        by batch. ``mode``: ``"exact"``, ``"sketch"`` (mergeable sketches, bounded memory;
+        see :mod:`modelsteward.baseline.sketch_baseline`) or ``"auto"``: exact up to
+        ``exact_max_rows`` rows (default 10,000,000), sketches above.
         """
+        from modelsteward.baseline import sketch_baseline as _sketch
+
+        chosen, data = _sketch.choose_fit_mode(data, mode, exact_max_rows)
+        if chosen == "sketch":
+            return _sketch.fit_sketch_baseline(
+                data, kinds, n_bins=n_bins, k=sketch_k, predictions=predictions,
+                outcomes=outcomes, metadata=metadata,
+            )
         cols = as_columns(data)
         if not cols:
             raise EmptyDataError("cannot fit a baseline on data without columns")

@@ -14,8 +14,10 @@ associatively across partitions, and serialised to bytes or JSON (never pickle):
     >>> import numpy as np
     >>> from modelsteward.baseline.sketch import SketchProfile
     >>> rng = np.random.default_rng(0)
-    >>> a = SketchProfile.from_columns({"x": rng.normal(size=5_000), "c": np.array(["a", "b"] * 2_500)})
-    >>> b = SketchProfile.from_columns({"x": rng.normal(size=5_000), "c": np.array(["a"] * 5_000)})
+    >>> a = SketchProfile.from_columns({
+    ...     "x": rng.normal(size=5_000), "c": np.array(["a", "b"] * 2_500)})
+    >>> b = SketchProfile.from_columns({
+    ...     "x": rng.normal(size=5_000), "c": np.array(["a"] * 5_000)})
     >>> merged = a.merge(b)
     >>> merged.columns["x"].n_rows, merged.columns["c"].counts()["a"]
     (10000, 7500)
@@ -36,6 +38,7 @@ from typing import Any
 import datasketches as ds
 import numpy as np
 
+from modelsteward.baseline.columns import category_counts
 from modelsteward.errors import BaselineFormatError, ColumnTypeError, DataError
 
 __all__ = [
@@ -105,8 +108,9 @@ def _as_float_array(values: Any, name: str) -> np.ndarray:
 class NumericSketch:
     """Mergeable summary of one numeric column (KLL quantiles, Chan moments, CPC distinct).
 
-    ``n_rows`` counts every row, ``n_null`` the NaN/None ones; mean and variance are over the
-    finite values (``n_finite`` of them); infinities go into the quantile sketch.
+    ``n_rows`` counts every row, ``n_null`` the NaN/None ones; mean, variance, minimum and
+    maximum are over the finite values (``n_finite`` of them); infinities (``n_inf``) go into
+    the quantile sketch only, as in the exact profile.
     """
 
     name: str
@@ -118,6 +122,7 @@ class NumericSketch:
     m2: float = 0.0
     minimum: float = math.inf
     maximum: float = -math.inf
+    n_inf: int = 0
     kll: Any = None
     cpc: Any = None
     kind: str = field(default="numeric", init=False)
@@ -145,10 +150,12 @@ class NumericSketch:
         update = self.cpc.update
         for v in present.tolist():
             update(v)
-        finite = present[np.isfinite(present)] if not np.isfinite(present).all() else present
-        self.minimum = min(self.minimum, float(present.min()))
-        self.maximum = max(self.maximum, float(present.max()))
+        finite_mask = np.isfinite(present)
+        finite = present if finite_mask.all() else present[finite_mask]
+        self.n_inf += int(present.size - finite.size)
         if finite.size:
+            self.minimum = min(self.minimum, float(finite.min()))
+            self.maximum = max(self.maximum, float(finite.max()))
             b_n = int(finite.size)
             b_mean = float(finite.mean())
             b_m2 = float(np.square(finite - b_mean).sum())
@@ -181,6 +188,7 @@ class NumericSketch:
         out = self.copy()
         out.n_rows += other.n_rows
         out.n_null += other.n_null
+        out.n_inf += other.n_inf
         out.minimum = min(out.minimum, other.minimum)
         out.maximum = max(out.maximum, other.maximum)
         if other.n_finite:
@@ -203,6 +211,7 @@ class NumericSketch:
             m2=self.m2,
             minimum=self.minimum,
             maximum=self.maximum,
+            n_inf=self.n_inf,
             kll=ds.kll_doubles_sketch.deserialize(self.kll.serialize()),
             cpc=ds.cpc_sketch.deserialize(self.cpc.serialize()),
         )
@@ -260,8 +269,9 @@ class NumericSketch:
             "n_finite": self.n_finite,
             "mean": float(self.mean),
             "m2": float(self.m2),
-            "minimum": _none_if_nan(self.minimum) if self.n_present else None,
-            "maximum": _none_if_nan(self.maximum) if self.n_present else None,
+            "n_inf": self.n_inf,
+            "minimum": _none_if_nan(self.minimum) if self.n_finite else None,
+            "maximum": _none_if_nan(self.maximum) if self.n_finite else None,
             "minimum_raw": repr(float(self.minimum)),
             "maximum_raw": repr(float(self.maximum)),
             "kll": _b64(self.kll.serialize()),
@@ -280,27 +290,10 @@ class NumericSketch:
             m2=float(data["m2"]),
             minimum=float(data["minimum_raw"]),
             maximum=float(data["maximum_raw"]),
+            n_inf=int(data.get("n_inf", 0)),
             kll=ds.kll_doubles_sketch.deserialize(_unb64(data["kll"])),
             cpc=ds.cpc_sketch.deserialize(_unb64(data["cpc"])),
         )
-
-
-def _category_strings(values: Any) -> tuple[list[str], list[int], int, int]:
-    """(distinct strings, their counts, n_rows, n_null) of one batch of a categorical column."""
-    arr = np.asarray(values, dtype=object).ravel()
-    n = int(arr.size)
-    if n == 0:
-        return [], [], 0, 0
-    null = np.fromiter(
-        (v is None or (isinstance(v, float) and math.isnan(v)) for v in arr), bool, count=n
-    )
-    n_null = int(null.sum())
-    present = arr[~null] if n_null else arr
-    if present.size == 0:
-        return [], [], n, n_null
-    as_str = present.astype(str)
-    uniq, counts = np.unique(as_str, return_counts=True)
-    return uniq.tolist(), counts.tolist(), n, n_null
 
 
 @dataclass
@@ -327,8 +320,9 @@ class CategoricalSketch:
 
     def update(self, values: Any) -> CategoricalSketch:
         """Add a batch of values in place (None and NaN count as nulls); returns ``self``."""
-        uniq, counts, n, n_null = _category_strings(values)
-        self.update_counts(uniq, counts, n_rows=n, n_null=n_null)
+        arr = np.asarray(values, dtype=object).ravel()
+        counts, n_null = category_counts(arr)  # the exact profile's labels (2.0 -> "2")
+        self.update_counts(counts.keys(), counts.values(), n_rows=arr.size, n_null=n_null)
         return self
 
     def update_counts(

@@ -258,11 +258,9 @@ def _update_categorical(col: CategoricalSketch, arr: pa.Array | pa.ChunkedArray)
         arr = arr.dictionary_decode()
     n = len(arr)
     n_null = arr.null_count
-    if pa.types.is_floating(arr.type):
-        n_null += int(pc.sum(pc.is_nan(arr)).as_py() or 0)
-        arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.string())
+        col.update(np.asarray(arr.to_pylist(), dtype=object))  # same labels as exact mode
+        return
     vc = pc.value_counts(arr)
     values = vc.field("values").to_pylist()
     counts = vc.field("counts").to_pylist()

@@ -137,7 +137,13 @@ def _missing(profile: ColumnProfile, threshold: float) -> DriftResult:
 
 
 def detect_data_drift(
-    reference: Any, current: Any, p_threshold: float = 0.01
+    reference: Any,
+    current: Any,
+    p_threshold: float = 0.01,
+    *,
+    mode: str = "auto",
+    exact_max_rows: int | None = None,
+    min_effect: float = 0.0,
 ) -> list[DriftResult]:
     """One :class:`DriftResult` per reference feature, worst first.
 
@@ -151,9 +157,25 @@ def detect_data_drift(
 
     Results are sorted by ``effect_size`` (the KS statistic for numeric features),
     largest first, then by p-value.
+
+    ``mode`` ``"auto"`` (default) checks exactly unless the baseline is in sketch mode, the
+    current window is a ``SketchProfile`` or Parquet/CSV files (a path, directory or glob)
+    with more than ``exact_max_rows`` rows (default 10,000,000) or an in-memory window that
+    large; ``"sketch"`` forces sketches: KS D with its bound, drifted only when D - bound
+    clears the critical value and ``min_effect`` (see :mod:`modelsteward.stats.sketch_ks`).
+    Each result's ``mode`` says which produced it.
     """
     threshold = _check_threshold(p_threshold)
     baseline = as_baseline(reference)
+    from modelsteward.baseline import sketch_checks as _sketch
+
+    chosen, current = _sketch.choose_check_mode(baseline, current, mode, exact_max_rows)
+    if chosen == "sketch":
+        profile = _sketch.current_profile(current, baseline)
+        return [
+            DriftResult(**r)
+            for r in _sketch.drift_records(baseline, profile, threshold, min_effect=min_effect)
+        ]
     cols = current_columns(current)
 
     def check(name: str) -> DriftResult:

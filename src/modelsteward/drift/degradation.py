@@ -111,11 +111,16 @@ def detect_feature_degradation(
     cardinality_ratio_threshold: float = 0.3,
     out_of_range_threshold: float = 0.01,
     unseen_category_threshold: float = 0.01,
+    *,
+    mode: str = "auto",
+    exact_max_rows: int | None = None,
 ) -> list[DegradationAlert]:
     """Alerts for features that broke structurally, in reference feature order.
 
     ``reference`` is a Baseline or raw data; ``current`` raw data (dict of arrays, pandas,
-    polars, pyarrow). See the module docstring for the exact rules.
+    polars, pyarrow). See the module docstring for the exact rules. ``current`` may also be
+    a ``SketchProfile`` or Parquet/CSV files; ``mode`` picks exact or sketch checking as in
+    :func:`~modelsteward.drift.detect_data_drift` (same rules, from the sketches' counts).
     """
     null_rate_threshold = _check_ratio("null_rate_threshold", null_rate_threshold)
     variance_ratio_threshold = _check_ratio("variance_ratio_threshold", variance_ratio_threshold)
@@ -127,6 +132,19 @@ def detect_feature_degradation(
         "unseen_category_threshold", unseen_category_threshold
     )
     baseline = as_baseline(reference)
+    from modelsteward.baseline import sketch_checks as _sketch
+
+    chosen, current = _sketch.choose_check_mode(baseline, current, mode, exact_max_rows)
+    if chosen == "sketch":
+        return [DegradationAlert(**a) for a in _sketch.degradation_records(
+            baseline, _sketch.current_profile(current, baseline),
+            null_rate_threshold=null_rate_threshold,
+            variance_ratio_threshold=variance_ratio_threshold,
+            cardinality_ratio_threshold=cardinality_ratio_threshold,
+            out_of_range_threshold=out_of_range_threshold,
+            unseen_category_threshold=unseen_category_threshold,
+            expected_distinct=expected_distinct,
+        )]
     cols = current_columns(current)
     alerts: list[DegradationAlert] = []
     for name, profile in baseline.columns.items():

@@ -26,6 +26,11 @@ class DriftResult:
     ``test="missing"``, statistic 1.0, p-value 0.0 and is drifted (the chapter's rule).
     ``psi`` is the effect size for reports; ``effect_size`` is comparable across tests
     (D for KS, Cramer's V for chi-square, 1.0 when missing) and orders the results.
+
+    ``mode`` says what produced the result: ``"exact"`` (all values) or ``"sketch"``
+    (mergeable sketches); in sketch mode ``statistic_bound`` bounds |statistic - exact
+    statistic| (the two sketches' rank errors added; drift is declared only when the statistic
+    minus this bound clears the critical value) and ``psi_bound`` the PSI's error.
     """
 
     feature: str
@@ -39,6 +44,9 @@ class DriftResult:
     n_reference: int
     n_current: int
     effect_size: float = 0.0
+    mode: str = "exact"
+    statistic_bound: float = 0.0
+    psi_bound: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

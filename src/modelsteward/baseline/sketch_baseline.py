@@ -1,0 +1,239 @@
+"""Sketch mode of :class:`~modelsteward.baseline.Baseline`: when to use it, and how to fit it.
+
+Exact mode (every reference value kept, sorted) stays the default up to ``exact_max_rows``
+rows (:data:`DEFAULT_EXACT_MAX_ROWS`, settable per call); above it, or with ``mode="sketch"``,
+each column is summarised by a mergeable sketch (:mod:`modelsteward.baseline.sketch`). A
+sketch-mode :class:`ColumnProfile` has ``mode="sketch"``, no ``sorted_values``, PSI edges at
+the sketch's quantiles, and the column sketch's bytes in ``extra["sketch"]`` (so
+``Baseline.save``/``load`` keep it, without pickle).
+
+Parquet/CSV sources (a path, directory, glob or list) are read batch by batch: Parquet row
+counts come from the metadata, so a small dataset is still fitted exactly; a CSV source is
+fitted in sketch mode unless ``mode="exact"`` (its row count is unknown until read).
+
+    >>> import numpy as np
+    >>> from modelsteward.baseline import Baseline
+    >>> b = Baseline.fit({"x": np.arange(50_000.0)}, mode="sketch")
+    >>> b.columns["x"].mode, b.columns["x"].sorted_values is None
+    ('sketch', True)
+    >>> round(b.columns["x"].extra["rank_error"], 5)
+    0.00138
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from modelsteward.baseline.columns import CATEGORICAL, KINDS, NUMERIC, as_columns, infer_kind
+from modelsteward.baseline.concept import ConceptReference
+from modelsteward.baseline.profile import ColumnProfile
+from modelsteward.baseline.sketch import (
+    DEFAULT_K,
+    CategoricalSketch,
+    ColumnSketch,
+    NumericSketch,
+    SketchProfile,
+)
+from modelsteward.baseline.streaming import (
+    DEFAULT_BATCH_SIZE,
+    count_rows,
+    is_dataset_source,
+    profile_dataset,
+    read_table,
+)
+from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
+
+if TYPE_CHECKING:
+    from modelsteward.baseline.baseline import Baseline
+
+__all__ = [
+    "DEFAULT_EXACT_MAX_ROWS",
+    "MODES",
+    "baseline_from_profile",
+    "choose_fit_mode",
+    "column_profile_from_sketch",
+    "fit_sketch_baseline",
+    "resolve_mode",
+    "sketch_of",
+]
+
+#: Above this many rows, ``mode="auto"`` profiles with sketches instead of exact values.
+DEFAULT_EXACT_MAX_ROWS = 10_000_000
+MODES = ("auto", "exact", "sketch")
+SKETCH_KEY = "sketch"
+_IN_MEMORY_BATCH = 1_000_000
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise BaselineError(f"mode={mode!r} is not one of {MODES}; 'auto' picks by row count")
+    return mode
+
+
+def resolve_mode(mode: str, n_rows: int | None, exact_max_rows: int | None = None) -> str:
+    """``"exact"`` or ``"sketch"`` for ``mode`` and a row count (None: unknown -> sketch).
+
+    >>> resolve_mode("auto", 1_000), resolve_mode("auto", 20_000_000), resolve_mode("auto", 5, 4)
+    ('exact', 'sketch', 'sketch')
+    """
+    _check_mode(mode)
+    if mode != "auto":
+        return mode
+    limit = DEFAULT_EXACT_MAX_ROWS if exact_max_rows is None else int(exact_max_rows)
+    return "sketch" if n_rows is None or n_rows > limit else "exact"
+
+
+def choose_fit_mode(data: Any, mode: str = "auto", exact_max_rows: int | None = None) -> tuple[
+    str, Any
+]:
+    """(the mode to fit in, the data to fit): a dataset source stays a source in sketch mode
+    and is read into one Arrow table in exact mode; in-memory data becomes columns."""
+    _check_mode(mode)
+    if is_dataset_source(data):
+        n = count_rows(data) if mode == "auto" else None
+        chosen = resolve_mode(mode, n, exact_max_rows)
+        return (chosen, data) if chosen == "sketch" else (chosen, read_table(data))
+    cols = as_columns(data)
+    n_rows = max((int(v.shape[0]) for v in cols.values()), default=0)
+    return resolve_mode(mode, n_rows, exact_max_rows), cols
+
+
+def _edges_and_counts(
+    sk: NumericSketch, n_bins: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    from modelsteward.baseline.sketch_checks import _bin_props, sketch_psi_edges
+
+    if sk.n_present == 0:
+        return None, None
+    edges = sketch_psi_edges(sk, n_bins)
+    props, _ = _bin_props(sk, edges)
+    return edges, np.rint(props * sk.n_present).astype(np.int64)
+
+
+def column_profile_from_sketch(sk: ColumnSketch, n_bins: int = 10) -> ColumnProfile:
+    """A sketch-mode :class:`ColumnProfile` carrying the column sketch in ``extra``."""
+    blob = SketchProfile(columns={sk.name: sk}, k=getattr(sk, "k", DEFAULT_K)).to_bytes()
+    if isinstance(sk, NumericSketch):
+        edges, counts = _edges_and_counts(sk, n_bins)
+        return ColumnProfile(
+            name=sk.name,
+            kind=NUMERIC,
+            n_rows=sk.n_rows,
+            n_null=sk.n_null,
+            mean=float(sk.mean) if sk.n_finite else 0.0,
+            variance=float(sk.variance),
+            minimum=float(sk.minimum) if sk.n_finite else 0.0,
+            maximum=float(sk.maximum) if sk.n_finite else 0.0,
+            n_distinct=sk.n_distinct,
+            psi_edges=edges,
+            psi_reference_counts=counts,
+            mode="sketch",
+            n_inf=sk.n_inf,
+            extra={SKETCH_KEY: blob, "rank_error": sk.rank_error, "k": sk.k},
+        )
+    return ColumnProfile(
+        name=sk.name,
+        kind=CATEGORICAL,
+        n_rows=sk.n_rows,
+        n_null=sk.n_null,
+        n_distinct=sk.n_distinct,
+        category_counts=sk.counts(),
+        mode="sketch",
+        extra={SKETCH_KEY: blob, "count_error": sk.count_error},
+    )
+
+
+def sketch_of(profile: ColumnProfile, k: int = DEFAULT_K) -> ColumnSketch:
+    """The column sketch of a profile: decoded in sketch mode, built from values in exact mode
+    (an exact profile with no more than ``k`` values gives an exact, error-free sketch)."""
+    if profile.mode == "sketch":
+        blob = profile.extra.get(SKETCH_KEY)
+        if not isinstance(blob, (bytes, bytearray)):
+            raise BaselineFormatError(
+                f"column {profile.name!r} is in sketch mode but carries no sketch; refit it"
+            )
+        return SketchProfile.from_bytes(bytes(blob)).columns[profile.name]
+    if profile.kind == CATEGORICAL:
+        cat = CategoricalSketch(name=profile.name)
+        counts = profile.category_counts or {}
+        cat.update_counts(counts.keys(), counts.values(), n_rows=profile.n_rows,
+                          n_null=profile.n_null)
+        return cat
+    values = profile.sorted_values
+    if values is None:
+        raise BaselineError(f"column {profile.name!r} has neither values nor a sketch; refit it")
+    num = NumericSketch(name=profile.name, k=k)
+    for lo in range(0, max(values.size, 1), _IN_MEMORY_BATCH):
+        num.update(values[lo : lo + _IN_MEMORY_BATCH])
+    num.n_rows += profile.n_null
+    num.n_null += profile.n_null
+    return num
+
+
+def baseline_from_profile(
+    profile: SketchProfile,
+    *,
+    n_bins: int = 10,
+    concept: ConceptReference | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> Baseline:
+    """A sketch-mode :class:`Baseline` from a (merged) :class:`SketchProfile`."""
+    from modelsteward.baseline.baseline import Baseline
+
+    if not profile.columns:
+        raise EmptyDataError("cannot fit a baseline on data without columns")
+    if profile.n_rows == 0:
+        raise EmptyDataError("cannot fit a baseline on data without rows")
+    cols = {name: column_profile_from_sketch(sk, n_bins) for name, sk in profile.columns.items()}
+    meta = {"baseline_mode": "sketch", "sketch_k": str(profile.k), **dict(metadata or {})}
+    return Baseline(columns=cols, concept=concept, metadata=meta, n_bins=int(n_bins))
+
+
+def _kinds_of(cols: Mapping[str, np.ndarray], kinds: Mapping[str, str]) -> dict[str, str]:
+    return {name: kinds.get(name) or infer_kind(values) for name, values in cols.items()}
+
+
+def fit_sketch_baseline(
+    data: Any,
+    kinds: Mapping[str, str] | None = None,
+    *,
+    n_bins: int = 10,
+    k: int | None = None,
+    predictions: Any = None,
+    outcomes: Any = None,
+    metadata: Mapping[str, str] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Baseline:
+    """Fit a sketch-mode baseline from a dataset source or in-memory data (in batches)."""
+    kinds = dict(kinds or {})
+    for name, kind in kinds.items():
+        if kind not in KINDS:
+            raise BaselineError(f"kinds[{name!r}] = {kind!r}; use 'numeric' or 'categorical'")
+    if int(n_bins) != n_bins or n_bins < 1:
+        raise BaselineError(f"n_bins must be a positive integer, got {n_bins!r}")
+    k = DEFAULT_K if k is None else int(k)
+    if is_dataset_source(data):
+        profile = profile_dataset(data, kinds, k=k, batch_size=batch_size)
+    else:
+        cols = data if isinstance(data, dict) else as_columns(data)
+        if not cols:
+            raise EmptyDataError("cannot fit a baseline on data without columns")
+        unknown = sorted(set(kinds) - set(cols))
+        if unknown:
+            raise BaselineError(
+                f"kinds names columns that are not in the data: {unknown}; "
+                f"the columns are {list(cols)[:20]}"
+            )
+        profile = SketchProfile.empty(_kinds_of(cols, kinds), k=k)
+        n = max(int(v.shape[0]) for v in cols.values())
+        for lo in range(0, n, _IN_MEMORY_BATCH):
+            profile.update({name: v[lo : lo + _IN_MEMORY_BATCH] for name, v in cols.items()})
+    concept = None
+    if predictions is not None or outcomes is not None:
+        if predictions is None or outcomes is None:
+            raise BaselineError("pass both predictions and outcomes, or neither")
+        concept = ConceptReference.fit(predictions, outcomes)
+    return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata)
