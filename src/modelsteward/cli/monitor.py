@@ -1,0 +1,188 @@
+"""``steward monitor``: check production data window by window against the serving model.
+
+    $ steward monitor --model churn_model --data 'prod/*.parquet'
+    $ steward monitor --model churn_model --log sqlite:///.steward/predictions.db --window 1D
+    $ steward monitor --model churn_model --policy team.toml --sink slack:https://hooks... --json
+
+Without --data or --log the default prediction log (./.steward/predictions.db) is read.
+Without --tracking-uri or MLFLOW_TRACKING_URI the embedded registry under ./.steward/ is used.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from modelsteward.errors import StewardError
+
+__all__ = ["command", "data_options", "run_monitor"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def errors(func: F) -> F:
+    """StewardError -> one line ``error: ...`` on stderr, exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except StewardError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def data_options(func: F) -> F:
+    """The options ``monitor`` and ``report`` share."""
+    opts = [
+        click.option("--model", "model", default=None, help="Registered model name (required)."),
+        click.option("--stage", default="production", show_default=True,
+                     help="Stage whose serving version is checked."),
+        click.option("--version", "model_version", default=None,
+                     help="Check this version instead of the one in --stage."),
+        click.option("--data", "data", multiple=True,
+                     help="CSV/Parquet file, directory or glob (repeatable)."),
+        click.option("--log", "log_url", default=None,
+                     help="Prediction-log URL (sqlite:///... or postgresql://...); "
+                          "'default' for ./.steward/predictions.db."),
+        click.option("--window", default="7D", show_default=True,
+                     help="7D / W (calendar weeks), 1D, 1h, or a row count like 5000."),
+        click.option("--policy", default="default", show_default=True,
+                     help="lenient, default, strict, or a .toml file of overrides."),
+        click.option("--baseline", "baseline_dir", default=None,
+                     type=click.Path(exists=True, file_okay=False),
+                     help="A saved Baseline directory (skips the registry lookup)."),
+        click.option("--timestamp-column", default="timestamp", show_default=True),
+        click.option("--prediction-column", default="prediction", show_default=True),
+        click.option("--outcome-column", default="outcome", show_default=True),
+        click.option("--since", default=None, help="Only rows at or after this time (ISO)."),
+        click.option("--until", default=None, help="Only rows before this time (ISO)."),
+        click.option("--tz", default="UTC", show_default=True,
+                     help="Time zone of calendar window edges."),
+        click.option("--tracking-uri", default=None, help="MLflow tracking URI."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def run_monitor(params: dict[str, Any], sinks: list[str] | None) -> Any:
+    """Call ``monitor()`` from the shared options."""
+    from modelsteward.monitor import monitor
+
+    data: Any
+    if not params.get("model"):
+        raise click.UsageError("--model NAME is required (the registered model to check)")
+    if params["data"] and params["log_url"]:
+        raise click.UsageError("give --data or --log, not both")
+    if params["data"]:
+        data = list(params["data"]) if len(params["data"]) > 1 else params["data"][0]
+    else:
+        url = params["log_url"]
+        if url in (None, "default"):
+            from modelsteward.store.prediction_log import default_log_url
+
+            url = default_log_url()
+            db = Path(url.removeprefix("sqlite:///"))
+            if url.startswith("sqlite:///") and not db.exists():
+                raise click.UsageError(f"no --data given and the default prediction log {db} "
+                                       "does not exist; pass --data PATH or --log URL")
+        data = url
+    baseline = None
+    if params["baseline_dir"]:
+        from modelsteward.baseline import Baseline
+
+        baseline = Baseline.load(params["baseline_dir"])
+    window: str | int = params["window"]
+    if str(window).isdigit():
+        window = int(window)
+    return monitor(
+        params["model"], data, stage=params["stage"], window=window, policy=params["policy"],
+        tracking_uri=params["tracking_uri"], baseline=baseline,
+        model_version=params["model_version"], sinks=sinks,
+        timestamp_column=params["timestamp_column"],
+        prediction_column=params["prediction_column"], outcome_column=params["outcome_column"],
+        since=params["since"], until=params["until"], tz=params["tz"],
+    )
+
+
+def print_summary(report: Any) -> None:
+    """The windows table and the alert timeline, with rich."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(soft_wrap=False)
+    table = Table(title=f"{report.model_name} version {report.model_version} "
+                        f"({report.stage}): {report.window} windows, policy {report.policy.name}")
+    for col in ("window", "rows", "status", "worst", "alerts", "top feature (PSI)",
+                "correlation", "coverage"):
+        table.add_column(col)
+    colors = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+    for w in report.windows:
+        sev = max((a.severity for a in w.alerts),
+                  key=lambda s: ("info", "warning", "critical").index(s), default="")
+        top = next((f for f in w.features if f.psi is not None), None)
+        c = w.concept
+        table.add_row(
+            w.label, str(w.n_rows), w.status,
+            f"[{colors.get(sev, '')}]{sev}[/]" if sev else "", str(len(w.alerts)),
+            f"{top.feature} ({top.psi:.3f})" if top else "",
+            f"{c.correlation:.3f}" if c and c.correlation is not None else "",
+            f"{c.coverage:.0%}" if c else "",
+        )
+    console.print(table)
+    if report.notifications:
+        console.print("[bold]Alert timeline[/] (what was sent):")
+        for n in report.notifications:
+            console.print(f"  {n.window_label}: {n.title}", markup=False, highlight=False)
+    else:
+        console.print("No alert reached the notification threshold.")
+    for f in report.sink_failures:
+        console.print(f"sink {f['sink']} failed in {f['window_label']}: {f['error']}"
+                      + (" (delivered later)" if f["delivered_later"] else ""), markup=False)
+    for w in report.warnings:
+        console.print(f"note: {w}", markup=False, highlight=False)
+
+
+@click.command("monitor")
+@data_options
+@click.option("--sink", "sinks", multiple=True,
+              help="console, jsonl:PATH, webhook:URL, slack:URL or mlflow (repeatable); "
+                   "default: console (none with --json).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--report-dir", default=None, type=click.Path(file_okay=False),
+              help="Also write report.json and report.html here.")
+@click.option("--fail-on", type=click.Choice(["none", "warning", "critical"]), default="none",
+              show_default=True, help="Exit 1 when an alert this severe is open at the end.")
+@errors
+def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_on: str,
+            **params: Any) -> None:
+    """Run data-drift, degradation and concept-drift checks per window against the baseline
+    of the model version serving --stage, send alerts, and print a summary.
+
+    Example: steward monitor --model churn_model --data 'prod/2026-*.parquet' --window 7D
+    """
+    chosen = list(sinks) if sinks else ([] if as_json else ["console"])
+    report = run_monitor(params, chosen)
+    if report_dir:
+        paths = report.write(report_dir)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        print_summary(report)
+        if report_dir:
+            click.echo(f"report: {paths['html']}")
+    if fail_on != "none":
+        rank = {"warning": 2, "critical": 3}[fail_on]
+        worst = max((("info", "warning", "critical").index(a.severity) + 1
+                     for a in report.open_alerts), default=0)
+        if worst >= rank:
+            sys.exit(1)

@@ -1,0 +1,61 @@
+"""``steward report``: write the JSON and the self-contained HTML report of a monitoring run.
+
+    $ steward report --model churn_model --data 'prod/*.parquet' --out reports/
+    $ steward report --from reports/report.json --out html/     # re-render a saved report
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from modelsteward.cli.monitor import data_options, errors, run_monitor
+from modelsteward.errors import ConfigError
+
+__all__ = ["command"]
+
+
+def _rerender(source: str, out_dir: str) -> dict[str, Path]:
+    from modelsteward.report import write_report
+
+    try:
+        data = json.loads(Path(source).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source} does not exist; pass the report.json of a run") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source} is not JSON ({exc}); pass the report.json of a run") from exc
+    if not isinstance(data, dict) or data.get("kind") != "modelsteward.monitor_report":
+        raise ConfigError(f"{source} is not a modelsteward monitor report (report.json)")
+    return write_report(data, out_dir)
+
+
+@click.command("report")
+@data_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for report.json and report.html.")
+@click.option("--from", "from_json", default=None, type=click.Path(dir_okay=False),
+              help="Re-render a saved report.json instead of monitoring.")
+@click.option("--sink", "sinks", multiple=True, help="Also send alerts to these sinks.")
+@click.option("--json", "as_json", is_flag=True, help="Print the written paths as JSON.")
+@errors
+def command(out_dir: str, from_json: str | None, sinks: tuple[str, ...], as_json: bool,
+            **params: Any) -> None:
+    """Monitor the serving version and write report.json and report.html into --out.
+
+    The HTML file is self-contained (inline SVG, no scripts, no network): alerts first,
+    the model version, features worst first, distributions of flagged features, PSI over
+    windows and the concept-drift panel.
+
+    Example: steward report --model churn_model --data prod.parquet --out reports/
+    """
+    if from_json:
+        paths = _rerender(from_json, out_dir)
+    else:
+        paths = run_monitor(params, list(sinks)).write(out_dir)
+    if as_json:
+        click.echo(json.dumps({k: str(v) for k, v in paths.items()}))
+    else:
+        click.echo(f"wrote {paths['json']}\nwrote {paths['html']}")
