@@ -183,3 +183,25 @@ def test_empty_and_all_null_columns_give_defined_answers() -> None:
     assert prof.to_json()["columns"][0]["minimum"] is None
     back = SketchProfile.from_bytes(prof.to_bytes())
     assert back.columns["c"].n_null == 100
+
+
+def test_hyperloglog_distinct_counts_and_merges() -> None:
+    from modelsteward.baseline.sketch import HyperLogLog
+
+    rng = np.random.default_rng(9)
+    for d in (1, 7, 300, 12_000, 60_000, 400_000):
+        vals = rng.normal(size=d)
+        parts = np.array_split(np.concatenate([vals, vals[: d // 2]]), 5)
+        sketches = [HyperLogLog().update(p) for p in parts]
+        left = sketches[0]
+        for sk in sketches[1:]:
+            left = left.merge(sk)
+        right = sketches[-1]
+        for sk in reversed(sketches[:-1]):
+            right = sk.merge(right)
+        assert np.array_equal(left.registers, right.registers)
+        assert left.estimate() == pytest.approx(d, rel=0.04)
+    back = HyperLogLog.from_bytes(left.to_bytes())
+    assert back.estimate() == left.estimate()
+    assert HyperLogLog().update(np.array([0.0, -0.0])).estimate() == pytest.approx(1.0, abs=0.01)
+    assert HyperLogLog().estimate() == 0.0

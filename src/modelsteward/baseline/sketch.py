@@ -6,7 +6,7 @@ associatively across partitions, and serialised to bytes or JSON (never pickle):
 - numeric columns: a KLL quantile sketch (Apache DataSketches, ``k=2048`` by default, whose
   normalized rank error is stated by :attr:`NumericSketch.rank_error`), exact counts of rows
   and nulls, the mean and variance merged with Chan's parallel formulas, min and max, and a
-  CPC distinct-count sketch;
+  HyperLogLog distinct count (:class:`HyperLogLog`, vectorised);
 - categorical columns: a frequent-items sketch whose counts are exact while the column has at
   most :data:`EXACT_CATEGORY_CAPACITY` distinct values (the head), with a stated error above
   that, plus exact row and null counts and a CPC distinct-count sketch.
@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_K",
     "EXACT_CATEGORY_CAPACITY",
     "CategoricalSketch",
+    "HyperLogLog",
     "NumericSketch",
     "SketchProfile",
     "kll_rank_error",
@@ -104,6 +105,103 @@ def _as_float_array(values: Any, name: str) -> np.ndarray:
     )
 
 
+
+class HyperLogLog:
+    """Distinct-count sketch for numeric columns: HyperLogLog, 2**14 registers, vectorised.
+
+    Values are hashed as their float64 bits (-0.0 taken as 0.0) with the 64-bit MurmurHash3
+    finaliser; the estimate is Ertl's improved estimator (unbiased from 0 to 2**64, standard
+    error about 1.04 / 128 = 0.8%). Numpy updates a whole batch at once: feeding DataSketches'
+    CPC one Python call per value cost 4x more than everything else in a numeric profile.
+    Merge = register-wise max, so it is associative, commutative and exact.
+
+    >>> h = HyperLogLog().update(np.arange(10_000.0))
+    >>> abs(h.estimate() / 10_000 - 1) < 0.03
+    True
+    """
+
+    P = 14
+    M = 1 << P
+    Q = 64 - P
+
+    def __init__(self, registers: np.ndarray | None = None) -> None:
+        self.registers = (
+            np.zeros(self.M, dtype=np.uint8) if registers is None else registers.astype(np.uint8)
+        )
+        if self.registers.shape != (self.M,):
+            raise BaselineFormatError("HyperLogLog registers have the wrong size; re-create it")
+
+    @staticmethod
+    def _hash(values: np.ndarray) -> np.ndarray:
+        h = (np.asarray(values, dtype=np.float64) + 0.0).view(np.uint64).copy()
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xFF51AFD7ED558CCD)
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xC4CEB9FE1A85EC53)
+        h ^= h >> np.uint64(33)
+        return h
+
+    def update(self, values: np.ndarray) -> HyperLogLog:
+        if values.size == 0:
+            return self
+        h = self._hash(values)
+        idx = (h >> np.uint64(self.Q)).astype(np.intp)
+        rest = (h & np.uint64((1 << self.Q) - 1)).astype(np.float64)  # 50 bits: exact
+        rho = (self.Q + 1 - np.frexp(rest)[1]).astype(np.uint8)
+        np.maximum.at(self.registers, idx, rho)
+        return self
+
+    def merge(self, other: HyperLogLog) -> HyperLogLog:
+        return HyperLogLog(np.maximum(self.registers, other.registers))
+
+    def copy(self) -> HyperLogLog:
+        return HyperLogLog(self.registers.copy())
+
+    def estimate(self) -> float:
+        m, q = self.M, self.Q
+        counts = np.bincount(self.registers, minlength=q + 2).astype(np.float64)
+        if counts[0] == m:
+            return 0.0
+        z = m * _tau(1.0 - counts[q + 1] / m)
+        for k in range(q, 0, -1):
+            z = 0.5 * (z + counts[k])
+        z += m * _sigma(counts[0] / m)
+        return float(m * m / (2.0 * math.log(2.0)) / z)
+
+    def to_bytes(self) -> bytes:
+        return self.registers.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> HyperLogLog:
+        return cls(np.frombuffer(data, dtype=np.uint8).copy())
+
+
+def _sigma(x: float) -> float:
+    if x == 1.0:
+        return math.inf
+    y, z = 1.0, x
+    while True:
+        x *= x
+        z_old = z
+        z += x * y
+        y += y
+        if z == z_old:
+            return z
+
+
+def _tau(x: float) -> float:
+    if x == 0.0 or x == 1.0:
+        return 0.0
+    y, z = 1.0, 1.0 - x
+    while True:
+        x = math.sqrt(x)
+        z_old = z
+        y *= 0.5
+        z -= (1.0 - x) ** 2 * y
+        if z == z_old:
+            return z / 3.0
+
+
 @dataclass
 class NumericSketch:
     """Mergeable summary of one numeric column (KLL quantiles, Chan moments, CPC distinct).
@@ -124,14 +222,14 @@ class NumericSketch:
     maximum: float = -math.inf
     n_inf: int = 0
     kll: Any = None
-    cpc: Any = None
+    hll: HyperLogLog | None = None
     kind: str = field(default="numeric", init=False)
 
     def __post_init__(self) -> None:
         if self.kll is None:
             self.kll = ds.kll_doubles_sketch(self.k)
-        if self.cpc is None:
-            self.cpc = ds.cpc_sketch(CPC_LG_K)
+        if self.hll is None:
+            self.hll = HyperLogLog()
 
     # --- building -------------------------------------------------------------------------
     def update(self, values: Any) -> NumericSketch:
@@ -147,9 +245,8 @@ class NumericSketch:
         if not (present.flags.c_contiguous and present.flags.writeable):
             present = np.array(present, dtype=np.float64, order="C")  # nanobind needs both
         self.kll.update(present)
-        update = self.cpc.update
-        for v in present.tolist():
-            update(v)
+        assert self.hll is not None
+        self.hll.update(present)
         finite_mask = np.isfinite(present)
         finite = present if finite_mask.all() else present[finite_mask]
         self.n_inf += int(present.size - finite.size)
@@ -194,10 +291,8 @@ class NumericSketch:
         if other.n_finite:
             out._combine_moments(other.n_finite, other.mean, other.m2)
         out.kll.merge(other.kll)
-        union = ds.cpc_union(CPC_LG_K)
-        union.update(out.cpc)
-        union.update(other.cpc)
-        out.cpc = union.get_result()
+        assert out.hll is not None and other.hll is not None
+        out.hll = out.hll.merge(other.hll)
         return out
 
     def copy(self) -> NumericSketch:
@@ -213,7 +308,7 @@ class NumericSketch:
             maximum=self.maximum,
             n_inf=self.n_inf,
             kll=ds.kll_doubles_sketch.deserialize(self.kll.serialize()),
-            cpc=ds.cpc_sketch.deserialize(self.cpc.serialize()),
+            hll=None if self.hll is None else self.hll.copy(),
         )
 
     # --- reading --------------------------------------------------------------------------
@@ -236,8 +331,9 @@ class NumericSketch:
 
     @property
     def n_distinct(self) -> int:
-        """Estimated distinct non-null values (CPC, about 1% relative error)."""
-        return int(round(self.cpc.get_estimate()))
+        """Estimated distinct non-null values (HyperLogLog, about 1% relative error)."""
+        assert self.hll is not None
+        return int(round(self.hll.estimate()))
 
     def retained_items(self) -> np.ndarray:
         """Sorted unique values the quantile sketch retains (where its CDF steps)."""
@@ -275,7 +371,7 @@ class NumericSketch:
             "minimum_raw": repr(float(self.minimum)),
             "maximum_raw": repr(float(self.maximum)),
             "kll": _b64(self.kll.serialize()),
-            "cpc": _b64(self.cpc.serialize()),
+            "hll": _b64(self.hll.to_bytes() if self.hll is not None else b""),
         }
 
     @classmethod
@@ -292,7 +388,7 @@ class NumericSketch:
             maximum=float(data["maximum_raw"]),
             n_inf=int(data.get("n_inf", 0)),
             kll=ds.kll_doubles_sketch.deserialize(_unb64(data["kll"])),
-            cpc=ds.cpc_sketch.deserialize(_unb64(data["cpc"])),
+            hll=HyperLogLog.from_bytes(_unb64(data["hll"])),
         )
 
 
@@ -553,7 +649,7 @@ class SketchProfile:
         blobs: list[bytes] = []
         for col in self.columns.values():
             entry = col.to_json()
-            for key in ("kll", "cpc", "items"):
+            for key in ("kll", "hll", "cpc", "items"):
                 if key in entry:
                     raw = _unb64(entry[key])
                     entry[key] = len(raw)
@@ -579,7 +675,7 @@ class SketchProfile:
             head = json.loads(data[off : off + head_len].decode("utf-8"))
             off += head_len
             for entry in head["columns"]:
-                for key in ("kll", "cpc", "items"):
+                for key in ("kll", "hll", "cpc", "items"):
                     if key in entry:
                         size = int(entry[key])
                         entry[key] = _b64(data[off : off + size])
