@@ -41,6 +41,10 @@ ACTIONS = {
                   "retrain on recent data",
     "concept_drift": "the feature-outcome relation changed: retrain on recent labelled data, "
                      "or roll back to a version that still tracks the outcome",
+    "out_of_range": "check whether the new values are plausible (a real shift in the "
+                    "population: see data drift) or an upstream unit, encoding or sentinel change",
+    "unseen_categories": "check whether the new categories are real (map or retrain) or an "
+                         "upstream encoding change (fix the pipeline)",
 }
 
 

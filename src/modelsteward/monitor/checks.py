@@ -174,7 +174,7 @@ def check_window(
             alert_type=d.alert_type, severity=severity, summary=d.message,
             value=_clean(d.current_value), baseline_value=_clean(d.baseline_value),
             threshold_name=tname, threshold=thr, threshold_source=src,
-            action=ACTIONS["degradation"], **common,
+            action=ACTIONS.get(d.alert_type, ACTIONS["degradation"]), **common,
         ))
 
     psi_warn, psi_crit = policy.value("psi_warning"), policy.value("psi_critical")
