@@ -13,7 +13,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from modelsteward.report.svg import PALETTE, bar_chart, line_chart, sparkline
+from modelsteward.report.svg import MUTED, PALETTE, bar_chart, line_chart, sparkline
 
 __all__ = ["render_html"]
 
@@ -32,7 +32,9 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .alert.critical{border-color:#c62828;background:#fff5f5}.alert.warning{border-color:#ef6c00;
 background:#fffaf2}.alert.info{border-color:#1565c0;background:#f5f9ff}
 .ev{margin:2px 0 2px 12px}svg{background:#fff;margin:4px 0}.ct{font-size:13px;font-weight:600}
-.ax{font-size:10px;fill:#555}.grid{stroke:#eee}.grid2{display:flex;flex-wrap:wrap;gap:8px}
+.ax{font-size:10px;fill:#555}
+.nochart{width:560px;background:#fff;padding:4px 8px}.grid{stroke:#eee}
+.grid2{display:flex;flex-wrap:wrap;gap:8px}
 pre{white-space:pre-wrap;margin:0}
 """
 
@@ -184,16 +186,22 @@ def _distribution_section(report: dict[str, Any]) -> str:
     charts = []
     for name in flagged[:24]:
         info = ref.get(name) or {}
-        worst_w, worst_psi, current = None, -1.0, None
+        rank = {"critical": 3, "warning": 2, "info": 1}
+        best: tuple[int, float] = (-1, -1.0)
+        worst_w, current, null_rate = None, None, 0.0
         for w in report.get("windows") or []:
             for f in w.get("features", []):
-                if f["feature"] == name and f.get("current") is not None:
-                    psi = f.get("psi") or 0.0
-                    if psi > worst_psi or (f.get("severity") and current is None):
-                        worst_w, worst_psi, current = w["label"], psi, f["current"]
+                if f["feature"] != name:
+                    continue
+                key = (rank.get(f.get("severity") or "", 0), f.get("psi") or 0.0)
+                if key > best:
+                    best, worst_w = key, w["label"]
+                    current, null_rate = f.get("current"), f.get("null_rate", 0.0)
         if info.get("bins") is None or current is None:
-            charts.append(f'<div><h3>{_e(name)}</h3><p class="sub">no binned summary (feature '
-                          "missing or all null in every window)</p></div>")
+            why = (f"no non-null value in window {worst_w} (null rate {null_rate:.0%})"
+                   if worst_w else "no binned summary")
+            charts.append(f'<div class="nochart"><h3>{_e(name)}</h3><p class="sub">{_e(why)}'
+                          "</p></div>")
             continue
         charts.append(bar_chart(info["bins"], [("reference", info["reference"], "#9e9e9e"),
                                                (f"{worst_w}", current, "#d62728")],
@@ -213,7 +221,7 @@ def _psi_section(report: dict[str, Any]) -> str:
     for i, name in enumerate(flagged[:10]):
         lines.append((name, series.get(name, []), PALETTE[i % len(PALETTE)]))
     for name in others:
-        lines.append((name, series.get(name, []), "#d0d0d0"))
+        lines.append((name, series.get(name, []), MUTED))
     lines.reverse()  # flagged drawn last, on top
     top = max([v for _, vals, _ in lines for v in vals if v is not None] + [crit * 1.5])
     chart = line_chart(labels, lines, title="PSI per feature over windows (grey: not flagged)",

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-__all__ = ["bar_chart", "line_chart", "sparkline"]
+__all__ = ["MUTED", "PALETTE", "bar_chart", "line_chart", "sparkline"]
 
+MUTED = "#d0d0d0"  # series drawn without a legend entry
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#bcbd22", "#7f7f7f"]
 
@@ -27,7 +28,7 @@ def _fmt(v: float) -> str:
 def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]], *,
               title: str = "", width: int = 560, height: int = 220) -> str:
     """Grouped bars: one group per label, one bar per series (e.g. reference vs current)."""
-    left, right, top, bottom = 44, 10, 24, 58
+    left, right, top, bottom = 44, 10, 40, 58
     plot_w, plot_h = width - left - right, height - top - bottom
     vmax = max([max(vals, default=0.0) for _, vals, _ in series] + [1e-9])
     n = max(len(labels), 1)
@@ -57,9 +58,9 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
                      f'transform="rotate(-35 {cx:.1f} {top + plot_h + 12})">'
                      f'{_e(label[:18])}</text>')
     for j, (name, _, color) in enumerate(series):
-        x = width - right - 150 + j * 75
-        parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{_e(color)}"/>'
-                     f'<text x="{x + 14}" y="15" class="ax">{_e(name)}</text>')
+        x = left + j * 110
+        parts.append(f'<rect x="{x}" y="22" width="10" height="10" fill="{_e(color)}"/>'
+                     f'<text x="{x + 14}" y="31" class="ax">{_e(name[:16])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -69,7 +70,7 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
                width: int = 720, height: int = 260, ymin: float | None = 0.0,
                ymax: float | None = None) -> str:
     """Lines over windows; ``None`` values leave gaps; ``hlines`` = (y, label, color)."""
-    left, right, top, bottom = 48, 150, 24, 58
+    left, right, top, bottom = 70, 110, 42, 58
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, vals, _ in series for v in vals if v is not None]
     values += [y for y, _, _ in hlines]
@@ -108,7 +109,7 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
                      f'stroke="{_e(color)}" stroke-dasharray="5,4"/>'
                      f'<text x="{left + plot_w + 4}" y="{py(y) + 4:.1f}" class="ax" '
                      f'fill="{_e(color)}">{_e(label)}</text>')
-    for k, (name, vals, color) in enumerate(series):
+    for name, vals, color in series:
         segs: list[list[str]] = [[]]
         for i, v in enumerate(vals):
             if v is None:
@@ -124,11 +125,12 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
                 parts.append(f'<circle cx="{px(i):.1f}" cy="{py(float(v)):.1f}" r="2.5" '
                              f'fill="{_e(color)}"><title>{_e(name)} {_e(x_labels[i])}: '
                              f'{float(v):.3f}</title></circle>')
-        if k < 10:
-            ly = top + 12 * k + 30
-            parts.append(f'<rect x="{left + plot_w + 4}" y="{ly - 8}" width="10" height="3" '
-                         f'fill="{_e(color)}"/><text x="{left + plot_w + 18}" y="{ly}" '
-                         f'class="ax">{_e(name[:20])}</text>')
+
+    legend = [(name, color) for name, _, color in series if color != MUTED][:8]
+    for k, (name, color) in enumerate(legend):
+        x = left + k * 110
+        parts.append(f'<rect x="{x}" y="26" width="10" height="3" fill="{_e(color)}"/>'
+                     f'<text x="{x + 14}" y="31" class="ax">{_e(name[:16])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
