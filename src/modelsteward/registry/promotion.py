@@ -49,13 +49,11 @@ CARD_TAG = "steward.card"
 def _set_stage_tags(
     client: MlflowClient, name: str, version: str, stage: str, at: str, by: str, reason: str
 ) -> None:
+    """Mirror the stage on the version (for the MLflow UI and plain-MLflow searches).
+
+    When, by whom and why live in the history; one tag keeps a promotion to few requests.
+    """
     client.set_model_version_tag(name, version, STAGE_TAG, stage)
-    client.set_model_version_tag(name, version, "steward.stage_at", at)
-    client.set_model_version_tag(name, version, "steward.stage_by", by)
-    if stage == "Production":
-        client.set_model_version_tag(name, version, "steward.promoted_at", at)
-        client.set_model_version_tag(name, version, "steward.promoted_by", by)
-        client.set_model_version_tag(name, version, "steward.promotion_reason", reason)
 
 
 def _move(
