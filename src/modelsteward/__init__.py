@@ -42,6 +42,9 @@ _EXPORTS: dict[str, str] = {
     # monitor
     "monitor": "modelsteward.monitor",
     "MonitorReport": "modelsteward.monitor",
+    "load_policy": "modelsteward.monitor",
+    # report
+    "write_report": "modelsteward.report",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
