@@ -1,0 +1,183 @@
+"""Spark local[2]: profiles and per-window checks equal the pandas path within the bound."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+
+from modelsteward.baseline import Baseline  # noqa: E402
+from modelsteward.baseline.sketch import NumericSketch, SketchProfile  # noqa: E402
+from modelsteward.baseline.sketch_checks import sketch_ks_distance  # noqa: E402
+from modelsteward.drift import (  # noqa: E402
+    detect_concept_drift,
+    detect_data_drift,
+    detect_feature_degradation,
+)
+from modelsteward.errors import ConfigError  # noqa: E402
+from modelsteward.spark import baseline_from_spark, check_windows, profile_spark  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("modelsteward-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _training(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n)
+    y = rng.lognormal(0, 1, n)
+    y[rng.random(n) < 0.01] = np.nan
+    plan = rng.choice(np.array(["basic", "pro", "team"]), n, p=[0.6, 0.3, 0.1]).astype(object)
+    score = 1 / (1 + np.exp(-(x + rng.normal(0, 1, n))))
+    label = (rng.random(n) < score).astype(float)
+    return pd.DataFrame({"x": x, "y": y, "plan": plan, "score": score, "label": label})
+
+
+def _production(seed: int = 1) -> pd.DataFrame:
+    """Three weeks: week 1 clean, week 2 x shifts and y turns 40% null, week 3 the
+    prediction stops tracking the outcome (concept drift)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for week in range(3):
+        n = 6_000
+        df = _training(n, seed=10 + week)
+        if week == 1:
+            df["x"] = df["x"] + 0.5
+            df.loc[rng.random(n) < 0.4, "y"] = np.nan
+        if week == 2:
+            df["label"] = (rng.random(n) < 0.5).astype(float)
+        df.loc[rng.random(n) < 0.2, "label"] = np.nan  # late labels
+        start = pd.Timestamp("2026-03-02", tz="UTC") + pd.Timedelta(weeks=week)
+        df["ts"] = start + pd.to_timedelta(rng.integers(0, 7 * 86400, n), unit="s")
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+FEATURES = ["x", "y", "plan"]
+
+
+def test_spark_profile_equals_the_pandas_profile(spark: Any) -> None:
+    train = _training(30_000)
+    sdf = spark.createDataFrame(train[FEATURES]).repartition(5)
+    sp = profile_spark(sdf)
+    pp = SketchProfile.from_columns(
+        {c: train[c].to_numpy() for c in FEATURES},
+        kinds={"x": "numeric", "y": "numeric", "plan": "categorical"},
+    )
+    assert sp.kinds == pp.kinds
+    for name in ("x", "y"):
+        s, p = sp.columns[name], pp.columns[name]
+        assert isinstance(s, NumericSketch) and isinstance(p, NumericSketch)
+        assert (s.n_rows, s.n_null, s.n_finite) == (p.n_rows, p.n_null, p.n_finite)
+        assert s.mean == pytest.approx(p.mean, rel=1e-12)
+        assert s.variance == pytest.approx(p.variance, rel=1e-9)
+        assert (s.minimum, s.maximum) == (p.minimum, p.maximum)
+        assert s.n_distinct == p.n_distinct  # HyperLogLog merges exactly
+        d, bound = sketch_ks_distance(s, p)
+        assert d <= bound
+    assert sp.columns["plan"].counts() == pp.columns["plan"].counts()  # type: ignore[union-attr]
+    assert sp.columns["plan"].n_null == 0
+
+
+def test_spark_baseline_and_windows_match_the_pandas_path(spark: Any) -> None:
+    train = _training(30_000)
+    prod = _production()
+    sdf_train = spark.createDataFrame(train).repartition(4)
+    base_spark = baseline_from_spark(
+        sdf_train, predictions_col="score", outcomes_col="label", columns=[*FEATURES]
+    )
+    base_pandas = Baseline.fit(
+        train[FEATURES], predictions=train["score"].to_numpy(),
+        outcomes=train["label"].to_numpy(),
+    )
+    assert base_spark.columns["x"].mode == "sketch" and base_pandas.columns["x"].mode == "exact"
+    assert base_spark.concept is not None and base_pandas.concept is not None
+    assert base_spark.concept.correlation == pytest.approx(base_pandas.concept.correlation,
+                                                           rel=1e-9)
+    assert base_spark.concept.n == base_pandas.concept.n
+    for name in FEATURES:
+        s, p = base_spark.columns[name], base_pandas.columns[name]
+        assert (s.n_rows, s.n_null) == (p.n_rows, p.n_null)
+    assert base_spark.columns["plan"].category_counts == base_pandas.columns["plan"].category_counts
+
+    windows = check_windows(
+        base_spark, spark.createDataFrame(prod).repartition(3), timestamp_col="ts",
+        window="7D", prediction_col="score", outcome_col="label",
+    )
+    concept_pd = detect_concept_drift(
+        prod["score"].to_numpy(), prod["label"].to_numpy(), prod["ts"],
+        reference_correlation=base_pandas.concept, window="7D",
+    )
+    assert [w.label for w in windows] == [c.label for c in concept_pd] == [
+        "2026-W10", "2026-W11", "2026-W12"
+    ]
+    flagged = []
+    for w, c in zip(windows, concept_pd, strict=True):
+        rows = prod[(prod["ts"] >= w.window_start) & (prod["ts"] < w.window_end)]
+        assert w.n_rows == len(rows)
+        exact = {r.feature: r for r in detect_data_drift(base_pandas, rows[FEATURES],
+                                                         mode="exact")}
+        for r in w.drift:
+            e = exact[r.feature]
+            assert r.mode == "sketch" and e.mode == "exact"
+            if r.test == "ks":
+                assert abs(r.statistic - e.statistic) <= r.statistic_bound + 1e-12
+            else:
+                assert r.statistic == pytest.approx(e.statistic, rel=1e-9)
+            assert r.is_drifted == e.is_drifted, (w.label, r, e)
+        exact_alerts = detect_feature_degradation(base_pandas, rows[FEATURES], mode="exact")
+        assert sorted((a.feature, a.alert_type) for a in w.degradation) == sorted(
+            (a.feature, a.alert_type) for a in exact_alerts
+        )
+        sc = w.concept
+        assert sc is not None
+        assert (sc.n, sc.n_predictions, sc.status) == (c.n, c.n_predictions, c.status)
+        assert sc.correlation == pytest.approx(c.correlation, rel=1e-9)
+        assert sc.p_value == pytest.approx(c.p_value, rel=1e-6, abs=1e-300)
+        assert sc.coverage == pytest.approx(c.coverage)
+        assert sc.performance["f1"] == pytest.approx(c.performance["f1"], rel=1e-12)
+        flagged.append((
+            sorted(r.feature for r in w.drift if r.is_drifted),
+            sorted(a.alert_type for a in w.degradation),
+            sc.is_drifted,
+        ))
+    assert flagged[0] == ([], [], False)
+    assert "x" in flagged[1][0] and "null_rate" in flagged[1][1]
+    assert flagged[2][2] is True
+
+
+def test_spark_rejects_windows_it_cannot_cut(spark: Any) -> None:
+    base = Baseline.fit({"x": np.arange(100.0)})
+    sdf = spark.createDataFrame(pd.DataFrame({"x": [1.0], "ts": [pd.Timestamp("2026-01-01")]}))
+    with pytest.raises(ConfigError, match="calendar week"):
+        check_windows(base, sdf, timestamp_col="ts", window="500rows")
+    with pytest.raises(ConfigError, match="concept reference"):
+        check_windows(base, sdf.withColumn("p", sdf.x), timestamp_col="ts",
+                      prediction_col="p", outcome_col="x")
