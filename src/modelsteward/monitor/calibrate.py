@@ -1,0 +1,166 @@
+"""Threshold calibration, the chapter's procedure as a function: replay history with the
+incidents a team marked, try the presets and a grid of thresholds, and recommend the
+loosest setting that catches every incident.
+
+For each candidate policy: alerts sent (new or escalated notifications), incidents caught,
+how many windows before the marked window the first alert came (lead), and false alerts
+(sent alerts on a feature no incident names within ``lookback`` windows after them).
+
+    >>> Incident.parse("2026-W09", "feature_7")
+    Incident(window='2026-W09', feature='feature_7')
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelsteward.errors import ConfigError
+from modelsteward.monitor.policy import Policy, load_policy
+
+__all__ = ["CalibrationResult", "CandidateScore", "Incident", "calibrate", "read_incidents"]
+
+CONCEPT = "concept"
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A marked problem: the window a human noticed it in and the feature (or ``concept``)."""
+
+    window: str
+    feature: str
+
+    @classmethod
+    def parse(cls, window: str, feature: str | None) -> Incident:
+        w = str(window).strip()
+        if not w:
+            raise ConfigError("an incident needs a window label such as 2026-W09")
+        return cls(w, (feature or CONCEPT).strip() or CONCEPT)
+
+
+def read_incidents(path: str | Path) -> list[Incident]:
+    """Incidents from a CSV file with columns ``window`` and ``feature``."""
+    p = Path(path)
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"incident file {p} does not exist; write a CSV with columns "
+                          "window,feature") from exc
+    if not rows or "window" not in rows[0]:
+        raise ConfigError(f"{p} needs a header 'window,feature' and one incident per line")
+    return [Incident.parse(r["window"], r.get("feature")) for r in rows]
+
+
+@dataclass(frozen=True)
+class CandidateScore:
+    name: str
+    policy: Policy
+    alerts_sent: int
+    caught: int
+    incidents: int
+    lead_windows: tuple[int | None, ...]
+    false_alerts: int
+
+    @property
+    def catches_all(self) -> bool:
+        return self.caught == self.incidents
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "alerts_sent": self.alerts_sent, "caught": self.caught,
+                "incidents": self.incidents, "lead_windows": list(self.lead_windows),
+                "false_alerts": self.false_alerts, "catches_all": self.catches_all,
+                "thresholds": {k: t.value for k, t in self.policy.thresholds.items()}}
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    candidates: tuple[CandidateScore, ...]
+    recommended: CandidateScore | None
+    windows: tuple[str, ...] = field(default_factory=tuple)
+
+    def policy_toml(self) -> str:
+        """The recommended policy as a TOML file ``load_policy`` reads."""
+        if self.recommended is None:
+            raise ConfigError("no candidate caught every incident; mark fewer incidents or "
+                              "extend the grid (calibrate(..., candidates=...))")
+        rec = self.recommended
+        lines = [f"# steward calibrate: loosest setting catching all {rec.incidents} incident(s)",
+                 f"# candidate {rec.name}: {rec.alerts_sent} alerts sent, "
+                 f"{rec.false_alerts} false, lead {list(rec.lead_windows)} window(s)",
+                 "[thresholds]"]
+        for k, t in rec.policy.thresholds.items():
+            lines.append(f'{k} = "{t.value}"' if isinstance(t.value, str) else f"{k} = {t.value}")
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"candidates": [c.to_dict() for c in self.candidates],
+                "recommended": self.recommended.name if self.recommended else None,
+                "windows": list(self.windows)}
+
+
+def default_candidates() -> dict[str, Policy]:
+    """The three presets and a grid over the PSI bands and KS p-value."""
+    out: dict[str, Policy] = {n: load_policy(n) for n in ("lenient", "default", "strict")}
+    for warn in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3):
+        for ks in (0.001, 0.01):
+            name = f"psi_warning={warn:g},ks_p_value={ks:g}"
+            out[name] = load_policy({"psi_warning": warn, "psi_critical": round(2 * warn, 3),
+                                     "ks_p_value": ks})
+    return out
+
+
+def _score(name: str, policy: Policy, report: Any, incidents: list[Incident],
+           lookback: int) -> CandidateScore:
+    order = {w.label: w.index for w in report.windows}
+    sent: list[tuple[int, str]] = []  # (window index, feature or concept)
+    for n in report.notifications:
+        for e in n.events:
+            if e.event in ("new", "escalated"):
+                feat = CONCEPT if e.alert.kind == "concept_drift" else str(e.alert.feature)
+                sent.append((n.window_index, feat))
+    leads: list[int | None] = []
+    for inc in incidents:
+        if inc.window not in order:
+            raise ConfigError(f"incident window {inc.window!r} is not among the replayed windows "
+                              f"({', '.join(list(order)[:4])}, ...); use the same window spec")
+        at = order[inc.window]
+        hits = [i for i, f in sent if f == inc.feature and at - lookback <= i <= at]
+        leads.append(at - min(hits) if hits else None)
+    false = 0
+    for i, f in sent:
+        if not any(inc.feature == f and 0 <= order[inc.window] - i <= lookback
+                   for inc in incidents):
+            false += 1
+    return CandidateScore(name, policy, len(sent), sum(x is not None for x in leads),
+                          len(incidents), tuple(leads), false)
+
+
+def calibrate(model: str, data: Any, incidents: list[Incident], *,
+              candidates: dict[str, Policy] | None = None, lookback: int = 4,
+              **monitor_kwargs: Any) -> CalibrationResult:
+    """Replay ``data`` under every candidate policy and score it against ``incidents``.
+
+    ``monitor_kwargs`` go to :func:`modelsteward.monitor.monitor` (``baseline=``,
+    ``window=``, ``tracking_uri=``...). The recommendation is the candidate that catches every
+    incident with the fewest alerts sent (ties: fewest false alerts, then the earliest).
+    """
+    from modelsteward.monitor.core import monitor
+    from modelsteward.monitor.data import read_production
+
+    if not incidents:
+        raise ConfigError("calibration needs at least one marked incident (window, feature)")
+    frame = read_production(data, model)
+    monitor_kwargs = {**monitor_kwargs, "sinks": [], "describe": False}
+    scores = []
+    labels: tuple[str, ...] = ()
+    for name, policy in (candidates or default_candidates()).items():
+        report = monitor(model, frame, policy=policy, **monitor_kwargs)
+        labels = tuple(w.label for w in report.windows)
+        scores.append(_score(name, policy, report, incidents, lookback))
+    full = [s for s in scores if s.catches_all]
+    best = min(full, key=lambda s: (s.alerts_sent, s.false_alerts,
+                                    -sum(x or 0 for x in s.lead_windows))) if full else None
+    return CalibrationResult(tuple(scores), best, labels)
