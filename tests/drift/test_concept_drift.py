@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelsteward.drift.concept import (
     ConceptDriftResult,
@@ -274,3 +276,42 @@ def test_result_is_frozen_and_serialisable() -> None:
     d = res.to_dict()
     assert d["window_start"] == "2026-01-05T00:00:00+00:00"
     assert d["label"] == "2026-W02"
+
+
+def test_daily_edges_follow_local_midnight_across_dst() -> None:
+    # Europe/Berlin switches to summer time on 2026-03-29: that day has 23 hours
+    ts = pd.date_range("2026-03-28 12:00", "2026-03-30 12:00", freq="h", tz="UTC")
+    wins = split_windows(ts, "1D", tz="Europe/Berlin")
+    assert [w.label for w in wins] == ["2026-03-28", "2026-03-29", "2026-03-30"]
+    assert wins[1].end - wins[1].start == pd.Timedelta(hours=23)
+    assert wins[1].n == 23
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=400),
+    seed=st.integers(min_value=0, max_value=10_000),
+    missing=st.floats(min_value=0.0, max_value=1.0),
+    constant=st.booleans(),
+    window=st.sampled_from(["1D", "W", "6h", 50]),
+)
+def test_results_are_always_defined(n, seed, missing, constant, window) -> None:
+    rng = np.random.default_rng(seed)
+    pred = np.full(n, 0.3) if constant else rng.uniform(size=n)
+    out = (rng.uniform(size=n) < 0.4).astype(float)
+    out[rng.uniform(size=n) < missing] = np.nan
+    ts = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(
+        np.sort(rng.uniform(0, 20 * 86_400, size=n)), unit="s")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = detect_concept_drift(pred, out, ts, reference_correlation=0.5, window=window,
+                                   min_samples=10)
+    assert sum(r.n_predictions for r in res) == n
+    for r in res:
+        assert 0.0 <= r.coverage <= 1.0 and r.n <= r.n_predictions
+        for v in (r.correlation, r.p_value, r.drop, *r.performance.values()):
+            assert v is None or math.isfinite(v)
+        assert r.p_value is None or 0.0 <= r.p_value <= 1.0
+        assert r.is_drifted == (r.status == "drifted")

@@ -35,7 +35,7 @@ from modelsteward.drift.concept import (
     parse_window,
     split_windows,
 )
-from modelsteward.errors import ConfigError, DataError, EmptyDataError
+from modelsteward.errors import DataError, EmptyDataError
 from modelsteward.monitor.alerts import ACTIONS, Alert, AlertTracker, Notification
 from modelsteward.monitor.checks import FeatureCheck, check_window, reference_bins
 from modelsteward.monitor.data import attach_outcomes, read_production
@@ -418,9 +418,3 @@ def monitor(
            "sink_failures": tuple(f.to_dict() for f in dispatcher.failures),
            "undelivered": tuple(dispatcher.undelivered())},
     )
-
-
-def _check_stage(stage: str) -> str:
-    if not stage:
-        raise ConfigError("stage must not be empty; use production or staging")
-    return stage
