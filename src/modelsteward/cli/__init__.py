@@ -17,6 +17,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "baseline": ("modelsteward.cli.baseline", "Fit and inspect drift baselines."),
     "registry": ("modelsteward.cli.registry", "Registered models: list, show, history, promote, rollback, card."),
     "monitor": ("modelsteward.cli.monitor", "Run drift, degradation and concept checks per window."),
+    "calibrate": ("modelsteward.cli.calibrate", "Backtest alert thresholds on past windows with known incidents."),
     "report": ("modelsteward.cli.report", "Write the JSON and HTML report of a monitoring run."),
     "serve": ("modelsteward.cli.serve", "Serve a registered model over HTTP and log every prediction."),
     "demo": ("modelsteward.cli.demo", "Run the whole loop on generated data (what `make demo` runs)."),
