@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from modelsteward.baseline.columns import CATEGORICAL
+from modelsteward.baseline.columns import CATEGORICAL, numeric_values
 from modelsteward.baseline.profile import ColumnProfile
 from modelsteward.drift._inputs import (
     as_baseline,
@@ -32,7 +32,8 @@ from modelsteward.drift._inputs import (
 from modelsteward.drift.results import DriftResult
 from modelsteward.errors import DataError
 from modelsteward.stats.chi2 import chi2_homogeneity
-from modelsteward.stats.ks import ks_from_sorted
+from modelsteward.stats._grid import extremes_and_counts, grid_for
+from modelsteward.stats.ks import ks_from_extremes, ks_from_sorted
 from modelsteward.stats.psi import categorical_psi, psi_bin_counts, psi_from_counts
 
 __all__ = ["detect_data_drift", "one_sided_psi"]
@@ -40,6 +41,8 @@ __all__ = ["detect_data_drift", "one_sided_psi"]
 DEFAULT_EPS = 1e-4
 #: below this many current values in total, columns are checked one after another
 _PARALLEL_MIN_VALUES = 400_000
+#: from this many current values on, the cell grid replaces the full sort (see stats._grid)
+_GRID_MIN_VALUES = 150_000
 
 
 def one_sided_psi(counts: np.ndarray, eps: float = DEFAULT_EPS) -> float:
@@ -83,22 +86,40 @@ def _degenerate(
     )
 
 
+def _ks_and_psi_counts(
+    ref: np.ndarray, edges: np.ndarray, name: str, values: np.ndarray
+) -> tuple[int, float, float, np.ndarray]:
+    """(n_current, KS statistic, p-value, current PSI counts); n_current may be 0."""
+    x = numeric_values(name, values)
+    if x.shape[0] >= _GRID_MIN_VALUES and ref.shape[0] >= _GRID_MIN_VALUES // 10:
+        grid = grid_for(ref)
+        found = None if grid is None else extremes_and_counts(grid, ref, x, edges[1:-1])
+        if found is not None:
+            plus, minus, n_cur, below = found
+            stat, p = ks_from_extremes(plus, minus, int(ref.shape[0]), n_cur)
+            counts = np.diff(np.concatenate(([0], below, [n_cur])))
+            return n_cur, stat, p, counts
+    cur = sorted_valid(name, x)
+    n_cur = int(cur.shape[0])
+    if n_cur == 0:
+        return 0, 0.0, 1.0, np.zeros(edges.shape[0] - 1, dtype=np.int64)
+    stat, p = ks_from_sorted(ref, cur)
+    return n_cur, stat, p, psi_bin_counts(cur, edges)
+
+
 def numeric_drift(profile: ColumnProfile, values: np.ndarray, threshold: float) -> DriftResult:
     """KS and PSI of one numeric column against its exact profile."""
     ref = require_exact(profile)
-    cur = sorted_valid(profile.name, values)
-    n_ref, n_cur = int(ref.shape[0]), int(cur.shape[0])
-    if n_ref == 0 or n_cur == 0:
-        if n_ref:
-            counts = profile.psi_reference_counts
-        else:
-            counts = np.array([n_cur])
-        return _degenerate(profile, "ks", n_ref, n_cur, counts, threshold)
-    stat, p = ks_from_sorted(ref, cur)
+    n_ref = int(ref.shape[0])
     edges = profile.psi_edges
     ref_counts = profile.psi_reference_counts
-    assert edges is not None and ref_counts is not None
-    psi_value = psi_from_counts(ref_counts, psi_bin_counts(cur, edges), DEFAULT_EPS)
+    if n_ref == 0 or edges is None or ref_counts is None:
+        n_cur = int(np.count_nonzero(~np.isnan(numeric_values(profile.name, values))))
+        return _degenerate(profile, "ks", 0, n_cur, np.array([n_cur]), threshold)
+    n_cur, stat, p, cur_counts = _ks_and_psi_counts(ref, edges, profile.name, values)
+    if n_cur == 0:
+        return _degenerate(profile, "ks", n_ref, 0, ref_counts, threshold)
+    psi_value = psi_from_counts(ref_counts, cur_counts, DEFAULT_EPS)
     return DriftResult(
         feature=profile.name, statistic=stat, p_value=p, is_drifted=p < threshold,
         psi=psi_value, test="ks", kind=profile.kind, p_threshold=threshold,

@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 
 from modelsteward.errors import EmptyDataError
+from modelsteward.stats._kolmogorov import kstwo_sf
 
 __all__ = ["ks_2samp_sorted", "ks_from_sorted", "ks_pvalue"]
 
@@ -102,31 +103,76 @@ def ks_from_sorted(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     """
     n1 = int(ref.shape[0])
     n2 = int(cur.shape[0])
-    left = np.searchsorted(ref, cur, side="left")
-    # Where no reference value equals a current value, side='right' gives the same index:
-    # only search again for the ties (most continuous data has none).
+    plus, minus = _extremes(ref, cur)
+    return ks_from_extremes(plus, minus, n1, n2)
+
+
+def ks_from_extremes(plus: int, minus: int, n1: int, n2: int) -> tuple[float, float]:
+    """(statistic, p-value) from the one-sided extremes scaled by ``n1 * n2``."""
+    scale = n1 * n2
+    max_s = max(plus, 0) / scale
+    min_s = max(minus, 0) / scale
+    d = min_s if min_s > max_s else max_s
+    return ks_pvalue(min(d, 1.0), n1, n2)
+
+
+def _dense_extremes(
+    ref: np.ndarray, values: np.ndarray, positions: np.ndarray, n1: int, n2: int
+) -> tuple[int, int]:
+    """Integer-scaled one-sided extremes at the given positions of the sorted current sample.
+
+    ``plus = max(#ref < c_i * n2 - i * n1)`` (F_ref - F_cur just below c_i) and
+    ``minus = max((i + 1) * n1 - #ref <= c_i * n2)`` (F_cur - F_ref at c_i), times n1 * n2.
+    With ties inside the current sample these underestimate at all but one member of a tie
+    run, and are exact at that one (the first for plus, the last for minus).
+    """
+    left = np.searchsorted(ref, values, side="left")
+    # side='right' differs from side='left' only where a reference value equals c_i
     probe = ref[np.minimum(left, n1 - 1)]
-    tied = probe == cur
+    tied = probe == values
     if tied.any():
         right = left.copy()
-        right[tied] = np.searchsorted(ref, cur[tied], side="right")
+        right[tied] = np.searchsorted(ref, values[tied], side="right")
     else:
         right = left
-    steps = np.arange(n2, dtype=np.int64)
-    # Work in integers, exact: diff * n1 * n2 = count_ref * n2 - count_cur * n1.
-    steps *= n1
-    left *= n2
-    plus = int((left - steps).max())  # max(F_ref - F_cur), just below each current value
-    if right is not left:
-        right *= n2
-    steps += n1  # now (i + 1) * n1
-    minus = int((steps - right).max())  # max(F_cur - F_ref) at each current value
-    lcm_scale = n1 * n2
-    max_s = max(plus, 0) / lcm_scale
-    min_s = max(minus, 0) / lcm_scale
-    d = min_s if min_s > max_s else max_s
-    d = min(d, 1.0)
-    return ks_pvalue(d, n1, n2)
+    pos = positions.astype(np.int64, copy=False) * n1
+    plus = int((left * n2 - pos).max())
+    minus = int((pos + n1 - right * n2).max())
+    return plus, minus
+
+
+_BLOCK = 64
+
+
+def _extremes(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
+    """Both one-sided extremes, searching only the blocks of the current sample that can
+    hold them.
+
+    Within a block of consecutive sorted current values ``i in [s, e]``,
+    ``#ref < c_i <= #ref < c_{e+1}`` and ``#ref <= c_i >= #ref <= c_s``, so each block has an
+    upper bound for both extremes from its two ends. The block ends are searched first;
+    only blocks whose bound beats the best value already found are searched in full.
+    """
+    n1 = int(ref.shape[0])
+    n2 = int(cur.shape[0])
+    if n2 <= 8 * _BLOCK:
+        return _dense_extremes(ref, cur, np.arange(n2), n1, n2)
+    starts = np.arange(0, n2, _BLOCK, dtype=np.int64)
+    plus, minus = _dense_extremes(ref, cur[starts], starts, n1, n2)
+    left_s = np.searchsorted(ref, cur[starts], side="left")
+    right_s = np.searchsorted(ref, cur[starts], side="right")
+    left_next = np.append(left_s[1:], n1)
+    ends = np.minimum(starts + _BLOCK, n2)  # one past each block's last position
+    bound_plus = left_next * n2 - starts * n1
+    bound_minus = ends * n1 - right_s * n2
+    open_blocks = np.flatnonzero((bound_plus > plus) | (bound_minus > minus))
+    if open_blocks.size:
+        pos = (starts[open_blocks, None] + np.arange(_BLOCK, dtype=np.int64)).ravel()
+        if pos[-1] >= n2:
+            pos = pos[pos < n2]
+        p2, m2 = _dense_extremes(ref, cur[pos], pos, n1, n2)
+        plus, minus = max(plus, p2), max(minus, m2)
+    return plus, minus
 
 
 def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
@@ -135,8 +181,6 @@ def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     In the exact branch scipy rounds the statistic to the lattice ``h / lcm(n1, n2)``;
     so does this function.
     """
-    from scipy.stats import distributions
-
     if max(n1, n2) <= MAX_EXACT_N:
         g = math.gcd(n1, n2)
         if _scipy_exact is not None:
@@ -150,7 +194,7 @@ def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
             d = round(d * lcm) / lcm
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = m * n / (m + n)
-    prob = float(distributions.kstwo.sf(d, np.round(en)))
+    prob = kstwo_sf(float(d), int(np.round(en)))
     if not prob == prob:  # pragma: no cover - kstwo never returns NaN for 0 <= d <= 1
         prob = 0.0 if d > 0 else 1.0
     return float(d), float(min(max(prob, 0.0), 1.0))

@@ -1,0 +1,180 @@
+"""KS and PSI counts of an unsorted current sample without sorting all of it.
+
+The sorted reference is cut into ``M`` equal-width value cells over its central range
+(quantiles 1e-4 to 1 - 1e-4, the tails in two end cells). One pass maps every current value
+to its cell (``floor((v - lo) * scale)``, monotone in ``v``) and counts them. From the cell
+counts, both one-sided KS extremes get, per cell, an upper bound and, across cells, an
+attained lower bound (see :func:`extremes_and_counts`). Only cells whose bound beats the
+best attained value, plus the cells holding a PSI edge, are gathered, sorted and evaluated
+exactly, so the result is identical to the full-sort path. With heavy ties or a drift that
+piles values into few cells, more cells stay open; past a share of the sample the caller
+falls back to sorting everything.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ReferenceGrid", "grid_for", "extremes_and_counts"]
+
+CELLS = 1 << 16
+_TAIL = 1e-4
+_MAX_OPEN_SHARE = 0.3
+
+
+@dataclass(frozen=True)
+class ReferenceGrid:
+    """Cell mapping of one sorted reference and its cumulative counts per cell."""
+
+    lo: float
+    scale: float
+    cells: int
+    ref_before: np.ndarray  # ref_before[k] = number of reference values in cells < k
+    tie_value: np.ndarray | None = None  # per cell: its only reference value (ties), else NaN
+
+    @property
+    def n_buckets(self) -> int:
+        return self.cells + 2  # below lo, M cells, at or above hi
+
+    def map(self, values: np.ndarray) -> np.ndarray:
+        """Cell index per value (0 .. cells + 1); NaN -> cells + 2. Monotone in the value."""
+        t = np.subtract(values, self.lo, dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            t *= self.scale
+            np.clip(t, -1.0, float(self.cells), out=t)
+            t += 1.0
+        if np.isnan(t.sum()):
+            t[np.isnan(t)] = self.cells + 2
+        return t.astype(np.int32)
+
+
+def build_grid(ref_sorted: np.ndarray, cells: int = CELLS) -> ReferenceGrid | None:
+    """The grid of a sorted NaN-free reference, or None when its central range is empty."""
+    n = ref_sorted.shape[0]
+    if n < 2:
+        return None
+    start = int(np.searchsorted(ref_sorted, -np.inf, side="right"))
+    stop = int(np.searchsorted(ref_sorted, np.inf, side="left"))
+    finite = ref_sorted[start:stop]
+    if finite.size < 2:
+        return None
+    lo = float(finite[int(_TAIL * (finite.size - 1))])
+    hi = float(finite[int(np.ceil((1 - _TAIL) * (finite.size - 1)))])
+    width = hi - lo
+    if not (width > 0 and np.isfinite(width)):
+        return None
+    scale = cells / width
+    if not np.isfinite(scale) or scale <= 0:
+        return None
+    grid = ReferenceGrid(lo=lo, scale=scale, cells=cells, ref_before=np.zeros(0, np.int64))
+    ids = grid.map(ref_sorted)  # non-decreasing, since the mapping is monotone
+    ref_before = np.searchsorted(ids, np.arange(cells + 3), side="left").astype(np.int64)
+    # cells holding 2+ reference values that are all equal (heavy ties): remember the value
+    first, last = ref_before[: cells + 2], ref_before[1 : cells + 3] - 1
+    many = last > first
+    tie_value = np.full(cells + 2, np.nan)
+    pure = np.zeros(cells + 2, dtype=bool)
+    pure[many] = ref_sorted[first[many]] == ref_sorted[last[many]]
+    tie_value[pure] = ref_sorted[first[pure]]
+    return ReferenceGrid(
+        lo=lo, scale=scale, cells=cells, ref_before=ref_before,
+        tie_value=tie_value if pure.any() else None,
+    )
+
+
+_CACHE: dict[int, ReferenceGrid | None] = {}
+_LOCK = threading.Lock()
+
+
+def grid_for(ref_sorted: np.ndarray) -> ReferenceGrid | None:
+    """The grid of this reference array, built once and kept while the array lives."""
+    key = id(ref_sorted)
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    grid = build_grid(ref_sorted)
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = grid
+            weakref.finalize(ref_sorted, _CACHE.pop, key, None)
+    return grid
+
+
+def extremes_and_counts(
+    grid: ReferenceGrid, ref: np.ndarray, cur: np.ndarray, inner_edges: np.ndarray
+) -> tuple[int, int, int, np.ndarray] | None:
+    """(plus, minus, n_valid, #cur < each inner edge) for an unsorted current sample.
+
+    ``plus``/``minus`` are the one-sided KS extremes scaled by ``n_ref * n_valid`` exactly as
+    :func:`modelsteward.stats.ks._extremes` computes them on the sorted sample. Returns
+    None when too many cells stay open (the caller then sorts), or when no value is valid.
+    """
+    from modelsteward.stats.ks import _dense_extremes
+
+    m = grid.cells
+    n1 = int(ref.shape[0])
+    ids = grid.map(cur)
+    counts = np.bincount(ids, minlength=m + 3).astype(np.int64)
+    n2 = int(counts[: m + 2].sum())
+    if n2 == 0:
+        return None
+    c_before = np.zeros(m + 3, dtype=np.int64)
+    np.cumsum(counts[: m + 2], out=c_before[1:])  # current values in cells < k
+    r_before = grid.ref_before
+    ck, ck1 = c_before[:-1], c_before[1:]
+    rk, rk1 = r_before[: m + 2], r_before[1 : m + 3]
+    nonempty = counts[: m + 2] > 0
+    # attained lower bounds (first value of cell k and after; last value of cells <= k)
+    plus_lb = int(np.max(np.where(ck < n2, rk * n2 - ck * n1, 0)))
+    minus_lb = int(np.max(np.where(ck1 >= 1, ck1 * n1 - rk1 * n2, 0)))
+    plus_lb, minus_lb = max(plus_lb, 0), max(minus_lb, 0)
+    bound_plus = rk1 * n2 - ck * n1
+    bound_minus = ck1 * n1 - rk * n2
+    edges = np.asarray(inner_edges, dtype=np.float64)
+    edge_cells = grid.map(edges) if edges.size else np.zeros(0, np.int32)
+    tied_cells = np.zeros(m + 2, dtype=bool)
+    if grid.tie_value is not None:
+        # A cell whose reference values are all equal to v, and whose current values are
+        # too, is a single step of both ECDFs: its extremes are the attained values at its
+        # first and last current value, no search needed.
+        tv = grid.tie_value
+        loose = nonempty & ~np.isnan(tv) & ((bound_plus > plus_lb) | (bound_minus > minus_lb))
+        if loose.any():
+            equal = cur == tv[np.minimum(ids, m + 1)]
+            n_equal = np.bincount(ids[equal], minlength=m + 3)[: m + 2]
+            tied_cells = loose & (n_equal == counts[: m + 2])
+            bound_plus = np.where(tied_cells, rk * n2 - ck * n1, bound_plus)
+            bound_minus = np.where(tied_cells, ck1 * n1 - rk1 * n2, bound_minus)
+    open_cells = nonempty & ((bound_plus > plus_lb) | (bound_minus > minus_lb))
+    for cell in edge_cells.tolist():
+        if cell < m + 2 and not tied_cells[cell]:
+            open_cells[cell] = True
+    open_cells &= nonempty
+    open_mass = int(counts[: m + 2][open_cells].sum())
+    if open_mass > _MAX_OPEN_SHARE * n2:
+        return None
+    flag = np.zeros(m + 3, dtype=bool)
+    flag[: m + 2] = open_cells
+    vals = np.sort(cur[flag[ids]])
+    sub_ids = grid.map(vals) if vals.size else np.zeros(0, np.int32)
+    first = np.searchsorted(sub_ids, sub_ids, side="left")
+    pos = c_before[sub_ids] + (np.arange(vals.size) - first)
+    plus, minus = plus_lb, minus_lb
+    if vals.size:
+        p2, m2 = _dense_extremes(ref, vals, pos, n1, n2)
+        plus, minus = max(plus, p2), max(minus, m2)
+    below = np.empty(edges.size, dtype=np.int64)
+    for i, (e, cell) in enumerate(zip(edges.tolist(), edge_cells.tolist(), strict=True)):
+        if cell >= m + 2:  # a NaN edge cannot happen; keep the count defined anyway
+            below[i] = n2
+            continue
+        if tied_cells[cell]:  # every current value in the cell equals the tie value
+            below[i] = c_before[cell] if e <= grid.tie_value[cell] else c_before[cell + 1]
+            continue
+        start = int(np.searchsorted(sub_ids, cell, side="left"))
+        below[i] = c_before[cell] + int(np.searchsorted(vals, e, side="left")) - start
+    return plus, minus, n2, below
