@@ -57,6 +57,13 @@ def _is_categorical(profile: Any) -> bool:
         getattr(profile, "category_counts", None))
 
 
+def _bin_count(profile: Any) -> int:
+    if _is_categorical(profile):
+        return len(profile.category_counts)
+    ref = getattr(profile, "psi_reference_counts", None)
+    return int(len(ref)) if ref is not None else 10
+
+
 def reference_bins(profile: Any) -> tuple[list[str], list[float]] | None:
     """Bin labels and reference proportions of a baseline column (for plots and tests)."""
     if _is_categorical(profile):
@@ -192,8 +199,7 @@ def check_window(
         nulls = int(pd.isna(frame[name]).sum())
         n_cur = len(values) - nulls
         r = drift.get(name)
-        bins = reference_bins(profile)
-        n_bins = len(bins[0]) if bins else 10
+        n_bins = _bin_count(profile)
         n_ref = int(profile.n_rows - profile.n_null)
         floor = psi_noise_floor(n_bins, n_ref, n_cur)
         reliable = factor * floor < psi_warn

@@ -399,7 +399,8 @@ def monitor(
                     notifications.append(note)
                     dispatcher.send(note)
             results.append(result)
-            dispatcher.window(result.to_dict())
+            if sink_objs:
+                dispatcher.window(result.to_dict())
             if bar is not None:
                 bar.advance(task)
     finally:
