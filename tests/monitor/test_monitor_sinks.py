@@ -147,6 +147,8 @@ def test_mlflow_sink_logs_step_metrics_on_a_monitoring_run(tmp_path, baseline,
     assert [m.step for m in sorted(psi, key=lambda m: m.step)] == list(range(8))
     by_step = {m.step: m.value for m in psi}
     assert by_step[2] > 0.2 > by_step[0]
+    week0 = min(psi, key=lambda m: m.step)
+    assert week0.timestamp == 1767571200000  # logged at the window start, 2026-01-05 UTC
     corr = {m.step: m.value for m in client.get_metric_history(sink.run_id,
                                                                 "concept/correlation")}
     assert corr[7] < corr[0] - 0.1

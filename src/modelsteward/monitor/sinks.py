@@ -156,6 +156,10 @@ class MlflowSink(_Base):
         client = self._start()
         step = int(window["index"])
         ts = int(time.time() * 1000)
+        if window.get("start"):  # the window's own time, so "wall time" plots show the calendar
+            from datetime import datetime
+
+            ts = int(datetime.fromisoformat(window["start"]).timestamp() * 1000)
         metrics = [Metric("rows", float(window["n_rows"]), ts, step)]
         for f in window.get("features", []):
             name = _metric_name(f["feature"])
