@@ -39,6 +39,10 @@ _EXPORTS: dict[str, str] = {
     "rollback": "modelsteward.registry",
     "history": "modelsteward.registry",
     "describe": "modelsteward.registry",
+    "load_baseline": "modelsteward.registry",
+    "current_version": "modelsteward.registry",
+    "ModelCard": "modelsteward.registry",
+    "set_model_card": "modelsteward.registry",
     # monitor
     "monitor": "modelsteward.monitor",
     "MonitorReport": "modelsteward.monitor",

@@ -34,6 +34,7 @@ def _restore_mlflow_globals(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     monkeypatch.setenv("STEWARD_USER", "tester@registry")
     old_trk, old_reg = trk_utils._tracking_uri, reg_utils._registry_uri
     yield
@@ -43,6 +44,8 @@ def _restore_mlflow_globals(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         mlflow.end_run()
     mlflow.set_tracking_uri(old_trk)
     reg_utils._registry_uri = old_reg
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        os.environ.pop(key, None)  # monkeypatch puts back any value the session started with
 
 
 @pytest.fixture(scope="session")

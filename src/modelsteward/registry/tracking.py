@@ -173,6 +173,9 @@ def tracking_context(tracking_uri: str | None = None) -> Iterator[str]:
 
     uri = resolve_tracking_uri(tracking_uri)
     check_tracking_available(uri)
+    # mlflow.set_tracking_uri / set_registry_uri also write MLFLOW_TRACKING_URI /
+    # MLFLOW_REGISTRY_URI into os.environ: save and restore those too.
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     old_tracking = getattr(tracking_utils, "_tracking_uri", None)
     old_registry = getattr(registry_utils, "_registry_uri", None)
     mlflow.set_tracking_uri(uri)
@@ -182,6 +185,11 @@ def tracking_context(tracking_uri: str | None = None) -> Iterator[str]:
     finally:
         mlflow.set_tracking_uri(old_tracking)  # type: ignore[arg-type]
         registry_utils._registry_uri = old_registry
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def mlflow_client(tracking_uri: str | None = None) -> MlflowClient:

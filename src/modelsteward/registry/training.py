@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from modelsteward.errors import DataError, RegistryError
+from modelsteward.errors import DataError, MissingColumnError, RegistryError
 from modelsteward.registry.cards import (
     ModelCard,
     attach_card_to_version,
@@ -229,6 +229,12 @@ def log_training_run(
             "X_test must have the same columns as X_train, in the same order; "
             f"train: {list(xtr.columns)[:10]}, test: {list(xte.columns)[:10]}"
         )
+    if filled_card is not None and filled_card.subgroup_column is not None and \
+            filled_card.subgroup_column not in xte.columns:
+        raise MissingColumnError(
+            f"model card subgroup_column {filled_card.subgroup_column!r} is not a column of "
+            f"X_test; columns: {list(xte.columns)[:20]}"
+        )
     ytr = as_target(y_train, len(xtr), "y_train")
     yte = as_target(y_test, len(xte), "y_test")
     task = task_of(model, ytr)
@@ -318,13 +324,6 @@ def log_training_run(
                     rows = filled_card.subgroup_performance
                     if filled_card.subgroup_column:
                         col = filled_card.subgroup_column
-                        if col not in xte.columns:
-                            from modelsteward.errors import MissingColumnError
-
-                            raise MissingColumnError(
-                                f"model card subgroup_column {col!r} is not a column of X_test;"
-                                f" columns: {list(xte.columns)[:20]}"
-                            )
                         rows = subgroup_performance(col, xte[col].to_numpy(), yte, y_pred,
                                                     scores, task)
                     filled_card = ModelCard.from_dict({
