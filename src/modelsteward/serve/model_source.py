@@ -150,6 +150,7 @@ class ModelSource:
         status.alias_version = version
         current = self.current
         if current is not None and current.version == version:
+            status.load_error = None  # the alias is back on the served version
             return
         try:
             loaded = self.load(version, getattr(mv, "run_id", None))
