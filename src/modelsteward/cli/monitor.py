@@ -120,6 +120,8 @@ def print_summary(report: Any) -> None:
     from rich.table import Table
 
     console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(soft_wrap=False, width=130)
     table = Table(title=f"{report.model_name} version {report.model_version} "
                         f"({report.stage}): {report.window} windows, policy {report.policy.name}")
     for col in ("window", "rows", "status", "worst", "alerts", "top feature (PSI)",

@@ -68,6 +68,8 @@ class ConsoleSink(_Base):
 
         style = {"critical": "bold red", "warning": "yellow"}.get(notification.severity, "cyan")
         console = Console(highlight=False)
+        if not console.is_terminal:
+            console = Console(highlight=False, width=120)
         console.print(Text(notification.title, style=style))
         for line in notification.text.splitlines()[1:]:
             console.print(Text("  " + line))
