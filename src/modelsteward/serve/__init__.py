@@ -6,7 +6,7 @@ from modelsteward.serve.config import ServeConfig, stage_alias
 __all__ = ["ServeConfig", "create_app", "run", "stage_alias"]
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
+def __getattr__(name: str) -> object:
     if name == "create_app":
         from modelsteward.serve.app import create_app
 

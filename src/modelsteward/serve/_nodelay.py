@@ -18,7 +18,7 @@ __all__ = ["NoDelayHTTPProtocol"]
 class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
     """The auto-selected uvicorn HTTP protocol, with Nagle's algorithm switched off."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:

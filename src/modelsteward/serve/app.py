@@ -24,7 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from modelsteward.errors import StoreError, UnknownPredictionError
 from modelsteward.serve.config import CONFIG_ENV, ServeConfig
@@ -251,7 +251,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def metrics() -> Response:
         return Response(_render_metrics(service), media_type="text/plain; version=0.0.4")
 
-    app.add_middleware(_Guard, token=config.resolved_token(), max_body=limit,  # type: ignore[arg-type]
+    app.add_middleware(_Guard, token=config.resolved_token(), max_body=limit,
                        metrics=service.metrics)
     return app
 

@@ -73,7 +73,8 @@ class MicroBatcher:
         return await fut
 
     def _take(self) -> list[tuple[ParsedBatch, asyncio.Future[list[Any]]]]:
-        taken, rows = [], 0
+        taken: list[tuple[ParsedBatch, asyncio.Future[list[Any]]]] = []
+        rows = 0
         while self._pending and (not taken or rows + self._pending[0][0].n_rows <= self.max_rows):
             item = self._pending.pop(0)
             taken.append(item)

@@ -344,7 +344,9 @@ class PredictionLog:
         return [r[0] for r in rows]
 
     # --- outcomes ------------------------------------------------------------------------------
-    def log_outcomes(self, outcomes_: Mapping[str, float], *, timestamp: float | None = None) -> int:
+    def log_outcomes(
+        self, outcomes_: Mapping[str, float], *, timestamp: float | None = None
+    ) -> int:
         """Record outcomes by prediction id; returns how many were new.
 
         Every id must be in the log, otherwise nothing is written and
