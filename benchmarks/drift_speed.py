@@ -302,6 +302,7 @@ def child_ms_fit(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "contender": "ms_fit",
         "version": modelsteward.__version__,
+        "module_file": modelsteward.__file__,
         "times": times,
         "time": _median(times),
         "cpu": _median(cpus),
@@ -465,6 +466,8 @@ def run_child(python: str, kind: str, n_rows: int, repeats: int, args: argparse.
     if args.profile and kind == "ms-check":
         cmd += ["--profile", "--profile-top", str(args.profile_top)]
     env = {**os.environ, **TELEMETRY_OFF}
+    if args.src and kind.startswith("ms-"):
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [args.src, env.get("PYTHONPATH")]))
     load_start = _load()
     _log(f"start {kind} n={n_rows} (load {load_start[0]})")
     started = time.perf_counter()
@@ -835,6 +838,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also cProfile one detect_data_drift / detect_feature_degradation "
         "call and print the top functions",
     )
+    parser.add_argument(
+        "--src",
+        default=None,
+        help="import modelsteward from this directory instead of the installed "
+        "package (e.g. a `git archive HEAD` export of src/)",
+    )
     parser.add_argument("--profile-top", type=int, default=25, help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--n-rows", type=int, help=argparse.SUPPRESS)
@@ -865,7 +874,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}, numpy {np.__version__}",
         "uptime_start": _uptime(),
-        "revision": _revision(),
+        "revision": _revision() if not args.src else f"imported from {args.src}",
         "seed": args.seed,
         "repeats": args.repeats,
         "evidently_repeats": args.evidently_repeats,
