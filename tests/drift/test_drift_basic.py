@@ -10,8 +10,16 @@ from modelsteward.errors import EmptyDataError
 
 def test_data_drift_matches_scipy_and_sorts_worst_first() -> None:
     rng = np.random.default_rng(0)
-    ref = {"a": rng.normal(size=3000), "b": rng.normal(size=3000), "c": rng.choice(["x", "y"], 3000)}
-    cur = {"a": rng.normal(0.5, 1, 800), "b": rng.normal(size=800), "c": rng.choice(["x", "y"], 800)}
+    ref = {
+        "a": rng.normal(size=3000),
+        "b": rng.normal(size=3000),
+        "c": rng.choice(["x", "y"], 3000),
+    }
+    cur = {
+        "a": rng.normal(0.5, 1, 800),
+        "b": rng.normal(size=800),
+        "c": rng.choice(["x", "y"], 800),
+    }
     res = detect_data_drift(Baseline.fit(ref), cur)
     assert [r.feature for r in res][0] == "a"
     by = {r.feature: r for r in res}
@@ -29,7 +37,11 @@ def test_missing_feature_is_drifted() -> None:
     res = detect_data_drift({"a": np.arange(10.0), "b": np.arange(10.0)}, {"a": np.arange(10.0)})
     missing = [r for r in res if r.feature == "b"][0]
     assert (missing.statistic, missing.p_value, missing.is_drifted, missing.test) == (
-        1.0, 0.0, True, "missing")
+        1.0,
+        0.0,
+        True,
+        "missing",
+    )
 
 
 def test_empty_window_is_a_typed_error() -> None:
@@ -47,12 +59,21 @@ def test_compute_psi_matches_stats_psi() -> None:
 def test_degradation_rules_fire_on_broken_features() -> None:
     rng = np.random.default_rng(5)
     n = 5000
-    ref = {"nulls": rng.normal(size=n), "const": rng.normal(size=n), "gone": rng.normal(size=n),
-           "cat": rng.choice(["a", "b"], n), "range": rng.uniform(0, 1, n)}
+    ref = {
+        "nulls": rng.normal(size=n),
+        "const": rng.normal(size=n),
+        "gone": rng.normal(size=n),
+        "cat": rng.choice(["a", "b"], n),
+        "range": rng.uniform(0, 1, n),
+    }
     nulls = rng.normal(size=1000)
     nulls[:200] = np.nan
-    cur = {"nulls": nulls, "const": np.full(1000, 0.5), "cat": rng.choice(["a", "b", "zz"], 1000),
-           "range": rng.uniform(0, 100, 1000)}
+    cur = {
+        "nulls": nulls,
+        "const": np.full(1000, 0.5),
+        "cat": rng.choice(["a", "b", "zz"], 1000),
+        "range": rng.uniform(0, 100, 1000),
+    }
     alerts = detect_feature_degradation(Baseline.fit(ref), cur)
     kinds = {(a.feature, a.alert_type) for a in alerts}
     assert ("gone", "missing_feature") in kinds
@@ -67,7 +88,10 @@ def test_degradation_rules_fire_on_broken_features() -> None:
 
 def test_no_degradation_on_a_clean_smaller_window() -> None:
     rng = np.random.default_rng(6)
-    base = Baseline.fit({"x": rng.normal(size=100_000), "c": rng.choice(list("abcdefghijkl"), 100_000)})
-    alerts = detect_feature_degradation(base, {"x": rng.normal(size=2000),
-                                               "c": rng.choice(list("abcdefghijkl"), 2000)})
+    base = Baseline.fit(
+        {"x": rng.normal(size=100_000), "c": rng.choice(list("abcdefghijkl"), 100_000)}
+    )
+    alerts = detect_feature_degradation(
+        base, {"x": rng.normal(size=2000), "c": rng.choice(list("abcdefghijkl"), 2000)}
+    )
     assert alerts == []

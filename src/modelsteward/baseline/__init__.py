@@ -1,9 +1,9 @@
 """The fitted reference: one profile per column, fitted once, saved with the model version.
 
-    >>> import numpy as np
-    >>> from modelsteward.baseline import Baseline
-    >>> Baseline.fit({"x": np.arange(10.0)}).columns["x"].kind
-    'numeric'
+>>> import numpy as np
+>>> from modelsteward.baseline import Baseline
+>>> Baseline.fit({"x": np.arange(10.0)}).columns["x"].kind
+'numeric'
 """
 
 from __future__ import annotations

@@ -36,9 +36,20 @@ FORMAT_VERSION = 1
 BASELINE_FILE = "baseline.json"
 _ARRAY_FIELDS = ("sorted_values", "psi_edges", "psi_reference_counts")
 _SCALAR_FIELDS = (
-    "name", "kind", "n_rows", "n_null", "mean", "variance", "minimum", "maximum",
-    "n_distinct", "category_counts", "mode", "n_inf",
+    "name",
+    "kind",
+    "n_rows",
+    "n_null",
+    "mean",
+    "variance",
+    "minimum",
+    "maximum",
+    "n_distinct",
+    "category_counts",
+    "mode",
+    "n_inf",
 )
+
 
 @dataclass(eq=False)
 class Baseline:
@@ -64,8 +75,10 @@ class Baseline:
         return self.columns[name]
 
     def __repr__(self) -> str:
-        return (f"Baseline({len(self.columns)} columns, "
-                f"created_at={self.created_at.isoformat()}, concept={self.concept is not None})")
+        return (
+            f"Baseline({len(self.columns)} columns, "
+            f"created_at={self.created_at.isoformat()}, concept={self.concept is not None})"
+        )
 
     # ------------------------------------------------------------------ fit
     @classmethod
@@ -98,8 +111,13 @@ class Baseline:
         chosen, data = _sketch.choose_fit_mode(data, mode, exact_max_rows)
         if chosen == "sketch":
             return _sketch.fit_sketch_baseline(
-                data, kinds, n_bins=n_bins, k=sketch_k, predictions=predictions,
-                outcomes=outcomes, metadata=metadata,
+                data,
+                kinds,
+                n_bins=n_bins,
+                k=sketch_k,
+                predictions=predictions,
+                outcomes=outcomes,
+                metadata=metadata,
             )
         cols = as_columns(data)
         if not cols:
@@ -113,9 +131,7 @@ class Baseline:
             )
         for name, kind in kinds.items():
             if kind not in KINDS:
-                raise BaselineError(
-                    f"kinds[{name!r}] = {kind!r}; use 'numeric' or 'categorical'"
-                )
+                raise BaselineError(f"kinds[{name!r}] = {kind!r}; use 'numeric' or 'categorical'")
         if int(n_bins) != n_bins or n_bins < 1:
             raise BaselineError(f"n_bins must be a positive integer, got {n_bins!r}")
         if all(v.shape[0] == 0 for v in cols.values()):
@@ -129,8 +145,9 @@ class Baseline:
             if predictions is None or outcomes is None:
                 raise BaselineError("pass both predictions and outcomes, or neither")
             concept = ConceptReference.fit(predictions, outcomes)
-        return cls(columns=profiles, concept=concept, metadata=dict(metadata or {}),
-                   n_bins=int(n_bins))
+        return cls(
+            columns=profiles, concept=concept, metadata=dict(metadata or {}), n_bins=int(n_bins)
+        )
 
     # ------------------------------------------------------------------ save / load
     def save(self, directory: str | Path) -> Path:
@@ -227,14 +244,20 @@ class Baseline:
             "columns": [p.to_dict() for p in self.columns.values()],
         }
 
+
 def _json_scalar(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise BaselineError(f"cannot save a non-finite number ({value}) in a baseline")
     return value
 
+
 def _safe_name(fname: Any) -> bool:
-    return isinstance(fname, str) and re.fullmatch(r"[A-Za-z0-9_.\-]+", fname) is not None \
+    return (
+        isinstance(fname, str)
+        and re.fullmatch(r"[A-Za-z0-9_.\-]+", fname) is not None
         and ".." not in fname
+    )
+
 
 def _save_extra(out: Path, prefix: str, extra: Mapping[str, Any]) -> dict[str, Any]:
     """Extension fields (e.g. sketch mode): arrays -> .npy, bytes -> .bin, the rest JSON."""
@@ -253,6 +276,7 @@ def _save_extra(out: Path, prefix: str, extra: Mapping[str, Any]) -> dict[str, A
         else:
             saved[key] = {"json": value}
     return saved
+
 
 def _load_extra(root: Path, saved: Mapping[str, Any]) -> dict[str, Any]:
     extra: dict[str, Any] = {}

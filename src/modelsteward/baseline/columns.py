@@ -144,9 +144,7 @@ def numeric_values(name: str, values: np.ndarray) -> np.ndarray:
     if kind in "iufb":
         return values.astype(np.float64)
     if kind in "mM":
-        raise ColumnTypeError(
-            f"column {name!r} holds datetimes; convert it to numbers or drop it"
-        )
+        raise ColumnTypeError(f"column {name!r} holds datetimes; convert it to numbers or drop it")
     try:
         import pandas as pd
 

@@ -1,9 +1,9 @@
 """The reference for concept drift: how predictions related to outcomes on held-out data.
 
-    >>> import numpy as np
-    >>> ref = ConceptReference.fit(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
-    >>> ref.task, ref.n, round(ref.correlation, 4), ref.metrics["roc_auc"]
-    ('binary', 4, 0.6476, 0.75)
+>>> import numpy as np
+>>> ref = ConceptReference.fit(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
+>>> ref.task, ref.n, round(ref.correlation, 4), ref.metrics["roc_auc"]
+('binary', 4, 0.6476, 0.75)
 """
 
 from __future__ import annotations
@@ -38,13 +38,21 @@ class ConceptReference:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"correlation": self.correlation, "n": self.n, "task": self.task,
-                "metrics": dict(self.metrics)}
+        return {
+            "correlation": self.correlation,
+            "n": self.n,
+            "task": self.task,
+            "metrics": dict(self.metrics),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ConceptReference:
-        return cls(float(d["correlation"]), int(d["n"]), str(d["task"]),
-                   {str(k): float(v) for k, v in d.get("metrics", {}).items()})
+        return cls(
+            float(d["correlation"]),
+            int(d["n"]),
+            str(d["task"]),
+            {str(k): float(v) for k, v in d.get("metrics", {}).items()},
+        )
 
     @classmethod
     def fit(cls, predictions: Any, outcomes: Any) -> ConceptReference:
@@ -81,5 +89,6 @@ class ConceptReference:
         else:
             metrics["mae"] = float(np.abs(p - y).mean())
             metrics["rmse"] = float(np.sqrt(((p - y) ** 2).mean()))
-        return cls(correlation=r, n=int(p.size), task="binary" if binary else "numeric",
-                   metrics=metrics)
+        return cls(
+            correlation=r, n=int(p.size), task="binary" if binary else "numeric", metrics=metrics
+        )

@@ -1,9 +1,9 @@
 """One column's fitted reference: :class:`ColumnProfile`, and how to build it.
 
-    >>> import numpy as np
-    >>> p = profile_column("age", np.array([30.0, 40.0, np.nan, 50.0]))
-    >>> p.kind, p.n_rows, p.n_null, p.mean, p.n_distinct
-    ('numeric', 4, 1, 40.0, 3)
+>>> import numpy as np
+>>> p = profile_column("age", np.array([30.0, 40.0, np.nan, 50.0]))
+>>> p.kind, p.n_rows, p.n_null, p.mean, p.n_distinct
+('numeric', 4, 1, 40.0, 3)
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from modelsteward.baseline.columns import (
 from modelsteward.errors import BaselineError
 from modelsteward.stats.psi import psi_bin_counts, psi_edges
 
-__all__ = ["ColumnProfile", "profile_column", "numeric_summary"]
+__all__ = ["ColumnProfile", "moments", "numeric_summary", "profile_column"]
 
 EXACT = "exact"
 SKETCH = "sketch"
@@ -110,6 +110,33 @@ class ColumnProfile:
         }
 
 
+_BIG = float(np.finfo(np.float64).max)
+
+
+def moments(v: np.ndarray) -> tuple[float, float]:
+    """(mean, population variance) of a finite float array, without overflow to inf/NaN.
+
+    Values near the float64 limit are scaled first; a variance beyond the float64 range is
+    reported as the largest float.
+    """
+    if v.size == 0:
+        return 0.0, 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = max(abs(float(v.min())), abs(float(v.max())))
+        if scale > 1e150:
+            w = v / scale
+            mean = float(w.mean()) * scale
+            variance = float(w.var()) * scale * scale if v.size > 1 else 0.0
+        else:
+            mean = float(v.mean())
+            variance = float(v.var()) if v.size > 1 else 0.0
+    if not np.isfinite(mean):
+        mean = float(np.clip(np.nan_to_num(mean), -_BIG, _BIG))
+    if not np.isfinite(variance):
+        variance = _BIG
+    return mean, variance
+
+
 def numeric_summary(values: np.ndarray) -> dict[str, float | int]:
     """Moments and range over the finite values of a NaN-free float array."""
     finite = np.isfinite(values)
@@ -117,13 +144,7 @@ def numeric_summary(values: np.ndarray) -> dict[str, float | int]:
     v = values if n_inf == 0 else values[finite]
     if v.size == 0:
         return {"mean": 0.0, "variance": 0.0, "minimum": 0.0, "maximum": 0.0, "n_inf": n_inf}
-    mean = float(v.mean())
-    with np.errstate(over="ignore", invalid="ignore"):
-        variance = float(v.var()) if v.size > 1 else 0.0
-    if not np.isfinite(variance):
-        variance = float(np.finfo(np.float64).max)
-    if not np.isfinite(mean):
-        mean = float(np.clip(mean, -np.finfo(np.float64).max, np.finfo(np.float64).max))
+    mean, variance = moments(v)
     return {
         "mean": mean,
         "variance": variance,
@@ -139,7 +160,9 @@ def _distinct_sorted(v: np.ndarray) -> int:
     return int(np.count_nonzero(v[1:] != v[:-1])) + 1
 
 
-def profile_column(name: str, values: np.ndarray, kind: str | None = None, n_bins: int = 10) -> ColumnProfile:
+def profile_column(
+    name: str, values: np.ndarray, kind: str | None = None, n_bins: int = 10
+) -> ColumnProfile:
     """Fit the exact profile of one column (kind inferred when not given)."""
     from modelsteward.baseline.columns import infer_kind
 

@@ -1,7 +1,7 @@
 """``steward baseline fit DATA OUT_DIR`` and ``steward baseline show DIR``.
 
-    $ steward baseline fit train.parquet ./baseline --kind zip=categorical
-    $ steward baseline show ./baseline
+$ steward baseline fit train.parquet ./baseline --kind zip=categorical
+$ steward baseline show ./baseline
 """
 
 from __future__ import annotations
@@ -24,8 +24,13 @@ def command() -> None:
 @command.command("fit")
 @click.argument("data", type=click.Path(exists=True))
 @click.argument("out_dir", type=click.Path())
-@click.option("--kind", "kinds", multiple=True, metavar="COLUMN=KIND",
-              help="Override an inferred kind: numeric or categorical (repeatable).")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    metavar="COLUMN=KIND",
+    help="Override an inferred kind: numeric or categorical (repeatable).",
+)
 @click.option("--bins", default=10, show_default=True, type=int, help="PSI bins.")
 def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int) -> None:
     """Fit a baseline on DATA (CSV/Parquet) and save it into OUT_DIR.
@@ -44,8 +49,9 @@ def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int) -> None:
             if not sep or not name or not kind:
                 raise click.BadParameter(f"{item!r}: use COLUMN=numeric or COLUMN=categorical")
             overrides[name] = kind
-        baseline = Baseline.fit(read_data_file(data), overrides, n_bins=bins,
-                                metadata={"source": str(data)})
+        baseline = Baseline.fit(
+            read_data_file(data), overrides, n_bins=bins, metadata={"source": str(data)}
+        )
         path = baseline.save(out_dir)
     except StewardError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -82,12 +88,20 @@ def show(directory: str, as_json: bool) -> None:
     for p in baseline.columns.values():
         numeric = p.kind == "numeric"
         table.add_row(
-            p.name, p.kind, str(p.n_rows), f"{p.null_rate:.1%}", str(p.n_distinct),
-            f"{p.mean:.4g}" if numeric else "", f"{p.variance ** 0.5:.4g}" if numeric else "",
-            f"{p.minimum:.4g}" if numeric else "", f"{p.maximum:.4g}" if numeric else "",
+            p.name,
+            p.kind,
+            str(p.n_rows),
+            f"{p.null_rate:.1%}",
+            str(p.n_distinct),
+            f"{p.mean:.4g}" if numeric else "",
+            f"{p.variance**0.5:.4g}" if numeric else "",
+            f"{p.minimum:.4g}" if numeric else "",
+            f"{p.maximum:.4g}" if numeric else "",
         )
     Console().print(table)
     if baseline.concept is not None:
         c = baseline.concept
-        click.echo(f"concept reference: correlation {c.correlation:.4f} on {c.n} rows ({c.task}), "
-                   + ", ".join(f"{k} {v:.4f}" for k, v in c.metrics.items()))
+        click.echo(
+            f"concept reference: correlation {c.correlation:.4f} on {c.n} rows ({c.task}), "
+            + ", ".join(f"{k} {v:.4f}" for k, v in c.metrics.items())
+        )

@@ -17,7 +17,9 @@ def _frame(rng: np.random.Generator, n: int, shift: float = 0.0) -> dict[str, np
         "age": rng.normal(40 + 3 * shift, 10, n),
         "income": rng.lognormal(10 + 0.3 * shift, 0.5, n),
         "tenure_months": rng.poisson(24, n).astype(float),
-        "plan": rng.choice(["basic", "plus", "pro"], n, p=[0.5 - 0.2 * shift, 0.3, 0.2 + 0.2 * shift]),
+        "plan": rng.choice(
+            ["basic", "plus", "pro"], n, p=[0.5 - 0.2 * shift, 0.3, 0.2 + 0.2 * shift]
+        ),
     }
 
 
@@ -46,9 +48,15 @@ def command(seed: int) -> None:
         for col in ("feature", "test", "statistic", "p-value", "PSI", "drifted"):
             table.add_column(col)
         for r in detect_data_drift(baseline, window):
-            table.add_row(r.feature, r.test, f"{r.statistic:.4f}", f"{r.p_value:.3g}",
-                          f"{r.psi:.3f}", "yes" if r.is_drifted else "no",
-                          style="bold red" if r.is_drifted else None)
+            table.add_row(
+                r.feature,
+                r.test,
+                f"{r.statistic:.4f}",
+                f"{r.p_value:.3g}",
+                f"{r.psi:.3f}",
+                "yes" if r.is_drifted else "no",
+                style="bold red" if r.is_drifted else None,
+            )
         console.print(table)
         alerts = detect_feature_degradation(baseline, window)
         for a in alerts:

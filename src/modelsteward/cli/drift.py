@@ -1,7 +1,7 @@
 """``steward drift REFERENCE CURRENT``: data drift and degradation of one file against another.
 
-    $ steward drift train.parquet week.csv
-    $ steward drift ./baseline_dir week.parquet --json --p-threshold 0.001
+$ steward drift train.parquet week.csv
+$ steward drift ./baseline_dir week.parquet --json --p-threshold 0.001
 """
 
 from __future__ import annotations
@@ -33,7 +33,12 @@ def read_data_file(path: str | Path) -> Any:
         import pyarrow.csv as pcsv
 
         opts = pcsv.ParseOptions(delimiter="\t") if suffix == ".tsv" else None
-        return pcsv.read_csv(p, parse_options=opts)
+        # empty fields are nulls in every column, strings included (not the category "")
+        convert = pcsv.ConvertOptions(strings_can_be_null=True)
+        try:
+            return pcsv.read_csv(p, parse_options=opts, convert_options=convert)
+        except Exception as exc:  # pyarrow.lib.ArrowInvalid and friends
+            raise UnsupportedInputError(f"cannot read {p.name} as CSV ({exc})") from None
     raise UnsupportedInputError(
         f"cannot read {p.name}: use a .csv, .tsv or .parquet file, or a baseline directory"
     )
@@ -83,24 +88,41 @@ def _run(reference: str, current: str, p_threshold: float, as_json: bool) -> Non
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
         return
     console = Console()
-    table = Table(title=f"Data drift: {Path(current).name} vs {Path(reference).name}",
-                  caption=f"p < {p_threshold:g} flags drift; worst first")
-    for col, justify in (("feature", "left"), ("kind", "left"), ("test", "left"),
-                         ("statistic", "right"), ("p-value", "right"), ("PSI", "right"),
-                         ("drifted", "center")):
+    table = Table(
+        title=f"Data drift: {Path(current).name} vs {Path(reference).name}",
+        caption=f"p < {p_threshold:g} flags drift; worst first",
+    )
+    for col, justify in (
+        ("feature", "left"),
+        ("kind", "left"),
+        ("test", "left"),
+        ("statistic", "right"),
+        ("p-value", "right"),
+        ("PSI", "right"),
+        ("drifted", "center"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in results:
         style = "bold red" if r.is_drifted else None
-        table.add_row(r.feature, r.kind, r.test, _num(r.statistic), _num(r.p_value),
-                      _num(r.psi), "yes" if r.is_drifted else "no", style=style)
+        table.add_row(
+            r.feature,
+            r.kind,
+            r.test,
+            _num(r.statistic),
+            _num(r.p_value),
+            _num(r.psi),
+            "yes" if r.is_drifted else "no",
+            style=style,
+        )
     console.print(table)
     if alerts:
         at = Table(title="Feature degradation")
         for col in ("feature", "alert", "current", "baseline", "what to do"):
             at.add_column(col, overflow="fold")
         for a in alerts:
-            at.add_row(a.feature, a.alert_type, _num(a.current_value), _num(a.baseline_value),
-                       a.message)
+            at.add_row(
+                a.feature, a.alert_type, _num(a.current_value), _num(a.baseline_value), a.message
+            )
         console.print(at)
     else:
         console.print("No feature degradation.")
@@ -111,8 +133,13 @@ def _run(reference: str, current: str, p_threshold: float, as_json: bool) -> Non
 @click.command("drift")
 @click.argument("reference", type=click.Path(exists=True))
 @click.argument("current", type=click.Path(exists=True))
-@click.option("--p-threshold", default=0.01, show_default=True, type=float,
-              help="Flag a feature as drifted when its p-value is below this.")
+@click.option(
+    "--p-threshold",
+    default=0.01,
+    show_default=True,
+    type=float,
+    help="Flag a feature as drifted when its p-value is below this.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def command(reference: str, current: str, p_threshold: float, as_json: bool) -> None:
     """Compare CURRENT (CSV/Parquet) with REFERENCE (CSV/Parquet or a saved baseline dir).

@@ -1,6 +1,6 @@
 """The detectors: data drift (KS, chi-square, PSI), feature degradation, concept drift.
 
-    >>> from modelsteward.drift import detect_data_drift, detect_feature_degradation
+>>> from modelsteward.drift import detect_data_drift, detect_feature_degradation
 """
 
 from __future__ import annotations

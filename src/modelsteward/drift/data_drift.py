@@ -31,8 +31,8 @@ from modelsteward.drift._inputs import (
 )
 from modelsteward.drift.results import DriftResult
 from modelsteward.errors import DataError
-from modelsteward.stats.chi2 import chi2_homogeneity
 from modelsteward.stats._grid import extremes_and_counts, grid_for
+from modelsteward.stats.chi2 import chi2_homogeneity
 from modelsteward.stats.ks import ks_from_extremes, ks_from_sorted
 from modelsteward.stats.psi import categorical_psi, psi_bin_counts, psi_from_counts
 
@@ -69,7 +69,11 @@ def _check_threshold(p_threshold: float) -> float:
 
 
 def _degenerate(
-    profile: ColumnProfile, test: str, n_ref: int, n_cur: int, counts: np.ndarray | None,
+    profile: ColumnProfile,
+    test: str,
+    n_ref: int,
+    n_cur: int,
+    counts: np.ndarray | None,
     threshold: float,
 ) -> DriftResult:
     """One side has no non-null value: same (both empty) or completely different."""
@@ -80,9 +84,17 @@ def _degenerate(
         p, drifted, effect = 0.0, True, 1.0
         psi_value = one_sided_psi(counts) if counts is not None else 0.0
     return DriftResult(
-        feature=profile.name, statistic=stat, p_value=p, is_drifted=drifted, psi=psi_value,
-        test=test, kind=profile.kind, p_threshold=threshold, n_reference=n_ref,
-        n_current=n_cur, effect_size=effect,
+        feature=profile.name,
+        statistic=stat,
+        p_value=p,
+        is_drifted=drifted,
+        psi=psi_value,
+        test=test,
+        kind=profile.kind,
+        p_threshold=threshold,
+        n_reference=n_ref,
+        n_current=n_cur,
+        effect_size=effect,
     )
 
 
@@ -121,15 +133,21 @@ def numeric_drift(profile: ColumnProfile, values: np.ndarray, threshold: float) 
         return _degenerate(profile, "ks", n_ref, 0, ref_counts, threshold)
     psi_value = psi_from_counts(ref_counts, cur_counts, DEFAULT_EPS)
     return DriftResult(
-        feature=profile.name, statistic=stat, p_value=p, is_drifted=p < threshold,
-        psi=psi_value, test="ks", kind=profile.kind, p_threshold=threshold,
-        n_reference=n_ref, n_current=n_cur, effect_size=stat,
+        feature=profile.name,
+        statistic=stat,
+        p_value=p,
+        is_drifted=p < threshold,
+        psi=psi_value,
+        test="ks",
+        kind=profile.kind,
+        p_threshold=threshold,
+        n_reference=n_ref,
+        n_current=n_cur,
+        effect_size=stat,
     )
 
 
-def categorical_drift(
-    profile: ColumnProfile, values: np.ndarray, threshold: float
-) -> DriftResult:
+def categorical_drift(profile: ColumnProfile, values: np.ndarray, threshold: float) -> DriftResult:
     """Chi-square homogeneity and categorical PSI of one categorical column."""
     ref_counts = profile.category_counts or {}
     cur_counts, _ = current_categories(values)
@@ -142,18 +160,33 @@ def categorical_drift(
     k = len(set(ref_counts) | set(cur_counts))
     cramers_v = math.sqrt(stat / (n_ref + n_cur)) if k > 1 else 0.0
     return DriftResult(
-        feature=profile.name, statistic=stat, p_value=p, is_drifted=p < threshold,
-        psi=categorical_psi(ref_counts, cur_counts, DEFAULT_EPS), test="chi2",
-        kind=profile.kind, p_threshold=threshold, n_reference=n_ref, n_current=n_cur,
+        feature=profile.name,
+        statistic=stat,
+        p_value=p,
+        is_drifted=p < threshold,
+        psi=categorical_psi(ref_counts, cur_counts, DEFAULT_EPS),
+        test="chi2",
+        kind=profile.kind,
+        p_threshold=threshold,
+        n_reference=n_ref,
+        n_current=n_cur,
         effect_size=min(cramers_v, 1.0),
     )
 
 
 def _missing(profile: ColumnProfile, threshold: float) -> DriftResult:
     return DriftResult(
-        feature=profile.name, statistic=1.0, p_value=0.0, is_drifted=True, psi=0.0,
-        test="missing", kind=profile.kind, p_threshold=threshold,
-        n_reference=profile.n_valid, n_current=0, effect_size=1.0,
+        feature=profile.name,
+        statistic=1.0,
+        p_value=0.0,
+        is_drifted=True,
+        psi=0.0,
+        test="missing",
+        kind=profile.kind,
+        p_threshold=threshold,
+        n_reference=profile.n_valid,
+        n_current=0,
+        effect_size=1.0,
     )
 
 

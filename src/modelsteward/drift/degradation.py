@@ -43,7 +43,7 @@ import numpy as np
 from scipy import special
 
 from modelsteward.baseline.columns import CATEGORICAL
-from modelsteward.baseline.profile import ColumnProfile
+from modelsteward.baseline.profile import ColumnProfile, moments
 from modelsteward.drift._inputs import (
     as_baseline,
     current_categories,
@@ -82,8 +82,10 @@ def expected_distinct(value_counts: np.ndarray, m: int) -> float:
     ok = rest >= m  # otherwise every sample of size m contains v
     r = rest[ok].astype(np.float64)
     log_miss[ok] = (
-        special.gammaln(r + 1) - special.gammaln(r - m + 1)
-        - special.gammaln(n + 1.0) + special.gammaln(n - m + 1.0)
+        special.gammaln(r + 1)
+        - special.gammaln(r - m + 1)
+        - special.gammaln(n + 1.0)
+        + special.gammaln(n - m + 1.0)
     )
     p_seen = -np.expm1(np.minimum(log_miss, 0.0))
     return float(np.sum(mult * p_seen))
@@ -128,41 +130,55 @@ def detect_feature_degradation(
         "cardinality_ratio_threshold", cardinality_ratio_threshold
     )
     out_of_range_threshold = _check_ratio("out_of_range_threshold", out_of_range_threshold)
-    unseen_category_threshold = _check_ratio(
-        "unseen_category_threshold", unseen_category_threshold
-    )
+    unseen_category_threshold = _check_ratio("unseen_category_threshold", unseen_category_threshold)
     baseline = as_baseline(reference)
     from modelsteward.baseline import sketch_checks as _sketch
 
     chosen, current = _sketch.choose_check_mode(baseline, current, mode, exact_max_rows)
     if chosen == "sketch":
-        return [DegradationAlert(**a) for a in _sketch.degradation_records(
-            baseline, _sketch.current_profile(current, baseline),
-            null_rate_threshold=null_rate_threshold,
-            variance_ratio_threshold=variance_ratio_threshold,
-            cardinality_ratio_threshold=cardinality_ratio_threshold,
-            out_of_range_threshold=out_of_range_threshold,
-            unseen_category_threshold=unseen_category_threshold,
-            expected_distinct=expected_distinct,
-        )]
+        return [
+            DegradationAlert(**a)
+            for a in _sketch.degradation_records(
+                baseline,
+                _sketch.current_profile(current, baseline),
+                null_rate_threshold=null_rate_threshold,
+                variance_ratio_threshold=variance_ratio_threshold,
+                cardinality_ratio_threshold=cardinality_ratio_threshold,
+                out_of_range_threshold=out_of_range_threshold,
+                unseen_category_threshold=unseen_category_threshold,
+                expected_distinct=expected_distinct,
+            )
+        ]
     cols = current_columns(current)
     alerts: list[DegradationAlert] = []
     for name, profile in baseline.columns.items():
         values = cols.get(name)
         if values is None:
-            alerts.append(DegradationAlert(
-                feature=name, alert_type="missing_feature", current_value=0.0,
-                baseline_value=1.0, threshold=0.0,
-                message=f"Feature '{name}' is entirely absent from production data; check "
-                "the upstream pipeline or feature store for a renamed or dropped column.",
-            ))
+            alerts.append(
+                DegradationAlert(
+                    feature=name,
+                    alert_type="missing_feature",
+                    current_value=0.0,
+                    baseline_value=1.0,
+                    threshold=0.0,
+                    message=f"Feature '{name}' is entirely absent from production data; check "
+                    "the upstream pipeline or feature store for a renamed or dropped column.",
+                )
+            )
             continue
         if values.shape[0] == 0:
             continue
-        alerts.extend(_column_alerts(
-            profile, values, null_rate_threshold, variance_ratio_threshold,
-            cardinality_ratio_threshold, out_of_range_threshold, unseen_category_threshold,
-        ))
+        alerts.extend(
+            _column_alerts(
+                profile,
+                values,
+                null_rate_threshold,
+                variance_ratio_threshold,
+                cardinality_ratio_threshold,
+                out_of_range_threshold,
+                unseen_category_threshold,
+            )
+        )
     return alerts
 
 
@@ -196,13 +212,18 @@ def _column_alerts(
     ref_rate = profile.null_rate
     cur_rate = n_null / n_rows
     if cur_rate > null_rate_threshold and cur_rate > ref_rate * 3:
-        out.append(DegradationAlert(
-            feature=name, alert_type="null_rate", current_value=cur_rate,
-            baseline_value=ref_rate, threshold=null_rate_threshold,
-            message=f"Null rate for '{name}' jumped from {ref_rate:.1%} to {cur_rate:.1%} "
-            f"(threshold {null_rate_threshold:.1%} and 3x the training rate); inspect the "
-            "upstream pipeline or the API that fills this feature.",
-        ))
+        out.append(
+            DegradationAlert(
+                feature=name,
+                alert_type="null_rate",
+                current_value=cur_rate,
+                baseline_value=ref_rate,
+                threshold=null_rate_threshold,
+                message=f"Null rate for '{name}' jumped from {ref_rate:.1%} to {cur_rate:.1%} "
+                f"(threshold {null_rate_threshold:.1%} and 3x the training rate); inspect the "
+                "upstream pipeline or the API that fills this feature.",
+            )
+        )
     if n_valid == 0:
         return out  # nothing else can be measured on an all-null column
 
@@ -210,16 +231,21 @@ def _column_alerts(
     if cur_sorted is not None and profile.variance > 0:
         finite = cur_sorted[np.isfinite(cur_sorted)]
         if finite.size:
-            cur_var = float(finite.var())
+            cur_var = moments(finite)[1]
             ratio = cur_var / profile.variance
             if ratio < variance_ratio_threshold:
-                out.append(DegradationAlert(
-                    feature=name, alert_type="low_variance", current_value=cur_var,
-                    baseline_value=profile.variance, threshold=variance_ratio_threshold,
-                    message=f"Variance of '{name}' collapsed to {ratio:.1%} of training "
-                    f"variance (threshold {variance_ratio_threshold:.1%}); the feature may be "
-                    "constant or defaulted - inspect the upstream pipeline.",
-                ))
+                out.append(
+                    DegradationAlert(
+                        feature=name,
+                        alert_type="low_variance",
+                        current_value=cur_var,
+                        baseline_value=profile.variance,
+                        threshold=variance_ratio_threshold,
+                        message=f"Variance of '{name}' collapsed to {ratio:.1%} of training "
+                        f"variance (threshold {variance_ratio_threshold:.1%}); the feature may be "
+                        "constant or defaulted - inspect the upstream pipeline.",
+                    )
+                )
 
     # 3. cardinality collapse
     if profile.n_distinct > MIN_REFERENCE_DISTINCT:
@@ -232,16 +258,20 @@ def _column_alerts(
         if expected > 0:
             ratio = cur_distinct / expected
             if ratio < cardinality_ratio_threshold:
-                out.append(DegradationAlert(
-                    feature=name, alert_type="cardinality_collapse",
-                    current_value=float(cur_distinct), baseline_value=expected,
-                    threshold=cardinality_ratio_threshold,
-                    message=f"Unique values for '{name}' dropped to {cur_distinct}, "
-                    f"{ratio:.1%} of the {_fmt(expected)} expected in {n_valid} rows drawn "
-                    f"from training ({profile.n_distinct} distinct in training; threshold "
-                    f"{cardinality_ratio_threshold:.1%}); check for a default value, "
-                    "truncation or a broken join upstream.",
-                ))
+                out.append(
+                    DegradationAlert(
+                        feature=name,
+                        alert_type="cardinality_collapse",
+                        current_value=float(cur_distinct),
+                        baseline_value=expected,
+                        threshold=cardinality_ratio_threshold,
+                        message=f"Unique values for '{name}' dropped to {cur_distinct}, "
+                        f"{ratio:.1%} of the {_fmt(expected)} expected in {n_valid} rows drawn "
+                        f"from training ({profile.n_distinct} distinct in training; threshold "
+                        f"{cardinality_ratio_threshold:.1%}); check for a default value, "
+                        "truncation or a broken join upstream.",
+                    )
+                )
 
     # 4. unseen categories / out of range
     if cur_counts is not None:
@@ -250,14 +280,19 @@ def _column_alerts(
         share = sum(unseen.values()) / n_valid
         if share > unseen_category_threshold:
             top = sorted(unseen, key=lambda k: -unseen[k])[:5]
-            out.append(DegradationAlert(
-                feature=name, alert_type="unseen_categories", current_value=share,
-                baseline_value=0.0, threshold=unseen_category_threshold,
-                message=f"{share:.1%} of '{name}' values are categories never seen in "
-                f"training ({len(unseen)} new, e.g. {', '.join(repr(k) for k in top)}; "
-                f"threshold {unseen_category_threshold:.1%}); check the upstream encoding, "
-                "map the new values, or retrain with them.",
-            ))
+            out.append(
+                DegradationAlert(
+                    feature=name,
+                    alert_type="unseen_categories",
+                    current_value=share,
+                    baseline_value=0.0,
+                    threshold=unseen_category_threshold,
+                    message=f"{share:.1%} of '{name}' values are categories never seen in "
+                    f"training ({len(unseen)} new, e.g. {', '.join(repr(k) for k in top)}; "
+                    f"threshold {unseen_category_threshold:.1%}); check the upstream encoding, "
+                    "map the new values, or retrain with them.",
+                )
+            )
     elif cur_sorted is not None and profile.n_valid > 0:
         lo, hi = profile.minimum, profile.maximum
         if profile.n_inf:  # the reference itself held infinities: only finite range matters
@@ -270,11 +305,16 @@ def _column_alerts(
         share = (below + above) / n_valid
         bar = max(out_of_range_threshold, 4.0 / (profile.n_valid + 1))
         if share > bar:
-            out.append(DegradationAlert(
-                feature=name, alert_type="out_of_range", current_value=share,
-                baseline_value=0.0, threshold=bar,
-                message=f"{share:.1%} of '{name}' values fall outside the training range "
-                f"[{_fmt(lo)}, {_fmt(hi)}] ({below} below, {above} above; threshold "
-                f"{bar:.1%}); check units, encoding or a sentinel value upstream.",
-            ))
+            out.append(
+                DegradationAlert(
+                    feature=name,
+                    alert_type="out_of_range",
+                    current_value=share,
+                    baseline_value=0.0,
+                    threshold=bar,
+                    message=f"{share:.1%} of '{name}' values fall outside the training range "
+                    f"[{_fmt(lo)}, {_fmt(hi)}] ({below} below, {above} above; threshold "
+                    f"{bar:.1%}); check units, encoding or a sentinel value upstream.",
+                )
+            )
     return out

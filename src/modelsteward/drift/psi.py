@@ -1,12 +1,12 @@
 """The chapter's ``compute_psi``: PSI of two samples with quantile bins from the reference.
 
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(1)
-    >>> ref = rng.normal(size=20_000)
-    >>> compute_psi(ref, rng.normal(size=20_000)) < 0.01
-    True
-    >>> compute_psi(np.array(["a", "b"] * 50), np.array(["a"] * 100)) > 0.2
-    True
+>>> import numpy as np
+>>> rng = np.random.default_rng(1)
+>>> ref = rng.normal(size=20_000)
+>>> compute_psi(ref, rng.normal(size=20_000)) < 0.01
+True
+>>> compute_psi(np.array(["a", "b"] * 50), np.array(["a"] * 100)) > 0.2
+True
 """
 
 from __future__ import annotations
@@ -29,9 +29,7 @@ from modelsteward.stats.psi import (
 __all__ = ["compute_psi"]
 
 
-def compute_psi(
-    reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-4
-) -> float:
+def compute_psi(reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-4) -> float:
     """Population Stability Index of ``current`` against ``reference``.
 
     Numeric arrays: bins at the reference's quantiles (``n_bins``, outer edges at +/-inf,
@@ -67,4 +65,6 @@ def compute_psi(
             f"PSI needs at least one non-null value on each side; the {side} has none"
         )
     edges = psi_edges(ref_sorted, n_bins)
-    return psi_from_counts(psi_bin_counts(ref_sorted, edges), psi_bin_counts(cur_sorted, edges), eps)
+    return psi_from_counts(
+        psi_bin_counts(ref_sorted, edges), psi_bin_counts(cur_sorted, edges), eps
+    )

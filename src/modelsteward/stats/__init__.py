@@ -1,10 +1,10 @@
 """Pure numeric kernels on numpy arrays: KS, PSI, chi-square, Fisher z, multiple testing.
 
-    >>> import numpy as np
-    >>> from modelsteward.stats import ks_2samp_sorted
-    >>> stat, p = ks_2samp_sorted(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
-    >>> stat, p
-    (0.0, 1.0)
+>>> import numpy as np
+>>> from modelsteward.stats import ks_2samp_sorted
+>>> stat, p = ks_2samp_sorted(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
+>>> stat, p
+(0.0, 1.0)
 """
 
 from __future__ import annotations

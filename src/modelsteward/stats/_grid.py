@@ -81,7 +81,10 @@ def build_grid(ref_sorted: np.ndarray, cells: int = CELLS) -> ReferenceGrid | No
     pure[many] = ref_sorted[first[many]] == ref_sorted[last[many]]
     tie_value[pure] = ref_sorted[first[pure]]
     return ReferenceGrid(
-        lo=lo, scale=scale, cells=cells, ref_before=ref_before,
+        lo=lo,
+        scale=scale,
+        cells=cells,
+        ref_before=ref_before,
         tie_value=tie_value if pure.any() else None,
     )
 
@@ -172,7 +175,7 @@ def extremes_and_counts(
         if cell >= m + 2:  # a NaN edge cannot happen; keep the count defined anyway
             below[i] = n2
             continue
-        if tied_cells[cell]:  # every current value in the cell equals the tie value
+        if tied_cells[cell] and grid.tie_value is not None:  # all values equal the tie value
             below[i] = c_before[cell] if e <= grid.tie_value[cell] else c_before[cell + 1]
             continue
         start = int(np.searchsorted(sub_ids, cell, side="left"))

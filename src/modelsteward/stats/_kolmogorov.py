@@ -64,9 +64,14 @@ def _log_terms(n: int, x: float, j: np.ndarray, cn: float) -> np.ndarray:
         a = nj * np.log1p(-x / (1.0 - y))
         b = jf * np.log1p(x / y)
         out = (
-            math.log(x) + a + b - np.log(x + y)
+            math.log(x)
+            + a
+            + b
+            - np.log(x + y)
             + 0.5 * (math.log(n) - _LOG_2PI - np.log(jf) - np.log(nj))
-            + cn - _stirling_correction(jf) - _stirling_correction(nj)
+            + cn
+            - _stirling_correction(jf)
+            - _stirling_correction(nj)
         )
     return np.where(np.isnan(out), -np.inf, out)
 

@@ -1,10 +1,10 @@
 """Fisher z test for a drop in correlation between two independent samples.
 
-    >>> p = fisher_z_drop_pvalue(0.8, 1000, 0.5, 1000)
-    >>> p < 1e-12
-    True
-    >>> round(fisher_z_drop_pvalue(0.5, 100, 0.5, 100), 6)
-    0.5
+>>> p = fisher_z_drop_pvalue(0.8, 1000, 0.5, 1000)
+>>> p < 1e-12
+True
+>>> round(fisher_z_drop_pvalue(0.5, 100, 0.5, 100), 6)
+0.5
 """
 
 from __future__ import annotations

@@ -198,4 +198,3 @@ def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     if not prob == prob:  # pragma: no cover - kstwo never returns NaN for 0 <= d <= 1
         prob = 0.0 if d > 0 else 1.0
     return float(d), float(min(max(prob, 0.0), 1.0))
-

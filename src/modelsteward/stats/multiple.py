@@ -1,9 +1,9 @@
 """Multiple-testing adjustments: Bonferroni and Benjamini-Hochberg (adjusted p-values).
 
-    >>> bonferroni([0.01, 0.04, 0.5]).tolist()
-    [0.03, 0.12, 1.0]
-    >>> [round(x, 6) for x in benjamini_hochberg([0.01, 0.04, 0.03]).tolist()]
-    [0.03, 0.04, 0.04]
+>>> bonferroni([0.01, 0.04, 0.5]).tolist()
+[0.03, 0.12, 1.0]
+>>> [round(x, 6) for x in benjamini_hochberg([0.01, 0.04, 0.03]).tolist()]
+[0.03, 0.04, 0.04]
 """
 
 from __future__ import annotations

@@ -80,8 +80,8 @@ def psi_from_counts(
 ) -> float:
     """PSI of two count vectors over the same bins.
 
-        >>> round(psi_from_counts([50, 50], [25, 75]), 6)
-        0.274586
+    >>> round(psi_from_counts([50, 50], [25, 75]), 6)
+    0.274586
     """
     _check_params(1, eps)
     ref = np.asarray(ref_counts, dtype=np.float64)
@@ -91,7 +91,11 @@ def psi_from_counts(
             f"reference and current counts must be 1-D and of equal length, "
             f"got {ref.shape} and {cur.shape}"
         )
-    if (ref < 0).any() or (cur < 0).any() or not (np.isfinite(ref).all() and np.isfinite(cur).all()):
+    if (
+        (ref < 0).any()
+        or (cur < 0).any()
+        or not (np.isfinite(ref).all() and np.isfinite(cur).all())
+    ):
         raise DataError("bin counts must be finite and non-negative")
     n_ref, n_cur = ref.sum(), cur.sum()
     if n_ref == 0 or n_cur == 0:
@@ -102,14 +106,12 @@ def psi_from_counts(
     return float(max(np.sum((cur_pct - ref_pct) * np.log(cur_pct / ref_pct)), 0.0))
 
 
-def psi(
-    reference: np.ndarray, current: np.ndarray, n_bins: int = 10, eps: float = 1e-4
-) -> float:
+def psi(reference: np.ndarray, current: np.ndarray, n_bins: int = 10, eps: float = 1e-4) -> float:
     """PSI of two numeric samples (NaN dropped), bins from the reference's quantiles.
 
-        >>> rng = np.random.default_rng(0)
-        >>> psi(rng.normal(size=10_000), rng.normal(1.0, 1.0, 10_000)) > 0.2
-        True
+    >>> rng = np.random.default_rng(0)
+    >>> psi(rng.normal(size=10_000), rng.normal(1.0, 1.0, 10_000)) > 0.2
+    True
     """
     _check_params(n_bins, eps)
     ref = np.sort(np.asarray(reference, dtype=np.float64))
@@ -118,7 +120,9 @@ def psi(
     cur = cur[: int(np.searchsorted(cur, np.nan))] if cur.size and np.isnan(cur[-1]) else cur
     if ref.size == 0 or cur.size == 0:
         side = "reference" if ref.size == 0 else "current"
-        raise EmptyDataError(f"PSI needs at least one non-null value on each side; the {side} has none")
+        raise EmptyDataError(
+            f"PSI needs at least one non-null value on each side; the {side} has none"
+        )
     edges = psi_edges(ref, n_bins)
     return psi_from_counts(psi_bin_counts(ref, edges), psi_bin_counts(cur, edges), eps)
 

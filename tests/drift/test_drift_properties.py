@@ -1,0 +1,92 @@
+"""No input shape crashes a detector: a defined, finite result or a StewardError."""
+
+import math
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from modelsteward.baseline import Baseline
+from modelsteward.drift import (
+    compute_psi,
+    detect_data_drift,
+    detect_feature_degradation,
+)
+from modelsteward.errors import StewardError
+
+floats = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, 1.0, float("nan"), float("inf"), -float("inf"), 1e308, -1e308]),
+)
+scalars = st.one_of(floats, st.integers(-5, 5), st.text(max_size=3), st.none(), st.booleans())
+
+
+@st.composite
+def column(draw: st.DrawFn) -> np.ndarray:
+    kind = draw(st.sampled_from(["float", "int", "str", "object", "bool", "const", "empty"]))
+    n = draw(st.integers(0, 30))
+    if kind == "float":
+        return np.array(draw(st.lists(floats, min_size=n, max_size=n)), dtype=float)
+    if kind == "int":
+        return np.array(
+            draw(st.lists(st.integers(-10, 10), min_size=n, max_size=n)), dtype=np.int64
+        )
+    if kind == "str":
+        return np.array(
+            draw(st.lists(st.text("abc", max_size=2), min_size=n, max_size=n)), dtype=str
+        )
+    if kind == "object":
+        return np.array(draw(st.lists(scalars, min_size=n, max_size=n)) + [None], dtype=object)[:n]
+    if kind == "bool":
+        return np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    if kind == "const":
+        return np.full(n, draw(st.sampled_from([0.0, 5.0, np.nan])))
+    return np.array([], dtype=float)
+
+
+frames = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), column(), max_size=4)
+
+
+def _finite(obj: dict) -> bool:
+    return all(math.isfinite(v) for v in obj.values() if isinstance(v, float))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames, frames, st.booleans())
+def test_detectors_never_crash(reference: dict, current: dict, as_pandas: bool) -> None:
+    try:
+        baseline = Baseline.fit(reference)
+    except StewardError:
+        return
+    window = current
+    if as_pandas and current and len({len(v) for v in current.values()}) == 1:
+        window = pd.DataFrame(current)
+    try:
+        results = detect_data_drift(baseline, window)
+    except StewardError:
+        results = None
+    if results is not None:
+        assert [r.feature for r in sorted(results, key=lambda r: r.feature)] == sorted(
+            baseline.feature_names
+        )
+        for r in results:
+            d = r.to_dict()
+            assert _finite(d), d
+            assert 0.0 <= r.p_value <= 1.0 and r.psi >= 0.0
+    try:
+        alerts = detect_feature_degradation(baseline, window)
+    except StewardError:
+        return
+    for a in alerts:
+        assert _finite(a.to_dict()) and a.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(column(), column())
+def test_compute_psi_never_crashes(ref: np.ndarray, cur: np.ndarray) -> None:
+    try:
+        value = compute_psi(ref, cur)
+    except StewardError:
+        return
+    assert math.isfinite(value) and value >= 0.0
