@@ -1,0 +1,22 @@
+"""The docstring examples of the monitor, report and concept-drift modules run."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "modelsteward.drift.concept", "modelsteward.monitor.policy", "modelsteward.monitor.alerts",
+    "modelsteward.monitor.checks", "modelsteward.monitor.sinks", "modelsteward.monitor.data",
+    "modelsteward.monitor.core", "modelsteward.monitor.calibrate", "modelsteward.report.page",
+    "modelsteward.report.svg",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0
