@@ -318,9 +318,9 @@ def render_html(report: dict[str, Any]) -> str:
         f"<p class=sub>Generated {_e(report.get('created_at'))} · windows: "
         f"{_e(report.get('window'))} ({_e(report.get('tz'))}) · "
         f"{summary.get('windows', 0)} windows, {summary.get('rows', 0)} rows · policy "
-        f"{_e((report.get('policy') or {}).get('name'))} · alerts: "
+        f"{_e((report.get('policy') or {}).get('name'))} · findings over all windows: "
         f"{counts.get('critical', 0)} critical, {counts.get('warning', 0)} warning, "
-        f"{counts.get('info', 0)} info</p>"
+        f"{counts.get('info', 0)} info · {summary.get('notifications', 0)} message(s) sent</p>"
     )
     body = [
         _alerts_section(report), _model_section(report), _feature_section(report),
