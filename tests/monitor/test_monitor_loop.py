@@ -174,3 +174,13 @@ def test_report_dict_has_no_nan_and_feature_table_is_worst_first(baseline, make_
     assert ranks == sorted(ranks, reverse=True)
     assert {table[0]["feature"], table[1]["feature"]} == {"f2", "f3"}
     assert np.isclose(sum(rep.reference["features"]["f0"]["reference"]), 1.0)
+
+
+def test_polars_input_and_progress_bar(baseline, make_stream) -> None:
+    import polars as pl
+
+    frame = make_stream(weeks=3, shift={2: 0.7}, seed=16)
+    a = monitor("m", frame, baseline=baseline, sinks=[])
+    b = monitor("m", pl.from_pandas(frame), baseline=baseline, sinks=[], progress=True)
+    assert [[x.key for x in w.alerts] for w in a.windows] == [
+        [x.key for x in w.alerts] for w in b.windows]
