@@ -184,3 +184,11 @@ def test_polars_input_and_progress_bar(baseline, make_stream) -> None:
     b = monitor("m", pl.from_pandas(frame), baseline=baseline, sinks=[], progress=True)
     assert [[x.key for x in w.alerts] for w in a.windows] == [
         [x.key for x in w.alerts] for w in b.windows]
+
+
+def test_since_until_filter_frames(baseline, make_stream) -> None:
+    frame = make_stream(weeks=4, seed=17)
+    rep = monitor("m", frame, baseline=baseline, sinks=[], since="2026-01-12",
+                  until="2026-01-26T00:00:00Z")
+    assert [w.label for w in rep.windows] == ["2026-W03", "2026-W04"]
+    assert sum(w.n_rows for w in rep.windows) == 1400

@@ -201,6 +201,27 @@ def _resolve(model: str, stage: str, tracking_uri: str | None, baseline: Any,
     return base, version, run_id, description
 
 
+def _time_filter(frame: pd.DataFrame, column: str, since: Any, until: Any) -> pd.DataFrame:
+    """Rows with ``since <= timestamp < until`` (naive bounds are UTC)."""
+    from modelsteward.drift.concept import to_utc_timestamps
+
+    ts = to_utc_timestamps(frame[column])
+    keep = np.ones(len(frame), dtype=bool)
+    for bound, is_lower in ((since, True), (until, False)):
+        if bound is None:
+            continue
+        try:
+            b = pd.Timestamp(bound)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"cannot read {bound!r} as a time; use ISO 8601") from exc
+        b = b.tz_localize("UTC") if b.tzinfo is None else b
+        keep &= (ts >= b) if is_lower else (ts < b)
+    out = frame[keep].reset_index(drop=True)
+    if out.empty:
+        raise EmptyDataError(f"no rows between since={since} and until={until}; widen the range")
+    return out
+
+
 def _prediction_scores(series: pd.Series) -> np.ndarray:
     def score(v: Any) -> float:
         if isinstance(v, (list, tuple, np.ndarray)):
@@ -334,6 +355,8 @@ def monitor(
     if spec.is_time and timestamp_column not in frame.columns:
         raise DataError(f"column {timestamp_column!r} is missing; name the time column with "
                         "timestamp_column= or use a row-count window such as window=5000")
+    if (since is not None or until is not None) and timestamp_column in frame.columns:
+        frame = _time_filter(frame, timestamp_column, since, until)
     stamps = frame[timestamp_column] if timestamp_column in frame.columns else None
     windows = split_windows(stamps, spec, tz=tz, n_rows=len(frame))
     missing = [f for f in base.feature_names if f not in frame.columns]
