@@ -31,7 +31,7 @@ from modelsteward.serve.config import CONFIG_ENV, ServeConfig
 from modelsteward.serve.metrics import Metrics
 from modelsteward.serve.model_source import LoadedModel, ModelSource
 from modelsteward.serve.validation import RequestValidationError, schemaless_parse
-from modelsteward.store import GroupCommitWriter, PredictionLog, new_prediction_id
+from modelsteward.store import GroupCommitWriter, PredictionLog, new_prediction_ids
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -200,7 +200,7 @@ def create_app(config: ServeConfig) -> FastAPI:
             return _json({"error": f"the model failed on this input: {type(exc).__name__}: "
                                    f"{exc}", "model_version": model.version}, 500)
         assert service.writer is not None
-        ids = [new_prediction_id() for _ in range(batch.n_rows)]
+        ids = new_prediction_ids(batch.n_rows)
         try:
             rows = PredictionLog.make_rows_from_columns(model.name, model.version,
                                                         batch.columns, predictions, ids=ids)

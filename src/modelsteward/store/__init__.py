@@ -6,7 +6,8 @@ from modelsteward.store.prediction_log import (
     PredictionLog,
     default_log_url,
     new_prediction_id,
+    new_prediction_ids,
 )
 
 __all__ = ["FRAME_COLUMNS", "GroupCommitWriter", "PredictionLog", "default_log_url",
-           "new_prediction_id"]
+           "new_prediction_id", "new_prediction_ids"]

@@ -45,7 +45,8 @@ from modelsteward.store._schema import (
     schema_info,
 )
 
-__all__ = ["PredictionLog", "default_log_url", "new_prediction_id", "FRAME_COLUMNS"]
+__all__ = ["PredictionLog", "default_log_url", "new_prediction_id", "new_prediction_ids",
+           "FRAME_COLUMNS"]
 
 #: Columns of :meth:`PredictionLog.read_frame` around the feature columns.
 FRAME_COLUMNS: tuple[tuple[str, ...], tuple[str, ...]] = (
@@ -73,6 +74,33 @@ def new_prediction_id() -> str:
     """
     return (f"{time.time_ns() // 1_000_000:012x}{next(_SEQUENCE) & 0xFFFFFF:06x}"
             f"{secrets.randbits(56):014x}")
+
+
+def new_prediction_ids(n: int) -> list[str]:
+    """``n`` ids as :func:`new_prediction_id` makes them, in order, made in bulk."""
+    if n <= 0:
+        return []
+    stamp = f"{time.time_ns() // 1_000_000:012x}"
+    noise = os.urandom(7 * n).hex()
+    seqs = [next(_SEQUENCE) & 0xFFFFFF for _ in range(n)]
+    return [f"{stamp}{seq:06x}{noise[14 * i:14 * i + 14]}" for i, seq in enumerate(seqs)]
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+def _encode_column(values: Sequence[Any]) -> list[str]:
+    """JSON text of each value; numbers, booleans and nulls in one encoder call."""
+    if set(map(type, values)) <= _SCALARS:
+        text = _ENCODER.encode(list(values))[1:-1]
+        return text.split(",") if text else []
+    encode = _ENCODER.encode
+    return [encode(v) for v in values]
+
+
+def _row_template(names: Sequence[str]) -> str:
+    keys = [_ENCODER.encode(str(n)).replace("%", "%%") for n in names]
+    return "{" + ",".join(f"{k}:%s" for k in keys) + "}"
 
 
 def _to_epoch(value: Any, name: str) -> float | None:
@@ -311,11 +339,29 @@ class PredictionLog:
         timestamp: float | None = None,
     ) -> list[tuple[Any, ...]]:
         """Like :meth:`make_rows`, from column lists (no per-row dicts are built)."""
-        names = list(columns)
-        rows = [dict(zip(names, vals, strict=True)) for vals in zip(*columns.values(),
-                                                                     strict=True)]
-        return PredictionLog.make_rows(model_name, model_version, rows, predictions_, ids=ids,
-                                       timestamp=timestamp)
+        n = len(ids)
+        if len(predictions_) != n or any(len(v) != n for v in columns.values()):
+            raise StoreError(
+                f"{n} ids, {len(predictions_)} predictions and columns of lengths "
+                f"{sorted({len(v) for v in columns.values()})}; give one of each per row"
+            )
+        ts = time.time() if timestamp is None else timestamp
+        version = str(model_version)
+        try:
+            encoded = [_encode_column(v) for v in columns.values()]
+            template = _row_template(list(columns))
+            feats = [template % vals for vals in zip(*encoded, strict=True)] if encoded \
+                else ["{}"] * n
+            preds = _encode_column(predictions_)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(
+                f"a feature or prediction cannot be stored as JSON: {exc}; log plain numbers, "
+                "strings, booleans or lists"
+            ) from exc
+        return [
+            (pid, ts, model_name, version, feat, pred)
+            for pid, feat, pred in zip(ids, feats, preds, strict=True)
+        ]
 
     def write_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert prediction rows in ONE committed transaction (the group-commit unit)."""
