@@ -304,7 +304,9 @@ def _reference_summary(baseline: Any) -> dict[str, Any]:
     c = None
     if concept is not None:
         c = {"correlation": float(concept.correlation), "n": int(concept.n),
-             "task": getattr(concept, "task", None)}
+             "task": getattr(concept, "task", None),
+             "metrics": {str(k): float(v) for k, v in
+                         (getattr(concept, "metrics", None) or {}).items()}}
     return {"features": feats, "concept": c}
 
 

@@ -250,6 +250,13 @@ def _concept_section(report: dict[str, Any]) -> str:
                           hlines=[(ref, f"reference {ref:.2f}", "#2e7d32"),
                                   (ref - min_drop, "ref - min_drop", "#c62828")],
                           ymin=min([0.0, *[v for v in corr if v is not None]]), ymax=1.0))
+    ref_info = (report.get("reference") or {}).get("concept") or {}
+    if ref_info:
+        perf = ", ".join(f"{_e(k)} {_num(v)}" for k, v in (ref_info.get("metrics") or {}).items())
+        out.append(f'<p class="sub">Reference: correlation {_num(ref_info.get("correlation"))} '
+                   f'on {_e(ref_info.get("n"))} held-out rows ({_e(ref_info.get("task"))})'
+                   + (f"; {perf}" if perf else "") + ". Each window is tested against it "
+                   "(one-sided Fisher z), on labelled rows only.</p>")
     metric_names: list[str] = []
     for _, c in concepts:
         for k in (c or {}).get("performance", {}):
