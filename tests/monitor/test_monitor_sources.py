@@ -69,10 +69,17 @@ def test_monitor_finds_the_serving_version_and_its_baseline(tmp_path, make_strea
 
     prod = make_stream(weeks=3, shift={2: 0.7}, seed=42).drop(columns=["plan"])
     prod["prediction"] = model.predict_proba(prod[X.columns])[:, 1]
-    rep = monitor("churn_mon", prod, tracking_uri=uri, sinks=[])
+    rep = monitor("churn_mon", prod, tracking_uri=uri, sinks=["mlflow"])
     assert rep.model_version == str(rec.version) and rep.run_id == rec.run_id
     assert rep.description is not None and rep.description["version"] == str(rec.version)
     assert "params" in rep.description and "metrics" in rep.description
     flagged = {a.feature for a in rep.windows[2].alerts if a.severity == "critical"}
     assert flagged == {"f2"}
     assert rep.concept and rep.concept[0].reference_n == 400  # the held-out split
+    # the monitoring run is attached to the model version
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    mv = client.get_model_version("churn_mon", str(rec.version))
+    run_id = mv.tags["modelsteward.monitoring_run_id"]
+    assert len(client.get_metric_history(run_id, "psi/f2")) == 3
