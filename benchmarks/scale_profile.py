@@ -69,7 +69,7 @@ def generate(rows: int, out: Path = DATA) -> list[Path]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    meta = out / "meta.json"
+    meta = out / "_meta.json"  # "_" so Spark and resolve_paths skip it
     n_files = -(-rows // FILE_ROWS)
     files = [out / f"part-{i:05d}.parquet" for i in range(n_files)]
     if meta.exists() and json.loads(meta.read_text()).get("rows") == rows and all(
@@ -120,6 +120,7 @@ def child_spark(args: argparse.Namespace) -> None:
     from modelsteward.spark import profile_spark
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers import modelsteward
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("scale_profile")
@@ -337,9 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     stages = set(args.stages.split(","))
     res: dict[str, Any] = {"load0": _load()}
-    if "generate" in stages or not (args.data_dir / "meta.json").exists():
+    if "generate" in stages or not (args.data_dir / "_meta.json").exists():
         generate(args.rows, args.data_dir)
-    meta = json.loads((args.data_dir / "meta.json").read_text())
+    meta = json.loads((args.data_dir / "_meta.json").read_text())
     if meta["rows"] != args.rows:
         _log(f"data holds {meta['rows']:,} rows, not {args.rows:,}: regenerating")
         generate(args.rows, args.data_dir)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,27 @@ def spark_kinds(df: DataFrame) -> dict[str, str]:
     return out
 
 
+@contextmanager
+def _session_conf(spark: Any, settings: Mapping[str, str]) -> Iterator[None]:
+    """Set session configs for one job and put the previous values back afterwards."""
+    old = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
+#: Arrow batch size handed to the profiling function (Spark's default of 10,000 rows makes
+#: the per-batch overhead of 20+ column sketches visible)
+_ARROW_BATCH = {"spark.sql.execution.arrow.maxRecordsPerBatch": "131072"}
+
+
 def _merge_bytes(a: bytes, b: bytes) -> bytes:
     return SketchProfile.from_bytes(a).merge(SketchProfile.from_bytes(b)).to_bytes()
 
@@ -111,10 +133,13 @@ def profile_spark(
             {"profile": [profile.to_bytes()]}, schema=pa.schema([("profile", pa.binary())])
         )
 
-    blobs = df.select(*names).mapInArrow(build, "profile binary").rdd.map(lambda r: bytes(r[0]))
-    if blobs.isEmpty():
-        return SketchProfile.empty(resolved, k=k)
-    return SketchProfile.from_bytes(blobs.treeReduce(_merge_bytes, depth=2))
+    with _session_conf(df.sparkSession, _ARROW_BATCH):
+        blobs = (
+            df.select(*names).mapInArrow(build, "profile binary").rdd.map(lambda r: bytes(r[0]))
+        )
+        if blobs.isEmpty():
+            return SketchProfile.empty(resolved, k=k)
+        return SketchProfile.from_bytes(blobs.treeReduce(_merge_bytes, depth=2))
 
 
 def baseline_from_spark(
@@ -362,18 +387,13 @@ def check_windows(
         )
     features = [n for n in baseline.feature_names if n in df.columns]
     kinds = {n: baseline.columns[n].kind for n in features}
-    spark = df.sparkSession
-    old_tz = spark.conf.get("spark.sql.session.timeZone")
-    spark.conf.set("spark.sql.session.timeZone", tz)
-    try:
+    with _session_conf(df.sparkSession, {"spark.sql.session.timeZone": tz, **_ARROW_BATCH}):
         keyed = _window_key(df, timestamp_col, spec.unit)
         profiles = _profiles_by_window(keyed, kinds, k)
         concept_rows: dict[int, Any] = {}
         if prediction_col and outcome_col:
             stats = _concept_stats(keyed, prediction_col, outcome_col, key=_KEY)
             concept_rows = {int(r[_KEY]): r for _, r in stats.iterrows()}
-    finally:
-        spark.conf.set("spark.sql.session.timeZone", old_tz)
     if not profiles:
         return []
     starts = pd.to_datetime(sorted(profiles), unit="us", utc=True).tz_convert(tz)

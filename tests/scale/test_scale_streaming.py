@@ -142,3 +142,17 @@ def test_peak_memory_does_not_grow_with_row_count(tmp_path: Path) -> None:
 
     grow = peak_mb(large, 3_000_000) - peak_mb(small, 250_000)
     assert grow < 40, f"peak RSS grew by {grow} MB for 88 MB more data"
+
+
+def test_profiling_files_in_two_processes_equals_one_process(parquet_dir: Path) -> None:
+    one = profile_dataset(parquet_dir)
+    two = profile_dataset(parquet_dir, workers=2)
+    assert two.kinds == one.kinds
+    for name in ("x", "i"):
+        a, b = one.columns[name], two.columns[name]
+        assert isinstance(a, NumericSketch) and isinstance(b, NumericSketch)
+        assert (a.n_rows, a.n_null, a.n_distinct) == (b.n_rows, b.n_null, b.n_distinct)
+        assert a.mean == pytest.approx(b.mean, rel=1e-12)
+        d, bound = sketch_ks_distance(a, b)
+        assert d <= bound
+    assert one.columns["cat"].counts() == two.columns["cat"].counts()  # type: ignore[union-attr]

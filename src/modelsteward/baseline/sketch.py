@@ -131,14 +131,22 @@ class HyperLogLog:
         if self.registers.shape != (self.M,):
             raise BaselineFormatError("HyperLogLog registers have the wrong size; re-create it")
 
-    @staticmethod
-    def _hash(values: np.ndarray) -> np.ndarray:
-        h = (np.asarray(values, dtype=np.float64) + 0.0).view(np.uint64).copy()
-        h ^= h >> np.uint64(33)
-        h *= np.uint64(0xFF51AFD7ED558CCD)
-        h ^= h >> np.uint64(33)
-        h *= np.uint64(0xC4CEB9FE1A85EC53)
-        h ^= h >> np.uint64(33)
+    _C1 = np.uint64(0xFF51AFD7ED558CCD)
+    _C2 = np.uint64(0xC4CEB9FE1A85EC53)
+    _S = np.uint64(33)
+
+    @classmethod
+    def _hash(cls, values: np.ndarray) -> np.ndarray:
+        """MurmurHash3's 64-bit finaliser of the float64 bits (a fresh array)."""
+        h = (np.asarray(values, dtype=np.float64) + 0.0).view(np.uint64)  # -0.0 -> 0.0
+        t = h >> cls._S
+        h ^= t
+        h *= cls._C1
+        np.right_shift(h, cls._S, out=t)
+        h ^= t
+        h *= cls._C2
+        np.right_shift(h, cls._S, out=t)
+        h ^= t
         return h
 
     def update(self, values: np.ndarray) -> HyperLogLog:
@@ -146,9 +154,10 @@ class HyperLogLog:
             return self
         h = self._hash(values)
         idx = (h >> np.uint64(self.Q)).astype(np.intp)
-        rest = (h & np.uint64((1 << self.Q) - 1)).astype(np.float64)  # 50 bits: exact
-        rho = (self.Q + 1 - np.frexp(rest)[1]).astype(np.uint8)
-        np.maximum.at(self.registers, idx, rho)
+        h &= np.uint64((1 << self.Q) - 1)  # 50 bits: exact as float64
+        rho = (self.Q + 1 - np.frexp(h.astype(np.float64))[1]).astype(np.uint8)
+        grows = rho > self.registers[idx]  # only these can change a register
+        np.maximum.at(self.registers, idx[grows], rho[grows])
         return self
 
     def merge(self, other: HyperLogLog) -> HyperLogLog:
