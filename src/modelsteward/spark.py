@@ -137,7 +137,7 @@ def profile_spark(
         blobs = (
             df.select(*names).mapInArrow(build, "profile binary").rdd.map(lambda r: bytes(r[0]))
         )
-        if blobs.isEmpty():
+        if blobs.getNumPartitions() == 0:  # every partition yields a profile, even if empty
             return SketchProfile.empty(resolved, k=k)
         return SketchProfile.from_bytes(blobs.treeReduce(_merge_bytes, depth=2))
 

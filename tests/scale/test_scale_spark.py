@@ -85,7 +85,7 @@ FEATURES = ["x", "y", "plan"]
 
 def test_spark_profile_equals_the_pandas_profile(spark: Any) -> None:
     train = _training(30_000)
-    sdf = spark.createDataFrame(train[FEATURES]).repartition(5)
+    sdf = spark.createDataFrame(train[FEATURES]).repartition(3)
     sp = profile_spark(sdf)
     pp = SketchProfile.from_columns(
         {c: train[c].to_numpy() for c in FEATURES},
@@ -107,9 +107,9 @@ def test_spark_profile_equals_the_pandas_profile(spark: Any) -> None:
 
 
 def test_spark_baseline_and_windows_match_the_pandas_path(spark: Any) -> None:
-    train = _training(30_000)
+    train = _training(20_000)
     prod = _production()
-    sdf_train = spark.createDataFrame(train).repartition(4)
+    sdf_train = spark.createDataFrame(train)
     base_spark = baseline_from_spark(
         sdf_train, predictions_col="score", outcomes_col="label", columns=[*FEATURES]
     )
@@ -128,7 +128,7 @@ def test_spark_baseline_and_windows_match_the_pandas_path(spark: Any) -> None:
     assert base_spark.columns["plan"].category_counts == base_pandas.columns["plan"].category_counts
 
     windows = check_windows(
-        base_spark, spark.createDataFrame(prod).repartition(3), timestamp_col="ts",
+        base_spark, spark.createDataFrame(prod), timestamp_col="ts",
         window="7D", prediction_col="score", outcome_col="label",
     )
     concept_pd = detect_concept_drift(
