@@ -84,7 +84,12 @@ def test_run_holds_signature_datasets_and_baseline(sqlite_uri: str, churn_split:
     run = client.get_run(rec.run_id)
     inputs = {dict((t.key, t.value) for t in i.tags)["mlflow.data.context"]: i
               for i in run.inputs.dataset_inputs}
-    assert set(inputs) == {"training", "evaluation"}
+    assert set(inputs) == {"training"}
+    schema = json.loads(inputs["training"].dataset.schema)["mlflow_colspec"]
+    assert [c["name"] for c in schema] == [*X_train.columns, "churned"]
+    assert all(c["required"] for c in schema)  # no NaN in these columns
+    assert run.data.tags["steward.test_data_digest"] == full_digest(
+        X_test.assign(churned=y_test.to_numpy()))
     train_tags = {t.key: t.value for t in inputs["training"].tags}
     assert train_tags["steward.data_digest"] == rec.data_digest == full_digest(
         X_train.assign(churned=y_train.to_numpy()))

@@ -27,6 +27,7 @@ __all__ = ["ModelCard", "coerce_card", "get_model_card", "set_model_card", "subg
 
 CARD_MARKDOWN = "model_card.md"
 CARD_JSON = "model_card.json"
+CARD_TAG = "steward.card"
 _DESCRIPTION_LIMIT = 4900  # MLflow stores version descriptions in a 5000-character column
 
 
@@ -228,13 +229,17 @@ def store_card(client: Any, run_id: str, card: ModelCard, name: str | None,
     return markdown
 
 
+def card_description(markdown: str) -> str:
+    """The card as a version description (truncated to MLflow's 5000-character column)."""
+    if len(markdown) <= _DESCRIPTION_LIMIT:
+        return markdown
+    return markdown[: _DESCRIPTION_LIMIT - 60] + f"\n\n(truncated; full card: {CARD_MARKDOWN})"
+
+
 def attach_card_to_version(client: Any, name: str, version: str, markdown: str) -> None:
-    """Version description = the card (truncated to MLflow's limit); tag ``steward.card``."""
-    text = markdown
-    if len(text) > _DESCRIPTION_LIMIT:
-        text = text[: _DESCRIPTION_LIMIT - 60] + f"\n\n(truncated; full card: {CARD_MARKDOWN})"
-    client.update_model_version(name, version, description=text)
-    client.set_model_version_tag(name, version, "steward.card", "true")
+    """Version description = the card; tag ``steward.card`` = ``"true"``."""
+    client.update_model_version(name, version, description=card_description(markdown))
+    client.set_model_version_tag(name, version, CARD_TAG, "true")
 
 
 def set_model_card(

@@ -22,8 +22,9 @@ import pandas as pd
 
 from modelsteward.errors import DataError, MissingColumnError, RegistryError
 from modelsteward.registry.cards import (
+    CARD_TAG,
     ModelCard,
-    attach_card_to_version,
+    card_description,
     coerce_card,
     store_card,
     subgroup_performance,
@@ -157,7 +158,7 @@ def _fit_baseline(
 
 
 def _register(client: MlflowClient, name: str, info: Any, run_id: str,
-              tags: dict[str, str]) -> Any:
+              tags: dict[str, str], description: str | None) -> Any:
     """Create the registered model when missing, then a new version of it (quietly)."""
     from mlflow.exceptions import MlflowException
 
@@ -167,9 +168,51 @@ def _register(client: MlflowClient, name: str, info: Any, run_id: str,
         if error_code(exc) not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
             raise
     return client.create_model_version(
-        name, source=info.model_uri, run_id=run_id, tags=tags,
+        name, source=info.model_uri, run_id=run_id, tags=tags, description=description,
         model_id=getattr(info, "model_id", None),
     )
+
+
+def _log_batch(client: MlflowClient, run_id: str, params: Mapping[str, str],
+               metrics: Mapping[str, float], tags: Mapping[str, str]) -> None:
+    """Params, metrics and tags in one store call (MLflow splits large batches itself)."""
+    import time
+
+    from mlflow.entities import Metric, Param, RunTag
+
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+        params=[Param(k, str(v)) for k, v in params.items()],
+        tags=[RunTag(k, str(v)) for k, v in tags.items()],
+    )
+
+
+def _dataset(from_pandas: Any, frame: pd.DataFrame, target: str, name: str) -> Any:
+    """An MLflow PandasDataset whose schema is computed without MLflow's per-value scan.
+
+    MLflow infers each column's "required" flag by visiting every value in Python (0.3 s for
+    8,000 x 21); the types come from a 1,000-row sample and the flag from ``isna().any()``.
+    """
+    import functools
+
+    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.utils import _infer_schema
+
+    ds = from_pandas(frame, targets=target, name=name)
+    if isinstance(type(ds).__dict__.get("schema"), functools.cached_property):
+        try:
+            sample = _infer_schema(frame.head(1000))
+            has_na = frame.isna().any()
+            ds.__dict__["schema"] = Schema([
+                ColSpec(type=c.type, name=c.name,  # type: ignore[arg-type]
+                        required=not bool(has_na[c.name]))
+                for c in sample.inputs
+            ])
+        except Exception:  # noqa: BLE001 - fall back to MLflow's own inference
+            ds.__dict__.pop("schema", None)
+    return ds
 
 
 def log_training_run(
@@ -273,9 +316,7 @@ def log_training_run(
             nested = mlflow.active_run() is not None
             with mlflow.start_run(experiment_id=exp_id, run_name=run_name, nested=nested) as run:
                 run_id = run.info.run_id
-                mlflow.log_params(logged)
-                mlflow.log_metrics(metrics)
-                mlflow.set_tags({
+                _log_batch(client, run_id, logged, metrics, {
                     "steward.data_digest": digest,
                     "steward.test_data_digest": test_digest,
                     "steward.data_source": source,
@@ -283,15 +324,10 @@ def log_training_run(
                     "steward.task": task,
                     **{str(k): str(v) for k, v in (tags or {}).items()},
                 })
-                train_ds = from_pandas(train_frame, targets=target_name,
-                                                   name=f"{model_name or exp_name}-train")
-                test_ds = from_pandas(xte.assign(**{target_name: yte}),
-                                                  targets=target_name,
-                                                  name=f"{model_name or exp_name}-test")
+                train_ds = _dataset(from_pandas, train_frame, target_name,
+                                    f"{model_name or exp_name}-train")
                 mlflow.log_input(train_ds, context="training",
                                  tags={"steward.data_digest": digest, "steward.source": source})
-                mlflow.log_input(test_ds, context="evaluation",
-                                 tags={"steward.data_digest": test_digest})
                 sample = xtr.head(100)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -319,7 +355,12 @@ def log_training_run(
                     mlflow.log_artifacts(str(Path(tmp) / BASELINE_ARTIFACT_PATH),
                                          BASELINE_ARTIFACT_PATH)
                 mlflow.set_tag("steward.baseline", note)
-                markdown = None
+                version_tags = {
+                    "steward.data_digest": digest,
+                    "steward.baseline_uri": f"runs:/{run_id}/{BASELINE_ARTIFACT_PATH}",
+                    STAGE_TAG: "None",
+                }
+                description = None
                 if filled_card is not None:
                     rows = filled_card.subgroup_performance
                     if filled_card.subgroup_column:
@@ -327,23 +368,17 @@ def log_training_run(
                         rows = subgroup_performance(col, xte[col].to_numpy(), yte, y_pred,
                                                     scores, task)
                     filled_card = ModelCard.from_dict({
-                        **filled_card.to_dict(), "training_data": {
-                            k: v for k, v in characteristics.items()},
+                        **filled_card.to_dict(), "training_data": dict(characteristics),
                         "metrics": metrics, "subgroup_performance": rows})
+                    markdown = store_card(client, run_id, filled_card, model_name, None)
+                    description = card_description(markdown)
+                    version_tags[CARD_TAG] = "true"
             version: str | None = None
             model_uri = info.model_uri
             if model_name is not None:
-                mv = _register(client, model_name, info, run_id, {
-                    "steward.data_digest": digest,
-                    "steward.baseline_uri": f"runs:/{run_id}/{BASELINE_ARTIFACT_PATH}",
-                    STAGE_TAG: "None",
-                })
+                mv = _register(client, model_name, info, run_id, version_tags, description)
                 version = str(mv.version)
                 model_uri = f"models:/{model_name}/{version}"
-            if filled_card is not None:
-                markdown = store_card(client, run_id, filled_card, model_name, version)
-                if model_name is not None and version is not None:
-                    attach_card_to_version(client, model_name, version, markdown)
     return TrainingRunRecord(
         run_id=run_id,
         model_name=model_name,
