@@ -217,15 +217,21 @@ def get_model_card(
     return card
 
 
+def write_card_files(directory: Path, card: ModelCard, name: str | None,
+                     version: str | None) -> str:
+    """Write ``model_card.md`` and ``model_card.json`` into ``directory``; return the Markdown."""
+    markdown = card.to_markdown(name or "model", version)
+    (directory / CARD_MARKDOWN).write_text(markdown)
+    (directory / CARD_JSON).write_text(json.dumps(card.to_dict(), indent=2, default=str))
+    return markdown
+
+
 def store_card(client: Any, run_id: str, card: ModelCard, name: str | None,
                version: str | None) -> str:
     """Log the card's artifacts to ``run_id``; return its Markdown."""
-    markdown = card.to_markdown(name or "model", version)
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / CARD_MARKDOWN).write_text(markdown)
-        (Path(tmp) / CARD_JSON).write_text(json.dumps(card.to_dict(), indent=2, default=str))
-        client.log_artifact(run_id, str(Path(tmp) / CARD_MARKDOWN))
-        client.log_artifact(run_id, str(Path(tmp) / CARD_JSON))
+        markdown = write_card_files(Path(tmp), card, name, version)
+        client.log_artifacts(run_id, tmp)
     return markdown
 
 

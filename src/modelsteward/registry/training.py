@@ -26,8 +26,8 @@ from modelsteward.registry.cards import (
     ModelCard,
     card_description,
     coerce_card,
-    store_card,
     subgroup_performance,
+    write_card_files,
 )
 from modelsteward.registry.data import as_frame, as_target, data_characteristics, full_digest
 from modelsteward.registry.lookup import validate_model_name
@@ -316,12 +316,17 @@ def log_training_run(
             nested = mlflow.active_run() is not None
             with mlflow.start_run(experiment_id=exp_id, run_name=run_name, nested=nested) as run:
                 run_id = run.info.run_id
+                metadata = {"run_id": run_id, "data_digest": digest,
+                            "model_name": model_name or ""}
+                baseline, note = _fit_baseline(
+                    xtr, _concept_inputs(task, yte, y_pred, scores), metadata, baseline_kinds)
                 _log_batch(client, run_id, logged, metrics, {
                     "steward.data_digest": digest,
                     "steward.test_data_digest": test_digest,
                     "steward.data_source": source,
                     "steward.serialization": fmt,
                     "steward.task": task,
+                    "steward.baseline": note,
                     **{str(k): str(v) for k, v in (tags or {}).items()},
                 })
                 train_ds = _dataset(from_pandas, train_frame, target_name,
@@ -342,37 +347,36 @@ def log_training_run(
                     serialization_format=fmt,
                     skops_trusted_types=trusted,
                 )
-                importance = feature_importance(model, list(xtr.columns))
-                if importance is not None:
-                    mlflow.log_dict(importance, "feature_importance.json")
-                mlflow.log_dict(characteristics, "data/characteristics.json")
-                metadata = {"run_id": run_id, "data_digest": digest,
-                            "model_name": model_name or ""}
-                baseline, note = _fit_baseline(
-                    xtr, _concept_inputs(task, yte, y_pred, scores), metadata, baseline_kinds)
-                with tempfile.TemporaryDirectory() as tmp:
-                    baseline.save(Path(tmp) / BASELINE_ARTIFACT_PATH)
-                    mlflow.log_artifacts(str(Path(tmp) / BASELINE_ARTIFACT_PATH),
-                                         BASELINE_ARTIFACT_PATH)
-                mlflow.set_tag("steward.baseline", note)
                 version_tags = {
                     "steward.data_digest": digest,
                     "steward.baseline_uri": f"runs:/{run_id}/{BASELINE_ARTIFACT_PATH}",
                     STAGE_TAG: "None",
                 }
                 description = None
-                if filled_card is not None:
-                    rows = filled_card.subgroup_performance
-                    if filled_card.subgroup_column:
-                        col = filled_card.subgroup_column
-                        rows = subgroup_performance(col, xte[col].to_numpy(), yte, y_pred,
-                                                    scores, task)
-                    filled_card = ModelCard.from_dict({
-                        **filled_card.to_dict(), "training_data": dict(characteristics),
-                        "metrics": metrics, "subgroup_performance": rows})
-                    markdown = store_card(client, run_id, filled_card, model_name, None)
-                    description = card_description(markdown)
-                    version_tags[CARD_TAG] = "true"
+                # every other artifact goes up in one log_artifacts call
+                with tempfile.TemporaryDirectory() as tmp:
+                    root = Path(tmp)
+                    baseline.save(root / BASELINE_ARTIFACT_PATH)
+                    importance = feature_importance(model, list(xtr.columns))
+                    if importance is not None:
+                        (root / "feature_importance.json").write_text(
+                            json.dumps(importance, indent=1))
+                    (root / "data").mkdir()
+                    (root / "data" / "characteristics.json").write_text(
+                        json.dumps(characteristics, indent=1, default=str))
+                    if filled_card is not None:
+                        rows = filled_card.subgroup_performance
+                        if filled_card.subgroup_column:
+                            col = filled_card.subgroup_column
+                            rows = subgroup_performance(col, xte[col].to_numpy(), yte, y_pred,
+                                                        scores, task)
+                        filled_card = ModelCard.from_dict({
+                            **filled_card.to_dict(), "training_data": dict(characteristics),
+                            "metrics": metrics, "subgroup_performance": rows})
+                        markdown = write_card_files(root, filled_card, model_name, None)
+                        description = card_description(markdown)
+                        version_tags[CARD_TAG] = "true"
+                    mlflow.log_artifacts(tmp)
             version: str | None = None
             model_uri = info.model_uri
             if model_name is not None:
