@@ -131,6 +131,8 @@ def test_cell_grid_gives_the_same_extremes_as_sorting(seed: int, family: int, ce
     grid = build_grid(ref, cells=cells)
     if grid is None:
         return
+    exact_starts = np.searchsorted(grid.map(ref), np.arange(cells + 3), side="left")
+    np.testing.assert_array_equal(grid.ref_before, exact_starts)
     edges = np.array(
         [np.quantile(ref[np.isfinite(ref)], q) for q in (0.1, 0.5, 0.9)]
         if np.isfinite(ref).any()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -11,7 +14,27 @@ from modelsteward.baseline.columns import category_counts, numeric_values
 from modelsteward.baseline.profile import ColumnProfile
 from modelsteward.errors import BaselineError, DataError, EmptyDataError
 
-__all__ = ["as_baseline", "current_columns", "sorted_valid", "current_categories"]
+__all__ = [
+    "as_baseline",
+    "current_categories",
+    "current_columns",
+    "map_columns",
+    "sorted_valid",
+]
+
+T = TypeVar("T")
+#: below this many current values in total, columns are checked one after another
+PARALLEL_MIN_VALUES = 400_000
+
+
+def map_columns(fn: Callable[[str], T], names: list[str], total: int) -> list[T]:
+    """``[fn(name) for name in names]``, in threads when the window is large (numpy's sort,
+    search and element-wise kernels release the GIL), in the same order."""
+    workers = min(os.cpu_count() or 1, 4, len(names))
+    if workers < 2 or total < PARALLEL_MIN_VALUES:
+        return [fn(n) for n in names]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, names))
 
 
 def as_baseline(reference: Any) -> Baseline:

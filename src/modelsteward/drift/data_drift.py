@@ -13,9 +13,6 @@ reference? KS for numeric features, chi-square for categorical ones, PSI beside 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -26,6 +23,7 @@ from modelsteward.drift._inputs import (
     as_baseline,
     current_categories,
     current_columns,
+    map_columns,
     require_exact,
     sorted_valid,
 )
@@ -39,8 +37,6 @@ from modelsteward.stats.psi import categorical_psi, psi_bin_counts, psi_from_cou
 __all__ = ["detect_data_drift", "one_sided_psi"]
 
 DEFAULT_EPS = 1e-4
-#: below this many current values in total, columns are checked one after another
-_PARALLEL_MIN_VALUES = 400_000
 #: from this many current values on, the cell grid replaces the full sort (see stats._grid)
 _GRID_MIN_VALUES = 150_000
 
@@ -242,15 +238,6 @@ def detect_data_drift(
         return numeric_drift(profile, values, threshold)
 
     names = baseline.feature_names
-    results = _map(check, names, sum(int(cols[n].shape[0]) for n in names if n in cols))
+    results = map_columns(check, names, sum(int(cols[n].shape[0]) for n in names if n in cols))
     results.sort(key=lambda r: (-r.effect_size, r.p_value))
     return results
-
-
-def _map(fn: Callable[[str], DriftResult], names: list[str], total: int) -> list[DriftResult]:
-    """Columns in parallel threads (numpy's sort and search release the GIL) when large."""
-    workers = min(os.cpu_count() or 1, 4, len(names))
-    if workers < 2 or total < _PARALLEL_MIN_VALUES:
-        return [fn(n) for n in names]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, names))

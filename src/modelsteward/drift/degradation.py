@@ -37,18 +37,19 @@ Two more rules:
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
 from scipy import special
 
-from modelsteward.baseline.columns import CATEGORICAL
+from modelsteward.baseline.columns import CATEGORICAL, numeric_values
 from modelsteward.baseline.profile import ColumnProfile, moments
 from modelsteward.drift._inputs import (
     as_baseline,
     current_categories,
     current_columns,
-    sorted_valid,
+    map_columns,
 )
 from modelsteward.drift.results import DegradationAlert
 from modelsteward.errors import DataError
@@ -58,7 +59,9 @@ __all__ = ["detect_feature_degradation", "expected_distinct"]
 MIN_REFERENCE_DISTINCT = 10  # the chapter: only features with more than 10 distinct values
 
 
-def expected_distinct(value_counts: np.ndarray, m: int) -> float:
+def expected_distinct(
+    value_counts: np.ndarray, m: int, multiplicity: np.ndarray | None = None
+) -> float:
     """Distinct values expected in ``m`` draws without replacement from a population with
     these value counts: ``sum_v 1 - C(N - c_v, m) / C(N, m)``.
 
@@ -69,14 +72,17 @@ def expected_distinct(value_counts: np.ndarray, m: int) -> float:
         >>> round(expected_distinct(np.array([2, 2]), 1), 6)
         1.0
     """
-    counts = np.asarray(value_counts, dtype=np.int64)
-    counts = counts[counts > 0]
-    n = int(counts.sum())
+    if multiplicity is None:
+        counts = np.asarray(value_counts, dtype=np.int64)
+        uniq, mult = np.unique(counts[counts > 0], return_counts=True)
+    else:  # value_counts already holds the distinct counts, multiplicity how often each
+        uniq = np.asarray(value_counts, dtype=np.int64)
+        mult = np.asarray(multiplicity, dtype=np.int64)
+    n = int(np.sum(uniq * mult))
     if m <= 0 or n == 0:
         return 0.0
     if m >= n:
-        return float(counts.size)
-    uniq, mult = np.unique(counts, return_counts=True)
+        return float(mult.sum())
     rest = n - uniq  # values that are not v
     log_miss = np.full(uniq.shape, -np.inf)
     ok = rest >= m  # otherwise every sample of size m contains v
@@ -89,6 +95,60 @@ def expected_distinct(value_counts: np.ndarray, m: int) -> float:
     )
     p_seen = -np.expm1(np.minimum(log_miss, 0.0))
     return float(np.sum(mult * p_seen))
+
+
+def count_distinct_at_least(
+    values: np.ndarray, need: float, central: tuple[float, float] | None = None
+) -> int:
+    """The number of distinct values, or a lower bound of it that already reaches ``need``.
+
+    Lower bound first, without sorting: values mapped monotonically onto up to 4M
+    equal-width cells over ``central`` (e.g. the reference's 0.1%-99.9% range; values outside
+    go to the end cells); equal values share a cell, so occupied cells never exceed distinct
+    values. Only when that bound falls short are the values sorted and counted exactly.
+    """
+    n = int(values.shape[0])
+    if n == 0:
+        return 0
+    if n > 50_000 and need > 1:
+        with np.errstate(invalid="ignore", over="ignore"):
+            lo, hi = central if central else (float(np.min(values)), float(np.max(values)))
+            if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+                cells = int(min(1 << 22, 4 * n))
+                scale = (cells - 3) / (hi - lo)
+                if np.isfinite(scale):
+                    t = values - lo
+                    t *= scale
+                    np.clip(t, -1.0, cells - 2.0, out=t)  # NaN/inf never reach here
+                    t += 1.0
+                    seen = np.zeros(cells, dtype=bool)
+                    seen[t.astype(np.int64)] = True
+                    lower = int(np.count_nonzero(seen))
+                    if lower >= need:
+                        return lower
+    full = np.sort(values)
+    return int(np.count_nonzero(full[1:] != full[:-1])) + 1
+
+
+_MULTIPLICITY_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _multiplicities(profile: ColumnProfile) -> tuple[np.ndarray, np.ndarray] | None:
+    """(distinct counts c, how many reference values occur c times), cached per profile."""
+    key = id(profile)
+    cached = _MULTIPLICITY_CACHE.get(key)
+    if cached is not None:
+        return cached
+    if profile.kind != CATEGORICAL and profile.n_distinct == profile.n_valid:
+        uniq, mult = np.array([1]), np.array([profile.n_distinct])  # all values distinct
+    else:
+        counts = profile.value_counts()
+        if counts is None:
+            return None
+        uniq, mult = np.unique(counts[counts > 0], return_counts=True)
+    _MULTIPLICITY_CACHE[key] = (uniq, mult)
+    weakref.finalize(profile, _MULTIPLICITY_CACHE.pop, key, None)
+    return uniq, mult
 
 
 def _fmt(x: float) -> str:
@@ -150,11 +210,12 @@ def detect_feature_degradation(
             )
         ]
     cols = current_columns(current)
-    alerts: list[DegradationAlert] = []
-    for name, profile in baseline.columns.items():
+
+    def check(name: str) -> list[DegradationAlert]:
+        profile = baseline.columns[name]
         values = cols.get(name)
         if values is None:
-            alerts.append(
+            return [
                 DegradationAlert(
                     feature=name,
                     alert_type="missing_feature",
@@ -164,21 +225,24 @@ def detect_feature_degradation(
                     message=f"Feature '{name}' is entirely absent from production data; check "
                     "the upstream pipeline or feature store for a renamed or dropped column.",
                 )
-            )
-            continue
+            ]
         if values.shape[0] == 0:
-            continue
-        alerts.extend(
-            _column_alerts(
-                profile,
-                values,
-                null_rate_threshold,
-                variance_ratio_threshold,
-                cardinality_ratio_threshold,
-                out_of_range_threshold,
-                unseen_category_threshold,
-            )
+            return []
+        return _column_alerts(
+            profile,
+            values,
+            null_rate_threshold,
+            variance_ratio_threshold,
+            cardinality_ratio_threshold,
+            out_of_range_threshold,
+            unseen_category_threshold,
         )
+
+    names = baseline.feature_names
+    total = sum(int(cols[n].shape[0]) for n in names if n in cols)
+    alerts: list[DegradationAlert] = []
+    for found in map_columns(check, names, total):
+        alerts.extend(found)
     return alerts
 
 
@@ -194,19 +258,21 @@ def _column_alerts(
     name = profile.name
     n_rows = int(values.shape[0])
     out: list[DegradationAlert] = []
-    cur_sorted: np.ndarray | None = None
+    valid: np.ndarray | None = None  # numeric: the non-null values, unsorted
+    finite: np.ndarray | None = None
     cur_counts: dict[str, int] | None = None
     if profile.kind == CATEGORICAL:
         cur_counts, n_null = current_categories(values)
         n_valid = n_rows - n_null
-        cur_distinct = len(cur_counts)
     else:
-        cur_sorted = sorted_valid(name, values)
-        n_valid = int(cur_sorted.shape[0])
-        n_null = n_rows - n_valid
-        cur_distinct = (
-            int(np.count_nonzero(cur_sorted[1:] != cur_sorted[:-1])) + 1 if n_valid else 0
-        )
+        x = numeric_values(name, values)
+        nan = np.isnan(x)
+        n_null = int(np.count_nonzero(nan))
+        valid = x if n_null == 0 else x[~nan]
+        n_valid = int(valid.shape[0])
+        with np.errstate(over="ignore", invalid="ignore"):
+            all_finite = bool(np.isfinite(np.sum(valid)))
+        finite = valid if all_finite else valid[np.isfinite(valid)]
 
     # 1. null rate spike
     ref_rate = profile.null_rate
@@ -228,8 +294,7 @@ def _column_alerts(
         return out  # nothing else can be measured on an all-null column
 
     # 2. variance collapse (numeric)
-    if cur_sorted is not None and profile.variance > 0:
-        finite = cur_sorted[np.isfinite(cur_sorted)]
+    if finite is not None and profile.variance > 0:
         if finite.size:
             cur_var = moments(finite)[1]
             ratio = cur_var / profile.variance
@@ -249,12 +314,24 @@ def _column_alerts(
 
     # 3. cardinality collapse
     if profile.n_distinct > MIN_REFERENCE_DISTINCT:
-        counts = profile.value_counts()
-        if counts is None:  # a profile without value counts: assume equal frequencies
-            n_ref = profile.n_valid
-            per = max(n_ref // max(profile.n_distinct, 1), 1)
-            counts = np.full(profile.n_distinct, per, dtype=np.int64)
-        expected = expected_distinct(counts, n_valid)
+        found = _multiplicities(profile)
+        if found is None:  # a profile without value counts: assume equal frequencies
+            per = max(profile.n_valid // max(profile.n_distinct, 1), 1)
+            found = (np.array([per]), np.array([profile.n_distinct]))
+        expected = expected_distinct(found[0], n_valid, found[1])
+        need = cardinality_ratio_threshold * expected
+        if cur_counts is not None:
+            cur_distinct = len(cur_counts)
+        else:
+            assert finite is not None and valid is not None
+            central = None
+            ref_sorted = profile.sorted_values
+            if ref_sorted is not None and ref_sorted.size > 1000:
+                k = ref_sorted.size // 1000
+                central = (float(ref_sorted[k]), float(ref_sorted[-1 - k]))
+            cur_distinct = count_distinct_at_least(finite, need, central)
+            if finite.shape[0] != valid.shape[0]:  # +inf and -inf are values too
+                cur_distinct += int(np.isposinf(valid).any()) + int(np.isneginf(valid).any())
         if expected > 0:
             ratio = cur_distinct / expected
             if ratio < cardinality_ratio_threshold:
@@ -293,15 +370,12 @@ def _column_alerts(
                     "map the new values, or retrain with them.",
                 )
             )
-    elif cur_sorted is not None and profile.n_valid > 0:
+    elif valid is not None and finite is not None and profile.n_valid > 0:
         lo, hi = profile.minimum, profile.maximum
-        if profile.n_inf:  # the reference itself held infinities: only finite range matters
-            finite = np.isfinite(cur_sorted)
-            below = int(np.count_nonzero(cur_sorted[finite] < lo))
-            above = int(np.count_nonzero(cur_sorted[finite] > hi))
-        else:
-            below = int(np.searchsorted(cur_sorted, lo, side="left"))
-            above = n_valid - int(np.searchsorted(cur_sorted, hi, side="right"))
+        # the reference itself held infinities: only the finite range matters
+        inside = finite if profile.n_inf else valid
+        below = int(np.count_nonzero(inside < lo))
+        above = int(np.count_nonzero(inside > hi))
         share = (below + above) / n_valid
         bar = max(out_of_range_threshold, 4.0 / (profile.n_valid + 1))
         if share > bar:

@@ -23,7 +23,7 @@ __all__ = ["ReferenceGrid", "grid_for", "extremes_and_counts"]
 
 CELLS = 1 << 16
 _TAIL = 1e-4
-_MAX_OPEN_SHARE = 0.3
+_MAX_OPEN_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,7 @@ def build_grid(ref_sorted: np.ndarray, cells: int = CELLS) -> ReferenceGrid | No
     if not np.isfinite(scale) or scale <= 0:
         return None
     grid = ReferenceGrid(lo=lo, scale=scale, cells=cells, ref_before=np.zeros(0, np.int64))
-    ids = grid.map(ref_sorted)  # non-decreasing, since the mapping is monotone
-    ref_before = np.searchsorted(ids, np.arange(cells + 3), side="left").astype(np.int64)
+    ref_before = _cell_starts(grid, ref_sorted)
     # cells holding 2+ reference values that are all equal (heavy ties): remember the value
     first, last = ref_before[: cells + 2], ref_before[1 : cells + 3] - 1
     many = last > first
@@ -87,6 +86,41 @@ def build_grid(ref_sorted: np.ndarray, cells: int = CELLS) -> ReferenceGrid | No
         ref_before=ref_before,
         tie_value=tie_value if pure.any() else None,
     )
+
+
+def _cell_starts(grid: ReferenceGrid, ref_sorted: np.ndarray) -> np.ndarray:
+    """``starts[k]`` = number of reference values mapped to cells below ``k``, k = 0..M+2.
+
+    The mapping is monotone, so ``starts[k]`` is where the sorted reference reaches cell k:
+    found by searching the cells' lower boundaries, then corrected one distinct value at a
+    time where rounding put a value on the other side of a boundary (rarely more than one
+    step; after a few rounds the whole reference is mapped instead).
+    """
+    n = ref_sorted.shape[0]
+    m = grid.cells
+    k = np.arange(1, m + 2, dtype=np.int64)  # cells 1 .. M+1 (0 starts at 0, M+2 at n)
+    bounds = grid.lo + (k - 1).astype(np.float64) / grid.scale
+    pos = np.searchsorted(ref_sorted, bounds, side="left").astype(np.int64)
+    for _ in range(8):
+        moved = False
+        # a value just before pos that already maps to cell >= k: move left past its copies
+        has_prev = pos > 0
+        prev_val = ref_sorted[np.maximum(pos - 1, 0)]
+        back = has_prev & (grid.map(prev_val) >= k)
+        if back.any():
+            pos[back] = np.searchsorted(ref_sorted, prev_val[back], side="left")
+            moved = True
+        # the value at pos maps below cell k: move right past its copies
+        has_here = pos < n
+        here_val = ref_sorted[np.minimum(pos, n - 1)]
+        ahead = has_here & (grid.map(here_val) < k)
+        if ahead.any():
+            pos[ahead] = np.searchsorted(ref_sorted, here_val[ahead], side="right")
+            moved = True
+        if not moved:
+            return np.concatenate(([0], pos, [n])).astype(np.int64)
+    ids = grid.map(ref_sorted)
+    return np.searchsorted(ids, np.arange(m + 3), side="left").astype(np.int64)
 
 
 _CACHE: dict[int, ReferenceGrid | None] = {}
