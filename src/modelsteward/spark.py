@@ -280,7 +280,7 @@ def _concept_stats(
         F.stddev_pop(lo).alias("o_sd"),
     ]
     grouped = df.groupBy(key).agg(*aggs) if key else df.agg(*aggs)
-    out = grouped.toPandas()
+    out: pd.DataFrame = pd.DataFrame(grouped.toPandas())
     out["binary"] = (out["n"] > 0) & (out["n_01"].fillna(0) == out["n"])
     return out
 
@@ -409,8 +409,8 @@ def check_windows(
             drift = detect_data_drift(
                 baseline, prof, p_threshold=p_threshold, mode="sketch", min_effect=min_effect
             )
-            degr = detect_feature_degradation(baseline, prof, **dict(degradation or {}),
-                                              mode="sketch")
+            thresholds: dict[str, Any] = dict(degradation or {})
+            degr = detect_feature_degradation(baseline, prof, mode="sketch", **thresholds)
         concept = None
         if outcome_col and baseline.concept is not None:
             concept = _concept_result(concept_rows.get(key), baseline.concept, w,

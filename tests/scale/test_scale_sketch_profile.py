@@ -153,7 +153,9 @@ def test_merging_mismatched_profiles_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="k differs"):
         a.merge(d)
     with pytest.raises(ColumnTypeError, match="categorical"):
-        SketchProfile.from_columns({"x": np.array(["a", 1.0], dtype=object)}, kinds={"x": "numeric"})
+        SketchProfile.from_columns(
+            {"x": np.array(["a", 1.0], dtype=object)}, kinds={"x": "numeric"}
+        )
 
 
 def test_high_cardinality_categories_state_their_count_error() -> None:
