@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     # baseline
     "Baseline": "modelsteward.baseline",
     "ColumnProfile": "modelsteward.baseline",
+    "SketchProfile": "modelsteward.baseline.sketch",
+    "profile_dataset": "modelsteward.baseline.streaming",
     # drift
     "DriftResult": "modelsteward.drift",
     "DegradationAlert": "modelsteward.drift",
