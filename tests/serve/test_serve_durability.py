@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import MODEL, ServerFactory, row
+from serve_harness import MODEL, ServerFactory, row
 
 from modelsteward.store import PredictionLog
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import MODEL, Registry, ServerFactory, row
+from serve_harness import MODEL, Registry, ServerFactory, row
 
 from modelsteward.store import PredictionLog
 

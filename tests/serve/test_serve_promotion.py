@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from conftest import MODEL, Registry, ServerFactory, _free_port, row
+from serve_harness import MODEL, Registry, ServerFactory, _free_port, row
 
 from modelsteward.store import PredictionLog
 
