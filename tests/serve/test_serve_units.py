@@ -108,3 +108,24 @@ def test_metrics_histogram_is_cumulative() -> None:
     assert 'steward_request_duration_seconds_bucket{route="/predict",le="10.0"} 3' in text
     assert 'steward_request_duration_seconds_bucket{route="/predict",le="+Inf"} 4' in text
     assert 'steward_x{a="q\\""} 1' in text
+
+
+def test_models_without_signature_take_records_or_columns() -> None:
+    from modelsteward.serve.validation import schemaless_parse
+
+    batch = schemaless_parse([{"a": 1, "b": "x"}, {"b": "y", "c": 2.5}])
+    assert batch.n_rows == 2
+    assert batch.columns == {"a": [1, None], "b": ["x", "y"], "c": [None, 2.5]}
+    assert schemaless_parse({"columns": {"a": [1, 2]}}).n_rows == 2
+    for bad in ([], {"columns": {"a": [1], "b": [1, 2]}}, [1, 2], "x"):
+        with pytest.raises(RequestValidationError):
+            schemaless_parse(bad)
+
+
+def test_nan_predictions_answer_null() -> None:
+    import json
+
+    from modelsteward.serve.app import _json
+
+    response = _json({"predictions": [1.0, float("nan"), [float("inf")]]})
+    assert json.loads(response.body) == {"predictions": [1.0, None, [None]]}

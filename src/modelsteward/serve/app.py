@@ -15,6 +15,7 @@ import asyncio
 import hmac
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -51,8 +52,22 @@ class _BodyTooLarge(Exception):
     pass
 
 
+def _finite(value: Any) -> Any:
+    """NaN and infinities (not JSON) as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
 def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(content, allow_nan=False, separators=(",", ":"))
+    try:
+        body = json.dumps(content, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # a model predicted NaN or inf: answer null for those
+        body = json.dumps(_finite(content), allow_nan=False, separators=(",", ":"))
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
