@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,arg-type,operator,attr-defined"
 """Fixtures of the registry tests: an embedded SQLite store per test (copied from a migrated
 template, since creating MLflow's schema takes ~10 s) and one real ``mlflow server`` per session
 on 127.0.0.1 with its own PostgreSQL database."""
@@ -155,7 +156,7 @@ def churn_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(churn_split: tuple) -> object:  # type: ignore[type-arg]
+def tiny_model(churn_split: tuple) -> object:
     """A fitted logistic regression on churn_split."""
     from sklearn.linear_model import LogisticRegression
 
@@ -168,13 +169,13 @@ CARD = {"intended_use": "tests of the registry", "limitations": "tiny synthetic 
 
 
 @pytest.fixture
-def register(churn_split: tuple, tiny_model: object):  # type: ignore[no-untyped-def,type-arg]
+def register(churn_split: tuple, tiny_model: object):
     """``register(uri, name, n, card=CARD) -> [versions]``: log and register n versions."""
     from modelsteward.registry import log_training_run
 
     X_train, X_test, y_train, y_test = churn_split
 
-    def _register(uri: str, name: str, n: int = 1, card: dict | None = CARD,  # type: ignore[type-arg]
+    def _register(uri: str, name: str, n: int = 1, card: dict | None = CARD,
                   model: object = None) -> list[str]:
         """The first version is a full log_training_run; the others are further versions of
         the same logged model (one MLflow call each, to keep the suite fast)."""

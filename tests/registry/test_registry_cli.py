@@ -16,7 +16,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_cli_round_trip(sqlite_uri: str, register, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_round_trip(sqlite_uri: str, register, tmp_path: Path) -> None:
     v1, v2 = register(sqlite_uri, "churn", 2)
     env = {"MLFLOW_TRACKING_URI": sqlite_uri}
     code, out, _ = _run("list", env=env)
@@ -69,7 +69,7 @@ def test_cli_round_trip(sqlite_uri: str, register, tmp_path: Path) -> None:  # t
         (("history", "a/b"), "invalid model name"),
     ],
 )
-def test_cli_errors_are_one_line_and_exit_2(sqlite_uri: str, register, args: tuple[str, ...],  # type: ignore[no-untyped-def]
+def test_cli_errors_are_one_line_and_exit_2(sqlite_uri: str, register, args: tuple[str, ...],
                                              message: str) -> None:
     register(sqlite_uri, "churn", 1, card=None)
     code, out, err = _run("--tracking-uri", sqlite_uri, *args)
@@ -78,7 +78,7 @@ def test_cli_errors_are_one_line_and_exit_2(sqlite_uri: str, register, args: tup
     assert "Traceback" not in err
 
 
-def test_cli_promote_without_card_says_how_to_add_one(sqlite_uri: str, register) -> None:  # type: ignore[no-untyped-def]
+def test_cli_promote_without_card_says_how_to_add_one(sqlite_uri: str, register) -> None:
     register(sqlite_uri, "churn", 1, card=None)
     code, _, err = _run("--tracking-uri", sqlite_uri, "promote", "churn", "1", "Production")
     assert code == 2 and "steward registry card churn 1 --from-file" in err

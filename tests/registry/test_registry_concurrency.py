@@ -39,7 +39,7 @@ for i, version in enumerate(versions.split(",")):
 """
 
 
-def _replay(moves: list) -> dict[str, str]:  # type: ignore[type-arg]
+def _replay(moves: list) -> dict[str, str]:
     """Stages implied by the history alone, checking each move starts where the last left."""
     stage: dict[str, str] = {}
     for m in moves:
@@ -48,7 +48,7 @@ def _replay(moves: list) -> dict[str, str]:  # type: ignore[type-arg]
     return stage
 
 
-def _wait(paths: list[Path], procs: list[subprocess.Popen], what: str) -> None:  # type: ignore[type-arg]
+def _wait(paths: list[Path], procs: list[subprocess.Popen], what: str) -> None:
     deadline = time.monotonic() + 120
     while not all(p.exists() for p in paths):
         assert time.monotonic() < deadline, f"promoter processes did not {what} in time"
@@ -59,7 +59,7 @@ def _wait(paths: list[Path], procs: list[subprocess.Popen], what: str) -> None: 
 
 @pytest.mark.slow
 def test_two_processes_promoting_at_once_leave_exactly_one_production(
-    tracking_uri: str, model_name: str, register, tmp_path: Path  # type: ignore[no-untyped-def]
+    tracking_uri: str, model_name: str, register, tmp_path: Path
 ) -> None:
     versions = register(tracking_uri, model_name, 5)
     rounds = [(versions[0], versions[1]), (versions[2], versions[3]), (versions[4], versions[0])]

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,arg-type,operator,attr-defined"
 """Stage moves, their history, rollback, cards and bad names - on SQLite and on a real server."""
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _stages(uri: str, name: str) -> dict[str, str]:
 
 
 def test_each_stage_move_is_recorded_in_order(tracking_uri: str, model_name: str,
-                                              register) -> None:  # type: ignore[no-untyped-def]
+                                              register) -> None:
     v1, v2, v3 = register(tracking_uri, model_name, 3)
     promote(model_name, v1, "Staging", reason="qa", tracking_uri=tracking_uri)
     assert _stages(tracking_uri, model_name) == {v1: "Staging", v2: "None", v3: "None"}
@@ -75,7 +76,7 @@ def test_each_stage_move_is_recorded_in_order(tracking_uri: str, model_name: str
 
 
 def test_history_is_readable_by_a_fresh_client(tracking_uri: str, model_name: str,
-                                               register) -> None:  # type: ignore[no-untyped-def]
+                                               register) -> None:
     (v1,) = register(tracking_uri, model_name, 1)
     promote(model_name, v1, "Production", reason="go", tracking_uri=tracking_uri)
     tags = MlflowClient(tracking_uri=tracking_uri).get_registered_model(model_name).tags
@@ -85,7 +86,7 @@ def test_history_is_readable_by_a_fresh_client(tracking_uri: str, model_name: st
 
 
 def test_archive_and_none_remove_the_alias(tracking_uri: str, model_name: str,
-                                           register) -> None:  # type: ignore[no-untyped-def]
+                                           register) -> None:
     (v1,) = register(tracking_uri, model_name, 1)
     promote(model_name, v1, "Production", tracking_uri=tracking_uri)
     promote(model_name, v1, "Archived", reason="retired", tracking_uri=tracking_uri)
@@ -98,7 +99,7 @@ def test_archive_and_none_remove_the_alias(tracking_uri: str, model_name: str,
 
 
 def test_rollback_walks_back_one_step_at_a_time(tracking_uri: str, model_name: str,
-                                                register) -> None:  # type: ignore[no-untyped-def]
+                                                register) -> None:
     v1, v2, v3 = register(tracking_uri, model_name, 3)
     with pytest.raises(NoVersionInStageError):
         rollback(model_name, tracking_uri=tracking_uri)
@@ -126,7 +127,7 @@ def test_rollback_walks_back_one_step_at_a_time(tracking_uri: str, model_name: s
 
 
 def test_production_needs_a_card_unless_forced(tracking_uri: str, model_name: str,
-                                               register) -> None:  # type: ignore[no-untyped-def]
+                                               register) -> None:
     v1, v2 = register(tracking_uri, model_name, 2, card=None)
     with pytest.raises(ModelCardError) as info:
         promote(model_name, v1, "Production", tracking_uri=tracking_uri)
@@ -152,7 +153,7 @@ def test_production_needs_a_card_unless_forced(tracking_uri: str, model_name: st
 
 
 def test_card_with_subgroups_is_filled_automatically(tracking_uri: str, model_name: str,
-                                                     register) -> None:  # type: ignore[no-untyped-def]
+                                                     register) -> None:
     card = {"intended_use": "churn", "subgroup_column": "segment",
             "fairness_considerations": "segments compared below"}
     (v1,) = register(tracking_uri, model_name, 1, card=card)
@@ -167,7 +168,7 @@ def test_card_with_subgroups_is_filled_automatically(tracking_uri: str, model_na
 
 
 def test_describe_answers_the_four_questions(tracking_uri: str, model_name: str,
-                                             register) -> None:  # type: ignore[no-untyped-def]
+                                             register) -> None:
     (v1,) = register(tracking_uri, model_name, 1)
     promote(model_name, v1, "Production", reason="first release", tracking_uri=tracking_uri)
     d = describe(model_name, tracking_uri=tracking_uri)
@@ -184,7 +185,7 @@ def test_describe_answers_the_four_questions(tracking_uri: str, model_name: str,
 
 
 def test_bad_names_give_actionable_errors(tracking_uri: str, model_name: str,
-                                          register) -> None:  # type: ignore[no-untyped-def]
+                                          register) -> None:
     (v1,) = register(tracking_uri, model_name, 1)
     with pytest.raises(ModelNotFoundError, match="Did you mean"):
         describe(model_name[:-1] + "x", tracking_uri=tracking_uri)
@@ -203,3 +204,27 @@ def test_bad_names_give_actionable_errors(tracking_uri: str, model_name: str,
     with pytest.raises(NoVersionInStageError, match="steward registry promote"):
         describe(model_name, tracking_uri=tracking_uri)
     assert mlflow.active_run() is None
+
+
+def test_a_held_lock_blocks_and_a_stale_one_is_taken_over(
+    sqlite_uri: str, model_name: str, register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from modelsteward.errors import RegistryError
+
+    (v1,) = register(sqlite_uri, model_name, 1)
+    client = MlflowClient(tracking_uri=sqlite_uri, registry_uri=sqlite_uri)
+    lock = f"{model_name}.steward-lock"
+    client.create_registered_model(lock, tags={"steward.lock.owner": "other",
+                                               "steward.lock.since": f"{time.time():.3f}"})
+    monkeypatch.setenv("STEWARD_LOCK_TIMEOUT", "0.5")
+    with pytest.raises(RegistryError, match=f"delete the registered model '{lock}'"):
+        promote(model_name, v1, "Production", tracking_uri=sqlite_uri)
+    assert history(model_name, tracking_uri=sqlite_uri) == []
+    assert model_name in [m.name for m in list_models(tracking_uri=sqlite_uri)]
+    assert lock not in [m.name for m in list_models(tracking_uri=sqlite_uri)]  # hidden
+    client.set_registered_model_tag(lock, "steward.lock.since", f"{time.time() - 600:.3f}")
+    promote(model_name, v1, "Production", tracking_uri=sqlite_uri)  # stale: taken over
+    assert current_version(model_name, tracking_uri=sqlite_uri).version == v1
+    assert lock not in [m.name for m in client.search_registered_models()]

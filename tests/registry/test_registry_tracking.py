@@ -31,7 +31,7 @@ def test_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 def test_embedded_default_keeps_store_and_artifacts_under_dot_steward(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, template_db: Path, churn_split: tuple,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, template_db: Path, churn_split: tuple,
     tiny_model: object,
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -61,7 +61,7 @@ def _dead_uri() -> str:
 
 
 def test_server_down_is_a_clear_error_after_a_short_retry(
-    monkeypatch: pytest.MonkeyPatch, churn_split: tuple, tiny_model: object  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch, churn_split: tuple, tiny_model: object
 ) -> None:
     monkeypatch.setenv("STEWARD_TRACKING_RETRIES", "2")
     uri = _dead_uri()

@@ -64,11 +64,18 @@ def registry_lock(
     client: MlflowClient,
     name: str,
     *,
-    timeout: float = 60.0,
+    timeout: float | None = None,
     stale_after: float = 120.0,
 ) -> Iterator[str]:
-    """Hold the promotion lock of model ``name`` inside the block; yields the owner token."""
+    """Hold the promotion lock of model ``name`` inside the block; yields the owner token.
+
+    Waits up to ``timeout`` seconds (default 60, env ``STEWARD_LOCK_TIMEOUT``) for another
+    holder, then raises RegistryError naming the lock to delete if it is stale.
+    """
     from mlflow.exceptions import MlflowException
+
+    if timeout is None:
+        timeout = float(os.environ.get("STEWARD_LOCK_TIMEOUT") or 60.0)
 
     lock_name = f"{name}{LOCK_SUFFIX}"
     token = f"{actor()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
