@@ -45,6 +45,9 @@ _EXPORTS: dict[str, str] = {
     "current_version": "modelsteward.registry",
     "ModelCard": "modelsteward.registry",
     "set_model_card": "modelsteward.registry",
+    # store and serve
+    "PredictionLog": "modelsteward.store",
+    "ServeConfig": "modelsteward.serve",
     # monitor
     "monitor": "modelsteward.monitor",
     "MonitorReport": "modelsteward.monitor",
