@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 N_FEATURES = 6
@@ -71,11 +72,19 @@ async def _load(host: str, port: int, path: str, body: bytes, concurrency: int,
     counts = [0, 0]
     await asyncio.gather(*(_worker(host, port, path, body, deadline, warm_until, lat, counts)
                            for _ in range(concurrency)))
-    lat.sort()
+    return {"ok": counts[0], "errors": counts[1], "seconds": seconds,
+            "latencies_ms": [round(x * 1e3, 4) for x in lat]}
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Pool the runs of one scenario: throughput over all seconds, percentiles over all."""
+    lat = sorted(x for r in runs for x in r["latencies_ms"])
     n = len(lat)
-    return {"requests": n, "ok": counts[0], "errors": counts[1], "seconds": seconds,
-            "p50_ms": lat[n // 2] * 1e3 if n else float("nan"),
-            "p99_ms": lat[min(n - 1, int(n * 0.99))] * 1e3 if n else float("nan")}
+    seconds = sum(r["seconds"] for r in runs)
+    return {"rps": sum(r["ok"] for r in runs) / seconds,
+            "errors": sum(r["errors"] for r in runs),
+            "p50_ms": lat[n // 2] if n else float("nan"),
+            "p99_ms": lat[min(n - 1, int(n * 0.99))] if n else float("nan")}
 
 
 def loadgen_main(argv: list[str]) -> None:
@@ -140,7 +149,7 @@ def _wait(url: str, timeout: float = 90.0) -> None:
 
 
 def _run_load(port: int, path: str, body: bytes, concurrency: int, seconds: float,
-              tmp: Path) -> dict[str, float]:
+              tmp: Path) -> dict[str, Any]:
     body_file = tmp / f"body_{port}_{len(body)}.json"
     body_file.write_bytes(body)
     out = subprocess.run(
@@ -152,7 +161,8 @@ def _run_load(port: int, path: str, body: bytes, concurrency: int, seconds: floa
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--seconds", type=float, default=8.0, help="measured seconds per scenario")
+    p.add_argument("--seconds", type=float, default=6.0, help="measured seconds per run")
+    p.add_argument("--repeats", type=int, default=2, help="runs per scenario and server")
     args = p.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -184,24 +194,35 @@ def main() -> int:
     scenarios = [("1 row, c=1", "one", 1), ("1 row, c=16", "one", 16),
                  ("1 row, c=64", "one", 64), ("1000 rows, c=1", "batch", 1),
                  ("1000 rows, c=4", "batch", 4)]
+    # both servers run for the whole benchmark; every scenario runs on one then the other,
+    # alternating which goes first, so a change in machine load hits both alike
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    ports: dict[str, int] = {}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {n: {} for n in servers}
     load_before = _uptime()
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    for name, spec in servers.items():
-        port = _free_port()
-        proc = subprocess.Popen([*spec["cmd"], "--port", str(port)], env=env, cwd=tmp,  # type: ignore[list-item]
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait(f"http://127.0.0.1:{port}{spec['ready']}")
-            results[name] = {}
+    try:
+        for name, spec in servers.items():
+            ports[name] = _free_port()
+            procs[name] = subprocess.Popen(
+                [*spec["cmd"], "--port", str(ports[name])], env=env, cwd=tmp,  # type: ignore[list-item]
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name, spec in servers.items():
+            _wait(f"http://127.0.0.1:{ports[name]}{spec['ready']}")
+        names = list(servers)
+        for rep in range(args.repeats):
             for label, kind, conc in scenarios:
-                r = _run_load(port, str(spec["path"]), spec[kind], conc, args.seconds, tmp)  # type: ignore[arg-type]
-                r["rows_per_request"] = 1000 if kind == "batch" else 1
-                results[name][label] = r
-                print(f"  {name:28s} {label:15s} {r['ok'] / r['seconds']:8.1f} req/s  "
-                      f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
-                      f"errors {r['errors']}", flush=True)
-        finally:
+                for name in (names if rep % 2 == 0 else names[::-1]):
+                    spec = servers[name]
+                    r = _run_load(ports[name], str(spec["path"]), spec[kind], conc,  # type: ignore[arg-type]
+                                  args.seconds, tmp)
+                    runs[name].setdefault(label, []).append(r)
+                    rps = r["ok"] / r["seconds"]
+                    print(f"  run {rep + 1}  {name:28s} {label:15s} {rps:8.1f} req/s  "
+                          f"errors {r['errors']}", flush=True)
+    finally:
+        for proc in procs.values():
             proc.terminate()
+        for proc in procs.values():
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
@@ -216,6 +237,7 @@ def main() -> int:
     except Exception:  # noqa: BLE001
         pass
 
+    results = {n: {label: _summary(rs) for label, rs in by.items()} for n, by in runs.items()}
     base, ours = results["mlflow models serve"], results["steward serve (durable log)"]
     print()
     print("| scenario | mlflow req/s | mlflow p50 / p99 ms | steward req/s | steward p50 / p99 ms"
@@ -223,15 +245,14 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     for label, _, _ in scenarios:
         b, o = base[label], ours[label]
-        b_rps, o_rps = b["ok"] / b["seconds"], o["ok"] / o["seconds"]
-        print(f"| {label} | {b_rps:.0f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} | {o_rps:.0f} | "
-              f"{o['p50_ms']:.1f} / {o['p99_ms']:.1f} | {o_rps / max(b_rps, 1e-9):.2f}x | "
-              f"{o['p99_ms'] / b['p99_ms']:.2f}x |")
+        print(f"| {label} | {b['rps']:.0f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} | "
+              f"{o['rps']:.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} | "
+              f"{o['rps'] / max(b['rps'], 1e-9):.2f}x | {o['p99_ms'] / b['p99_ms']:.2f}x |")
     errors = {n: sum(int(r["errors"]) for r in res.values()) for n, res in results.items()}
     print(f"\nerrors: {errors}; predictions in the steward log: {logged}")
     print(f"load before: {load_before}\nload after:  {load_after}")
-    print(f"{args.seconds:.0f} s measured per scenario after 1 s warm-up; 2-core machine; "
-          "load generator in its own process.")
+    print(f"{args.repeats} x {args.seconds:.0f} s measured per scenario and server (1 s warm-up "
+          "each), servers alternating; 2-core machine; load generator in its own process.")
     return 0
 
 
