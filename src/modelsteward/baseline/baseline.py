@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,10 +138,20 @@ class Baseline:
             raise BaselineError(f"n_bins must be a positive integer, got {n_bins!r}")
         if all(v.shape[0] == 0 for v in cols.values()):
             raise EmptyDataError("cannot fit a baseline on data without rows")
-        profiles = {
-            name: profile_column(name, values, kinds.get(name), n_bins)
-            for name, values in cols.items()
-        }
+        names = list(cols)
+        total = sum(int(v.shape[0]) for v in cols.values())
+
+        def fit_one(name: str) -> ColumnProfile:
+            return profile_column(name, cols[name], kinds.get(name), n_bins)
+
+        if total >= 400_000 and len(names) > 1 and (os.cpu_count() or 1) > 1:
+            # numpy's sort releases the GIL: profile columns in two or more threads
+            workers = min(os.cpu_count() or 1, 4, len(names))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                fitted = list(pool.map(fit_one, names))
+        else:
+            fitted = [fit_one(n) for n in names]
+        profiles = dict(zip(names, fitted, strict=True))
         concept = None
         if predictions is not None or outcomes is not None:
             if predictions is None or outcomes is None:
