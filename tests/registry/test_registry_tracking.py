@@ -95,3 +95,36 @@ def test_tracking_context_leaves_the_environment_as_it_was(
         assert os.environ["MLFLOW_TRACKING_URI"] == sqlite_uri
     assert os.environ["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:1"
     assert "MLFLOW_REGISTRY_URI" not in os.environ
+
+
+def test_a_server_that_answers_is_not_called_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy guarding /health with 401 still answers; a 503 (or silence) is down."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from modelsteward.registry.tracking import check_tracking_available
+
+    status = {"code": 401}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            self.send_response(status["code"])
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    uri = f"http://127.0.0.1:{server.server_port}"
+    try:
+        check_tracking_available(uri, attempts=1)
+        status["code"] = 503
+        from modelsteward.registry.tracking import forget_health
+
+        forget_health(uri)
+        with pytest.raises(TrackingServerUnavailableError, match="HTTP 503"):
+            check_tracking_available(uri, attempts=2)
+    finally:
+        server.shutdown()

@@ -48,7 +48,7 @@ _RETRY_TIMEOUT_ENV = "STEWARD_TRACKING_TIMEOUT"
 _DEFAULT_ATTEMPTS = 3
 _DEFAULT_TIMEOUT = 2.0
 _BACKOFF = (0.2, 0.5, 1.0, 2.0)
-_HEALTHY_FOR = 30.0  # seconds a successful probe is trusted
+_HEALTHY_FOR = 5.0  # seconds a successful probe is trusted
 
 _healthy_until: dict[str, float] = {}
 _lock = threading.Lock()
@@ -90,10 +90,15 @@ def artifact_root_for(tracking_uri: str) -> str | None:
 
 
 def _probe_http(uri: str, timeout: float) -> None:
+    """Raise OSError when nothing answers; any HTTP answer (even 401/404 behind a proxy that
+    guards ``/health``) means the server is there, and MLflow's own errors take over."""
     url = uri.rstrip("/") + "/health"
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) only
-        if response.status != 200:
-            raise urllib.error.URLError(f"HTTP {response.status}")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - http(s) only
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500:
+            raise urllib.error.URLError(f"HTTP {exc.code} from {url}") from exc
 
 
 def check_tracking_available(
