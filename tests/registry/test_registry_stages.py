@@ -228,3 +228,20 @@ def test_a_held_lock_blocks_and_a_stale_one_is_taken_over(
     promote(model_name, v1, "Production", tracking_uri=sqlite_uri)  # stale: taken over
     assert current_version(model_name, tracking_uri=sqlite_uri).version == v1
     assert lock not in [m.name for m in client.search_registered_models()]
+
+
+def test_alias_moved_by_plain_mlflow_is_the_truth(sqlite_uri: str, model_name: str,
+                                                  register) -> None:
+    v1, v2, v3 = register(sqlite_uri, model_name, 3)
+    promote(model_name, v1, "Production", tracking_uri=sqlite_uri)
+    promote(model_name, v2, "Production", tracking_uri=sqlite_uri)
+    # someone moves the alias with plain MLflow, bypassing modelsteward
+    MlflowClient(tracking_uri=sqlite_uri, registry_uri=sqlite_uri).set_registered_model_alias(
+        model_name, "production", v3)
+    assert _stages(sqlite_uri, model_name) == {v1: "Archived", v2: "Archived",
+                                               v3: "Production"}
+    assert current_version(model_name, tracking_uri=sqlite_uri).version == v3
+    # rollback returns to the last Production version modelsteward recorded
+    rollback(model_name, reason="undo manual change", tracking_uri=sqlite_uri)
+    assert current_version(model_name, tracking_uri=sqlite_uri).version == v2
+    assert _stages(sqlite_uri, model_name)[v3] == "Archived"

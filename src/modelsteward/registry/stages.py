@@ -10,6 +10,8 @@ the version tag ``steward.stage``. The alias is the source of truth::
     'staging'
     >>> alias_for("Archived") is None
     True
+    >>> stage_of_version("3", {"production": "4"}, {"steward.stage": "Production"})
+    'Archived'
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ def stage_of_version(version: str, aliases: dict[str, str], tags: dict[str, str]
         if str(aliases.get(alias, "")) == str(version):
             return stage  # type: ignore[return-value]
     tagged = tags.get(STAGE_TAG, "None")
-    if tagged in ("Archived",):
+    # the tag may lag the alias (alias moved by plain MLflow, or a crash mid-promotion): a
+    # version tagged Production that no longer holds the alias was displaced, i.e. Archived
+    if tagged in ("Archived", "Production"):
         return "Archived"
     return "None"
