@@ -35,6 +35,8 @@ class ReferenceGrid:
     cells: int
     ref_before: np.ndarray  # ref_before[k] = number of reference values in cells < k
     tie_value: np.ndarray | None = None  # per cell: its only reference value (ties), else NaN
+    transform: str = "linear"  # or "cbrt": cells equal-width in cbrt(v - center)
+    center: float = 0.0
 
     @property
     def n_buckets(self) -> int:
@@ -42,8 +44,13 @@ class ReferenceGrid:
 
     def map(self, values: np.ndarray) -> np.ndarray:
         """Cell index per value (0 .. cells + 1); NaN -> cells + 2. Monotone in the value."""
-        t = np.subtract(values, self.lo, dtype=np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
+            if self.transform == "cbrt":
+                t = np.subtract(values, self.center, dtype=np.float64)
+                np.cbrt(t, out=t)
+                t -= self.lo
+            else:
+                t = np.subtract(values, self.lo, dtype=np.float64)
             t *= self.scale
             np.clip(t, -1.0, float(self.cells), out=t)
             t += 1.0
@@ -72,16 +79,35 @@ def build_grid(ref_sorted: np.ndarray, cells: int | None = None) -> ReferenceGri
     finite = ref_sorted[start:stop]
     if finite.size < 2:
         return None
-    lo = float(finite[int(_TAIL * (finite.size - 1))])
-    hi = float(finite[int(np.ceil((1 - _TAIL) * (finite.size - 1)))])
-    width = hi - lo
-    if not (width > 0 and np.isfinite(width)):
+    q_lo = float(finite[int(_TAIL * (finite.size - 1))])
+    q_hi = float(finite[int(np.ceil((1 - _TAIL) * (finite.size - 1)))])
+    best: ReferenceGrid | None = None
+    best_load = 0
+    center = float(finite[finite.size // 2])
+    candidates = [("linear", 0.0, q_lo, q_hi)]
+    if q_hi > q_lo:
+        candidates.append(("cbrt", center, float(np.cbrt(q_lo - center)),
+                           float(np.cbrt(q_hi - center))))
+    for transform, c, lo, hi in candidates:
+        width = hi - lo
+        if not (width > 0 and np.isfinite(width)):
+            continue
+        scale = cells / width
+        if not np.isfinite(scale) or scale <= 0:
+            continue
+        grid = ReferenceGrid(lo=lo, scale=scale, cells=cells, ref_before=np.zeros(0, np.int64),
+                             transform=transform, center=c)
+        starts = _cell_starts(grid, ref_sorted)
+        load = int(np.diff(starts[1 : cells + 2]).max())  # fullest inner cell
+        if best is None or load < best_load:
+            best = ReferenceGrid(lo=lo, scale=scale, cells=cells, ref_before=starts,
+                                 transform=transform, center=c)
+            best_load = load
+        if transform == "linear" and load <= 4 * n // cells:
+            break  # evenly filled already: the cube root cannot do much better
+    if best is None:
         return None
-    scale = cells / width
-    if not np.isfinite(scale) or scale <= 0:
-        return None
-    grid = ReferenceGrid(lo=lo, scale=scale, cells=cells, ref_before=np.zeros(0, np.int64))
-    ref_before = _cell_starts(grid, ref_sorted)
+    grid, ref_before = best, best.ref_before
     # cells holding 2+ reference values that are all equal (heavy ties): remember the value
     first, last = ref_before[: cells + 2], ref_before[1 : cells + 3] - 1
     many = last > first
@@ -90,11 +116,13 @@ def build_grid(ref_sorted: np.ndarray, cells: int | None = None) -> ReferenceGri
     pure[many] = ref_sorted[first[many]] == ref_sorted[last[many]]
     tie_value[pure] = ref_sorted[first[pure]]
     return ReferenceGrid(
-        lo=lo,
-        scale=scale,
+        lo=grid.lo,
+        scale=grid.scale,
         cells=cells,
         ref_before=ref_before,
         tie_value=tie_value if pure.any() else None,
+        transform=grid.transform,
+        center=grid.center,
     )
 
 
@@ -110,6 +138,8 @@ def _cell_starts(grid: ReferenceGrid, ref_sorted: np.ndarray) -> np.ndarray:
     m = grid.cells
     k = np.arange(1, m + 2, dtype=np.int64)  # cells 1 .. M+1 (0 starts at 0, M+2 at n)
     bounds = grid.lo + (k - 1).astype(np.float64) / grid.scale
+    if grid.transform == "cbrt":
+        bounds = grid.center + bounds**3
     pos = np.searchsorted(ref_sorted, bounds, side="left").astype(np.int64)
     for _ in range(8):
         moved = False
