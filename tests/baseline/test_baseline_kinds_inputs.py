@@ -109,3 +109,19 @@ def test_extra_fields_round_trip(tmp_path) -> None:
 def test_as_columns_rejects_two_dimensional_columns() -> None:
     with pytest.raises(StewardError, match="one-dimensional"):
         as_columns({"x": np.zeros((3, 2))})
+
+
+def test_every_container_gives_the_same_drift_results() -> None:
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=4000)
+    x[::17] = np.nan
+    train = {"x": rng.normal(size=20_000), "c": rng.choice(["a", "b", "c"], 20_000)}
+    window = {"x": x, "c": rng.choice(["a", "b", "c", None], 4000).astype(object)}
+    base = Baseline.fit(train)
+    expected = detect_data_drift(base, window)
+    pdf = pd.DataFrame(window)
+    for data in (pdf, pl.from_pandas(pdf), pa.Table.from_pandas(pdf, preserve_index=False)):
+        assert detect_data_drift(base, data) == expected, type(data)
+        assert detect_feature_degradation(base, data) == detect_feature_degradation(base, window)
+    for data in (pd.DataFrame(train), pl.DataFrame(train), pa.table(train)):
+        assert detect_data_drift(data, window) == expected, type(data)
