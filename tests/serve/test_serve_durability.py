@@ -127,3 +127,21 @@ def test_predict_and_feedback_on_postgresql(start_server: ServerFactory,
     assert frame["outcome"].notna().sum() == 10
     assert frame["visits"].dtype.kind == "i" and frame["plan"].isin(["a", "b", "c"]).all()
     assert (frame["model_version"] == "1").all()
+
+
+def test_two_workers_share_one_log(start_server: ServerFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'workers.db'}"
+    server = start_server(log_url=url, extra=["--workers", "2"], token="w-token")
+    # a worker takes connections only after its first load: no 503 on any connection
+    def predict(i: int) -> list[str]:
+        with server.client() as c:
+            r = c.post("/predict", json=[row(i)])
+            assert r.status_code == 200, r.text
+            return r.json()["prediction_ids"]  # type: ignore[no-any-return]
+
+    with ThreadPoolExecutor(16) as pool:
+        ids = [pid for got in pool.map(predict, range(64)) for pid in got]
+    assert httpx.post(server.base + "/predict", json=[row()]).status_code == 401
+    log = PredictionLog(url)
+    assert set(ids) <= set(log.prediction_ids(MODEL)) and len(set(ids)) == 64
+    log.close()

@@ -163,6 +163,9 @@ class _Service:
         self.log = PredictionLog(self.config.log_url)
         self.writer = GroupCommitWriter(self.log)
         self.source.start()
+        # take no connection before the first look at the registry (and load) is over: with
+        # several workers on one socket, a worker still loading would answer 503
+        self.source.first_poll_done.wait(timeout=180)
 
     def stop(self) -> None:
         self.source.stop()

@@ -84,6 +84,7 @@ class ModelSource:
         self.status = SourceStatus()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self.first_poll_done = threading.Event()
         self._thread: threading.Thread | None = None
         self._client: Any = None
 
@@ -108,6 +109,7 @@ class ModelSource:
                 self.poll_once()
             except Exception:  # noqa: BLE001 - the poller must never die
                 log.exception("unexpected error while polling the model alias")
+            self.first_poll_done.set()
             self._wake.wait(self.config.poll_interval)
             self._wake.clear()
 
