@@ -99,3 +99,15 @@ def test_cli_help_has_examples() -> None:
     for sub in ("list", "show", "history", "promote", "rollback", "card"):
         code, out, _ = _run(sub, "--help")
         assert code == 0 and "Example" in out, sub
+
+
+def test_cli_uses_the_embedded_store_without_uri(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, template_db: Path
+) -> None:
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".steward").mkdir()
+    shutil.copy(template_db, tmp_path / ".steward" / "mlflow.db")
+    code, out, _ = _run("list")
+    assert code == 0 and f"no registered models in sqlite:///{tmp_path.resolve()}" in out
