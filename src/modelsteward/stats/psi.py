@@ -60,8 +60,11 @@ def psi_edges(reference_sorted: np.ndarray, n_bins: int = 10) -> np.ndarray:
     hi = np.minimum(lo + 1, ref.size - 1)
     frac = pos - lo
     a, b = ref[lo], ref[hi]
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         inner = a + (b - a) * frac  # numpy's lerp for the common finite case
+        # b - a overflows only for neighbours near +/-1.8e308: weight them instead
+        wide = np.isfinite(a) & np.isfinite(b) & ~np.isfinite(inner)
+        inner = np.where(wide, a * (1.0 - frac) + b * frac, inner)
         inner = np.where(a == b, a, inner)  # equal neighbours (ties, or +/-inf pairs)
         inner = np.where(np.isnan(inner), np.where(frac >= 0.5, b, a), inner)
     return np.concatenate(([-np.inf], np.unique(inner), [np.inf]))
