@@ -97,9 +97,11 @@ def as_columns(data: Any) -> dict[str, np.ndarray]:
         out = {}
         for name in data.column_names:
             col = data.column(name)
-            if hasattr(col, "combine_chunks"):
-                col = col.combine_chunks()
-            out[str(name)] = _one_dim(str(name), np.asarray(col.to_numpy(zero_copy_only=False)))
+            if hasattr(col, "num_chunks"):  # ChunkedArray: zero-copy for one chunk
+                arr = np.asarray(col.to_numpy())
+            else:
+                arr = np.asarray(col.to_numpy(zero_copy_only=False))
+            out[str(name)] = _one_dim(str(name), arr)
         return out
     raise UnsupportedInputError(
         f"cannot read data of type {type(data).__module__}.{type(data).__name__}; pass a dict "
