@@ -85,13 +85,16 @@ def build_grid(ref_sorted: np.ndarray, cells: int | None = None) -> ReferenceGri
         return None
     q_lo = float(finite[int(_TAIL * (finite.size - 1))])
     q_hi = float(finite[int(np.ceil((1 - _TAIL) * (finite.size - 1)))])
-    best: ReferenceGrid | None = None
-    best_load = 0
     center = float(finite[finite.size // 2])
     candidates = [("linear", 0.0, q_lo, q_hi)]
     if q_hi > q_lo:
-        candidates.append(("cbrt", center, float(np.cbrt(q_lo - center)),
-                           float(np.cbrt(q_hi - center))))
+        candidates.append(
+            ("cbrt", center, float(np.cbrt(q_lo - center)), float(np.cbrt(q_hi - center)))
+        )
+    # pick the mapping that fills its fullest cell least, judged on an even subsample
+    sample = finite[:: max(1, finite.size // 16_384)]
+    best: ReferenceGrid | None = None
+    best_load = 0
     for transform, c, lo, hi in candidates:
         width = hi - lo
         if not (width > 0 and np.isfinite(width)):
@@ -99,19 +102,23 @@ def build_grid(ref_sorted: np.ndarray, cells: int | None = None) -> ReferenceGri
         scale = cells / width
         if not np.isfinite(scale) or scale <= 0:
             continue
-        grid = ReferenceGrid(lo=lo, scale=scale, cells=cells, ref_before=np.zeros(0, np.int64),
-                             transform=transform, center=c)
-        starts = _cell_starts(grid, ref_sorted)
-        load = int(np.diff(starts[1 : cells + 2]).max())  # fullest inner cell
+        grid = ReferenceGrid(
+            lo=lo,
+            scale=scale,
+            cells=cells,
+            ref_before=np.zeros(0, np.int64),
+            transform=transform,
+            center=c,
+        )
+        ids = grid.map(sample)
+        coarse = ids[(ids > 0) & (ids <= cells)] // 64
+        load = int(np.bincount(coarse).max()) if coarse.size else sample.size
         if best is None or load < best_load:
-            best = ReferenceGrid(lo=lo, scale=scale, cells=cells, ref_before=starts,
-                                 transform=transform, center=c)
-            best_load = load
-        if transform == "linear" and load <= 4 * n // cells:
-            break  # evenly filled already: the cube root cannot do much better
+            best, best_load = grid, load
     if best is None:
         return None
-    grid, ref_before = best, best.ref_before
+    grid = best
+    ref_before = _cell_starts(grid, ref_sorted)
     # cells holding 2+ reference values that are all equal (heavy ties): remember the value
     first, last = ref_before[: cells + 2], ref_before[1 : cells + 3] - 1
     many = last > first
