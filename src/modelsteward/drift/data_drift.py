@@ -38,7 +38,7 @@ __all__ = ["detect_data_drift", "one_sided_psi"]
 
 DEFAULT_EPS = 1e-4
 #: from this many current values on, the cell grid replaces the full sort (see stats._grid)
-_GRID_MIN_VALUES = 30000
+_GRID_MIN_VALUES = 30_000
 
 
 def one_sided_psi(counts: np.ndarray, eps: float = DEFAULT_EPS) -> float:
