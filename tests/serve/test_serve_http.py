@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from serve_harness import MODEL, Registry, ServerFactory, row
 
@@ -142,3 +144,35 @@ def test_no_route_takes_a_model_path(server) -> None:  # type: ignore[no-untyped
         assert r.status_code == 422
         assert c.post("/predict?model=/tmp/x", json=[row()]).json()["model_version"] == "1"
         assert c.get("/load?path=/tmp").status_code == 404
+
+
+def test_concurrent_feedback(server) -> None:  # type: ignore[no-untyped-def]
+    with server.client() as c:
+        ids = []
+        for b in range(4):
+            r = c.post("/predict", json=[row(b * 50 + i) for i in range(50)])
+            ids += r.json()["prediction_ids"]
+    outcome = {pid: float(i % 2) for i, pid in enumerate(ids)}
+    # 8 clients; every id is sent by two of them; singles and batches mixed
+    jobs = []
+    for k in range(8):
+        mine = ids[(k % 4) * 50:(k % 4 + 1) * 50]
+        if k < 4:
+            jobs += [{"prediction_id": pid, "outcome": outcome[pid]} for pid in mine[:10]]
+            jobs.append({"outcomes": {pid: outcome[pid] for pid in mine[10:]}})
+        else:
+            jobs.append([{"prediction_id": pid, "outcome": outcome[pid]} for pid in mine])
+
+    def send(body: object) -> httpx.Response:
+        with server.client() as c:
+            return c.post("/feedback", json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(send, jobs))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses][:3]
+    assert sum(r.json()["recorded"] for r in responses) == 200
+    assert sum(r.json()["duplicates"] for r in responses) == 200
+    log = PredictionLog(server.log_url)
+    frame = log.read_frame(MODEL).set_index("prediction_id").loc[ids]
+    log.close()
+    assert frame["outcome"].tolist() == [outcome[pid] for pid in ids]

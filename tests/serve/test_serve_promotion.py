@@ -29,10 +29,24 @@ def _until(check: Callable[[], bool], timeout: float = 40.0, what: str = "") -> 
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_promotion_and_rollback_during_steady_traffic(start_server: ServerFactory,
-                                                      registry: Registry) -> None:
+@pytest.fixture(scope="module")
+def shared(start_module_server: ServerFactory):  # type: ignore[no-untyped-def]
+    return start_module_server()
+
+
+def _swaps(server) -> int:  # type: ignore[no-untyped-def]
+    with server.client() as c:
+        for line in c.get("/metrics").text.splitlines():
+            if line.startswith("steward_model_swaps_total "):
+                return int(float(line.split()[1]))
+    raise AssertionError("no swap counter in /metrics")
+
+
+def test_promotion_and_rollback_during_steady_traffic(shared, registry: Registry) -> None:  # type: ignore[no-untyped-def]
     v1, v2 = registry.versions["v1"], registry.versions["v2"]
-    server = start_server()
+    server = shared
+    swaps_before = _swaps(server)
+    started = time.time()
     stop = threading.Event()
     seen: list[str] = []
     failures: list[str] = []
@@ -79,21 +93,19 @@ def test_promotion_and_rollback_during_steady_traffic(start_server: ServerFactor
         registry.set_alias(v1)
     assert not failures, failures[:5]
     log = PredictionLog(server.log_url)
-    versions = log.read_frame(MODEL)["model_version"].tolist()
+    versions = log.read_frame(MODEL, since=started)["model_version"].tolist()
     log.close()
     assert len(versions) == len(seen)
     switches = [i for i in range(1, len(versions)) if versions[i] != versions[i - 1]]
     # v1 ... v1 | v2 ... v2 | v1 ... v1: the log switches exactly twice, once each way
     assert len(switches) == 2, switches
     assert versions[0] == v1 and versions[switches[0]] == v2 and versions[switches[1]] == v1
-    with server.client() as c:
-        assert "steward_model_swaps_total 3" in c.get("/metrics").text
+    assert _swaps(server) == swaps_before + 2  # one swap each way, nothing else
 
 
-def test_version_that_fails_to_load_keeps_the_old_one(start_server: ServerFactory,
-                                                       registry: Registry) -> None:
+def test_version_that_fails_to_load_keeps_the_old_one(shared, registry: Registry) -> None:  # type: ignore[no-untyped-def]
     v1, broken = registry.versions["v1"], registry.versions["broken"]
-    server = start_server()
+    server = shared
     try:
         registry.set_alias(broken)
         with server.client() as c:
