@@ -193,13 +193,23 @@ def grid_for(ref_sorted: np.ndarray) -> ReferenceGrid | None:
 
 
 def extremes_and_counts(
-    grid: ReferenceGrid, ref: np.ndarray, cur: np.ndarray, inner_edges: np.ndarray
+    grid: ReferenceGrid,
+    ref: np.ndarray,
+    cur: np.ndarray,
+    inner_edges: np.ndarray,
+    *,
+    offset: int = 0,
+    total: int | None = None,
 ) -> tuple[int, int, int, np.ndarray] | None:
     """(plus, minus, n_valid, #cur < each inner edge) for an unsorted current sample.
 
     ``plus``/``minus`` are the one-sided KS extremes scaled by ``n_ref * n_valid`` exactly as
     :func:`modelsteward.stats.ks._extremes` computes them on the sorted sample. Returns
     None when too many cells stay open (the caller then sorts), or when no value is valid.
+
+    ``offset`` and ``total`` describe ``cur`` as the middle part of a larger sample: ``offset``
+    values below the reference minimum come before it and ``total`` counts the whole sample
+    (used by :func:`_split_out_of_range`); ``n_valid`` and the edge counts stay local.
     """
     from modelsteward.stats.ks import _dense_extremes
 
@@ -207,21 +217,23 @@ def extremes_and_counts(
     n1 = int(ref.shape[0])
     ids = grid.map(cur)
     counts = np.bincount(ids, minlength=m + 3).astype(np.int64)
-    n2 = int(counts[: m + 2].sum())
-    if n2 == 0:
+    n_loc = int(counts[: m + 2].sum())
+    if n_loc == 0:
         return None
+    tot = n_loc if total is None else int(total)
     c_before = np.zeros(m + 3, dtype=np.int64)
     np.cumsum(counts[: m + 2], out=c_before[1:])  # current values in cells < k
     r_before = grid.ref_before
     ck, ck1 = c_before[:-1], c_before[1:]
+    pk, pk1 = ck + offset, ck1 + offset  # positions in the whole sample
     rk, rk1 = r_before[: m + 2], r_before[1 : m + 3]
     nonempty = counts[: m + 2] > 0
     # attained lower bounds (first value of cell k and after; last value of cells <= k)
-    plus_lb = int(np.max(np.where(ck < n2, rk * n2 - ck * n1, 0)))
-    minus_lb = int(np.max(np.where(ck1 >= 1, ck1 * n1 - rk1 * n2, 0)))
+    plus_lb = int(np.max(np.where(ck < n_loc, rk * tot - pk * n1, 0)))
+    minus_lb = int(np.max(np.where(ck1 >= 1, pk1 * n1 - rk1 * tot, 0)))
     plus_lb, minus_lb = max(plus_lb, 0), max(minus_lb, 0)
-    bound_plus = rk1 * n2 - ck * n1
-    bound_minus = ck1 * n1 - rk * n2
+    bound_plus = rk1 * tot - pk * n1
+    bound_minus = pk1 * n1 - rk * tot
     edges = np.asarray(inner_edges, dtype=np.float64)
     edge_cells = grid.map(edges) if edges.size else np.zeros(0, np.int32)
     tied_cells = np.zeros(m + 2, dtype=bool)
@@ -235,34 +247,66 @@ def extremes_and_counts(
             equal = cur == tv[np.minimum(ids, m + 1)]
             n_equal = np.bincount(ids[equal], minlength=m + 3)[: m + 2]
             tied_cells = loose & (n_equal == counts[: m + 2])
-            bound_plus = np.where(tied_cells, rk * n2 - ck * n1, bound_plus)
-            bound_minus = np.where(tied_cells, ck1 * n1 - rk1 * n2, bound_minus)
+            bound_plus = np.where(tied_cells, rk * tot - pk * n1, bound_plus)
+            bound_minus = np.where(tied_cells, pk1 * n1 - rk1 * tot, bound_minus)
     open_cells = nonempty & ((bound_plus > plus_lb) | (bound_minus > minus_lb))
     for cell in edge_cells.tolist():
         if cell < m + 2 and not tied_cells[cell]:
             open_cells[cell] = True
     open_cells &= nonempty
     open_mass = int(counts[: m + 2][open_cells].sum())
-    if open_mass > _MAX_OPEN_SHARE * n2:
+    if open_mass > _MAX_OPEN_SHARE * n_loc:
+        if total is None:  # values far outside the reference often fill the end cells
+            return _split_out_of_range(grid, ref, cur, edges)
         return None
     flag = np.zeros(m + 3, dtype=bool)
     flag[: m + 2] = open_cells
     vals = np.sort(cur[flag[ids]])
     sub_ids = grid.map(vals) if vals.size else np.zeros(0, np.int32)
     first = np.searchsorted(sub_ids, sub_ids, side="left")
-    pos = c_before[sub_ids] + (np.arange(vals.size) - first)
+    pos = c_before[sub_ids] + (np.arange(vals.size) - first) + offset
     plus, minus = plus_lb, minus_lb
     if vals.size:
-        p2, m2 = _dense_extremes(ref, vals, pos, n1, n2)
+        p2, m2 = _dense_extremes(ref, vals, pos, n1, tot)
         plus, minus = max(plus, p2), max(minus, m2)
     below = np.empty(edges.size, dtype=np.int64)
     for i, (e, cell) in enumerate(zip(edges.tolist(), edge_cells.tolist(), strict=True)):
         if cell >= m + 2:  # a NaN edge cannot happen; keep the count defined anyway
-            below[i] = n2
+            below[i] = n_loc
             continue
         if tied_cells[cell] and grid.tie_value is not None:  # all values equal the tie value
             below[i] = c_before[cell] if e <= grid.tie_value[cell] else c_before[cell + 1]
             continue
         start = int(np.searchsorted(sub_ids, cell, side="left"))
         below[i] = c_before[cell] + int(np.searchsorted(vals, e, side="left")) - start
-    return plus, minus, n2, below
+    return plus, minus, n_loc, below
+
+
+def _split_out_of_range(
+    grid: ReferenceGrid, ref: np.ndarray, cur: np.ndarray, edges: np.ndarray
+) -> tuple[int, int, int, np.ndarray] | None:
+    """Second chance when most values sit in open cells: set apart the values below the
+    reference minimum and above its maximum (there ``F_ref`` is 0 and 1, so their extremes
+    are known in closed form) and run the cell grid on the rest."""
+    n1 = int(ref.shape[0])
+    low = cur < ref[0]
+    high = cur > ref[-1]
+    a = int(np.count_nonzero(low))
+    b = int(np.count_nonzero(high))
+    if a + b == 0:
+        return None
+    mid = cur[~(low | high)]
+    n_mid = int(mid.shape[0] - np.count_nonzero(np.isnan(mid)))
+    total = a + n_mid + b
+    # below the minimum: F_cur - F_ref peaks at the last of them, (a/total) - 0;
+    # above the maximum: F_ref - F_cur peaks just below the first of them, 1 - (a+n_mid)/total
+    plus = b * n1
+    minus = a * n1
+    below = np.full(edges.shape[0], a, dtype=np.int64)  # inner edges lie in [min, max]
+    if n_mid:
+        inner = extremes_and_counts(grid, ref, mid, edges, offset=a, total=total)
+        if inner is None:
+            return None
+        plus, minus = max(plus, inner[0]), max(minus, inner[1])
+        below += inner[3]
+    return plus, minus, total, below
