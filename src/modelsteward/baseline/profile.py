@@ -116,20 +116,20 @@ _BIG = float(np.finfo(np.float64).max)
 def moments(v: np.ndarray) -> tuple[float, float]:
     """(mean, population variance) of a finite float array, without overflow to inf/NaN.
 
-    Values near the float64 limit are scaled first; a variance beyond the float64 range is
+    When the plain sums overflow (values near 1.8e308) they are taken on scaled values; a
+    variance beyond the float64 range is
     reported as the largest float.
     """
     if v.size == 0:
         return 0.0, 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        scale = max(abs(float(v.min())), abs(float(v.max())))
-        if scale > 1e150:
+        mean = float(v.mean())
+        variance = float(v.var()) if v.size > 1 else 0.0
+        if not (np.isfinite(mean) and np.isfinite(variance)):
+            scale = max(abs(float(v.min())), abs(float(v.max())))  # values near 1.8e308
             w = v / scale
             mean = float(w.mean()) * scale
             variance = float(w.var()) * scale * scale if v.size > 1 else 0.0
-        else:
-            mean = float(v.mean())
-            variance = float(v.var()) if v.size > 1 else 0.0
     if not np.isfinite(mean):
         mean = float(np.clip(np.nan_to_num(mean), -_BIG, _BIG))
     if not np.isfinite(variance):
