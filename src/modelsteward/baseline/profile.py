@@ -117,8 +117,7 @@ def moments(v: np.ndarray) -> tuple[float, float]:
     """(mean, population variance) of a finite float array, without overflow to inf/NaN.
 
     When the plain sums overflow (values near 1.8e308) they are taken on scaled values; a
-    variance beyond the float64 range is
-    reported as the largest float.
+    variance beyond the float64 range is reported as the largest float.
     """
     if v.size == 0:
         return 0.0, 0.0
