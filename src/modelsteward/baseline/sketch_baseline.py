@@ -22,6 +22,7 @@ fitted in sketch mode unless ``mode="exact"`` (its row count is unknown until re
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -146,9 +147,27 @@ def column_profile_from_sketch(sk: ColumnSketch, n_bins: int = 10) -> ColumnProf
     )
 
 
+_SKETCHES: weakref.WeakKeyDictionary[ColumnProfile, tuple[int, ColumnSketch]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def sketch_of(profile: ColumnProfile, k: int = DEFAULT_K) -> ColumnSketch:
     """The column sketch of a profile: decoded in sketch mode, built from values in exact mode
-    (an exact profile with no more than ``k`` values gives an exact, error-free sketch)."""
+    (an exact profile with no more than ``k`` values gives an exact, error-free sketch).
+
+    Cached per profile object (profiles are immutable), so checking many windows against one
+    baseline decodes or builds each column's sketch once. Callers must not mutate the result.
+    """
+    hit = _SKETCHES.get(profile)
+    if hit is not None and (hit[0] == k or profile.mode == "sketch"):
+        return hit[1]
+    sketch = _build_sketch(profile, k)
+    _SKETCHES[profile] = (k, sketch)
+    return sketch
+
+
+def _build_sketch(profile: ColumnProfile, k: int) -> ColumnSketch:
     if profile.mode == "sketch":
         blob = profile.extra.get(SKETCH_KEY)
         if not isinstance(blob, (bytes, bytearray)):

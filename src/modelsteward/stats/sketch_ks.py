@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from scipy import special as _special
 from scipy import stats as _st
 
 __all__ = [
@@ -41,8 +42,20 @@ def _effective_n(n_ref: int, n_cur: int) -> float:
     return n_ref * n_cur / (n_ref + n_cur)
 
 
+#: above this effective size, the Kolmogorov limit with Stephens' correction replaces scipy's
+#: ``kstwo`` (whose exact evaluation takes about 0.3 s per call at n = 500,000; the two agree
+#: to about 1e-4 relative there)
+_LIMIT_N = 50_000
+
+
+def _stephens(en: float) -> float:
+    root = math.sqrt(en)
+    return root + 0.12 + 0.11 / root
+
+
 def ks_pvalue_asymptotic(d: float, n_ref: int, n_cur: int) -> float:
-    """Two-sided KS p-value for distance ``d`` (scipy's ``method='asymp'`` distribution).
+    """Two-sided KS p-value for distance ``d`` (scipy's ``method='asymp'`` distribution,
+    ``kstwo`` at the effective size; the Kolmogorov limit above 50,000).
 
     >>> ks_pvalue_asymptotic(0.0, 100, 100)
     1.0
@@ -51,7 +64,10 @@ def ks_pvalue_asymptotic(d: float, n_ref: int, n_cur: int) -> float:
         return 1.0
     d = min(max(float(d), 0.0), 1.0)
     en = max(round(_effective_n(n_ref, n_cur)), 1)
-    p = float(_st.kstwo.sf(d, en))
+    if en > _LIMIT_N:
+        p = float(_special.kolmogorov(_stephens(en) * d))
+    else:
+        p = float(_st.kstwo.sf(d, en))
     return min(max(p, 0.0), 1.0)
 
 
@@ -64,6 +80,8 @@ def ks_critical_value(p_threshold: float, n_ref: int, n_cur: int) -> float:
     if not 0.0 < p_threshold < 1.0:
         raise ValueError(f"p_threshold must be in (0, 1), got {p_threshold}")
     en = max(round(_effective_n(n_ref, n_cur)), 1)
+    if en > _LIMIT_N:
+        return float(_special.kolmogi(p_threshold) / _stephens(en))
     return float(_st.kstwo.isf(p_threshold, en))
 
 
