@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -111,14 +112,15 @@ def child_stream(args: argparse.Namespace) -> None:
             last[0] = now
             _log(f"stream: {rows:,} rows ({rows / (now - started) / 1e6:.2f} M rows/s)")
 
-    prof = profile_dataset(str(args.data_dir), progress=progress)
+    prof = profile_dataset(str(args.data_dir), progress=progress, workers=args.workers)
     elapsed = time.perf_counter() - started
     _emit({"time": elapsed, "rows": prof.n_rows, "bytes": len(prof.to_bytes())})
 
 
 def child_spark(args: argparse.Namespace) -> None:
-    from modelsteward.spark import profile_spark
     from pyspark.sql import SparkSession
+
+    from modelsteward.spark import profile_spark
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers import modelsteward
     spark = (
@@ -131,7 +133,9 @@ def child_spark(args: argparse.Namespace) -> None:
     )
     spark.sparkContext.setLogLevel("ERROR")
     started = time.perf_counter()
-    df = spark.read.parquet(str(args.data_dir))
+    files = sorted(Path(args.data_dir).glob("part-*.parquet"))
+    files = files[: max(1, -(-args.spark_rows // FILE_ROWS))]
+    df = spark.read.parquet(*[str(f) for f in files])
     prof = profile_spark(df)
     elapsed = time.perf_counter() - started
     spark.stop()
@@ -229,17 +233,49 @@ CHILDREN = {
 
 
 # ------------------------------------------------------------------------------ parent
-def run_child(python: str, kind: str, args: argparse.Namespace) -> dict[str, Any]:
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (Linux /proc), in MB."""
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total / 2**20
+
+
+def _watch_tree(pid: int, peak: list[float], stop: threading.Event) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], _tree_rss_mb(pid))
+        stop.wait(0.25)
+
+
+def run_child(
+    python: str, kind: str, args: argparse.Namespace, workers: int = 1
+) -> dict[str, Any]:
     cmd = [python, str(Path(__file__).resolve()), "--child", kind, "--data-dir",
            str(args.data_dir), "--whylogs-rows", str(args.whylogs_rows),
-           "--accuracy-rows", str(args.accuracy_rows)]
+           "--accuracy-rows", str(args.accuracy_rows), "--spark-rows", str(args.spark_rows),
+           "--workers", str(workers)]
     load_start = _load()
     _log(f"start {kind} (load {load_start})")
     started = time.perf_counter()
     env = {**os.environ, **TELEMETRY_OFF}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    peak, stop = [0.0], threading.Event()
+    watcher = threading.Thread(target=_watch_tree, args=(proc.pid, peak, stop), daemon=True)
+    watcher.start()
     assert proc.stdout is not None
     out = proc.stdout.read()
+    stop.set()
     _, status, usage = os.wait4(proc.pid, 0)
     result: dict[str, Any] = {}
     for line in out.splitlines():
@@ -248,7 +284,8 @@ def run_child(python: str, kind: str, args: argparse.Namespace) -> dict[str, Any
     code = os.waitstatus_to_exitcode(status)
     if code != 0 or not result:
         result["error"] = f"exit code {code}"
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # largest of the process and its children
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # the process itself (wait4)
+    result["tree_rss_mb"] = max(peak[0], result["peak_rss_mb"])  # + JVM / worker processes
     result["wall"] = time.perf_counter() - started
     result["load"] = f"{load_start} -> {_load()}"
     _log(f"done {kind}: {json.dumps({k: v for k, v in result.items() if k != 'rows'})[:300]}")
@@ -276,18 +313,19 @@ def render(res: dict[str, Any], args: argparse.Namespace) -> str:
         f"Beyond one machine - {args.rows:,} rows x {N_COLS} float64 columns of Parquet "
         f"({args.rows * N_COLS * 8 / 1e9:.1f} GB raw), 2 cores; load at start {res['load0']}",
         "",
-        "| contender | rows | wall | rows/s | peak RSS | load (1/5/15 min) |",
+        "| contender | rows | time | rows/s | peak RSS (process tree) | load (1/5/15 min) |",
         "|---|---|---|---|---|---|",
     ]
-    for key, label in [("stream", "modelsteward streaming (one process)"),
-                       ("spark", "modelsteward on Spark local[2] (driver+JVM+workers: max)")]:
+    for key, label in [("stream", "modelsteward streaming, one process"),
+                       ("stream2", "modelsteward streaming, 2 processes (files split, merged)"),
+                       ("spark", "modelsteward on Spark local[2] (same files)")]:
         r = res.get(key)
         if r:
             if "error" in r:
                 lines.append(f"| {label} | - | failed: {r['error']} | | | |")
                 continue
             lines.append(f"| {label} | {r['rows']:,} | {_fmt_s(r['time'])} | "
-                         f"{r['rows'] / r['time'] / 1e6:.2f} M | {r['peak_rss_mb']:,.0f} MB | "
+                         f"{r['rows'] / r['time'] / 1e6:.2f} M | {r['tree_rss_mb']:,.0f} MB | "
                          f"{r['load']} |")
     w, m = res.get("whylogs"), res.get("ms-rows")
     if m:
@@ -327,7 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=50_000_000)
     ap.add_argument("--whylogs-rows", type=int, default=5_000_000)
     ap.add_argument("--accuracy-rows", type=int, default=1_000_000)
-    ap.add_argument("--stages", default="generate,stream,spark,whylogs,accuracy")
+    ap.add_argument("--spark-rows", type=int, default=None,
+                    help="rows (first files) Spark profiles; default all (Spark is slow here)")
+    ap.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--stages", default="generate,stream,stream2,spark,whylogs,accuracy")
     ap.add_argument("--data-dir", type=Path, default=DATA)
     ap.add_argument("--child", choices=sorted(CHILDREN))
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results"
@@ -345,9 +386,12 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"data holds {meta['rows']:,} rows, not {args.rows:,}: regenerating")
         generate(args.rows, args.data_dir)
     args.whylogs_rows = min(args.whylogs_rows, args.rows)
+    args.spark_rows = min(args.spark_rows or args.rows, args.rows)
     py = sys.executable
     if "stream" in stages:
         res["stream"] = run_child(py, "stream", args)
+    if "stream2" in stages:
+        res["stream2"] = run_child(py, "stream", args, workers=2)
     if "spark" in stages:
         res["spark"] = run_child(py, "spark", args)
     if "whylogs" in stages:
