@@ -368,21 +368,31 @@ def child_ms_check(args: argparse.Namespace) -> dict[str, Any]:
     profile_text = None
     if args.profile:
         # cProfile sees only the calling thread: run the columns one after another here
-        import modelsteward.drift.data_drift as data_drift_module
+        # (private knobs of modelsteward, whichever exists; nothing happens otherwise)
+        import importlib
 
-        saved = getattr(data_drift_module, "_PARALLEL_MIN_VALUES", None)
-        if saved is not None:
-            data_drift_module._PARALLEL_MIN_VALUES = 1 << 62
+        knobs = []
+        for module_name, attr in (
+            ("modelsteward.drift._inputs", "PARALLEL_MIN_VALUES"),
+            ("modelsteward.drift.data_drift", "_PARALLEL_MIN_VALUES"),
+        ):
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                continue
+            if hasattr(module, attr):
+                knobs.append((module, attr, getattr(module, attr)))
+                setattr(module, attr, 1 << 62)
         try:
             profile_text = "detect_data_drift (columns serial for profiling)\n" + _profile(
                 lambda: detect_data_drift(baseline, current), args.profile_top
             )
+            profile_text += "\ndetect_feature_degradation\n" + _profile(
+                lambda: detect_feature_degradation(baseline, current), args.profile_top
+            )
         finally:
-            if saved is not None:
-                data_drift_module._PARALLEL_MIN_VALUES = saved
-        profile_text += "\ndetect_feature_degradation\n" + _profile(
-            lambda: detect_feature_degradation(baseline, current), args.profile_top
-        )
+            for module, attr, value in knobs:
+                setattr(module, attr, value)
     columns = {
         r.feature: {
             "statistic": float(r.statistic),
@@ -420,7 +430,7 @@ def _profile(call: Any, top: int) -> str:
     import io
     import pstats
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: robust to the machine's load
     profiler.enable()
     call()
     profiler.disable()
@@ -644,6 +654,7 @@ def render(runs: dict[int, dict[str, dict]], meta: dict[str, Any]) -> str:
             else:
                 lines.append(
                     f"| {rows} | (c) modelsteward `detect_data_drift(baseline, current)` "
+                    f"(first call after `Baseline.load`: {_fmt_s(check['drift_times'][0])}) "
                     f"| **{_fmt_s(check['drift_time'])}** | {_fmt_s(check['drift_cpu'])} "
                     f"| {_fmt_mb(check['peak_rss_mb'])} | 1x | {check['load_start'][0]} |"
                 )
