@@ -1,7 +1,8 @@
 """Serving throughput: `steward serve` (durable prediction log) vs `mlflow models serve`.
 
 Both serve the same registered scikit-learn model from the same SQLite tracking store in
-the same run. A raw-asyncio HTTP/1.1 keep-alive load generator runs in a separate process
+the same run (the steward log both with ``synchronous=FULL``, the default, and with
+``synchronous=normal``). A raw-asyncio HTTP/1.1 keep-alive load generator runs in a separate process
 (so the client does not starve the servers), sending single-row requests at concurrency
 1, 16 and 64 and 1,000-row batches. Reported: requests/s, rows/s, p50 and p99 latency,
 errors, and the machine load (``uptime``) before and after.
@@ -184,6 +185,13 @@ def main() -> int:
             "one": json.dumps({"dataframe_records": [row]}).encode(),
             "batch": json.dumps({"dataframe_records": rows}).encode(),
         },
+        "steward serve (synchronous=normal)": {
+            "cmd": [str(venv_bin / "steward"), "serve", "--model", MODEL, "--log",
+                    f"sqlite:///{tmp / 'predictions_normal.db'}?synchronous=normal",
+                    "--host", "127.0.0.1"],
+            "path": "/predict", "ready": "/ready",
+            "one": json.dumps([row]).encode(), "batch": json.dumps(rows).encode(),
+        },
         "steward serve (durable log)": {
             "cmd": [str(venv_bin / "steward"), "serve", "--model", MODEL, "--log",
                     f"sqlite:///{tmp / 'predictions.db'}", "--host", "127.0.0.1"],
@@ -240,6 +248,7 @@ def main() -> int:
     results = {n: {label: _summary(rs) for label, rs in by.items()} for n, by in runs.items()}
     base, ours = results["mlflow models serve"], results["steward serve (durable log)"]
     print()
+    print("durable log (SQLite WAL, synchronous=FULL: every commit is fsynced):")
     print("| scenario | mlflow req/s | mlflow p50 / p99 ms | steward req/s | steward p50 / p99 ms"
           " | throughput ratio | p99 ratio |")
     print("|---|---|---|---|---|---|---|")
@@ -249,6 +258,15 @@ def main() -> int:
               f"{o['rps']:.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} | "
               f"{o['rps'] / max(b['rps'], 1e-9):.2f}x | {o['p99_ms'] / b['p99_ms']:.2f}x |")
     errors = {n: sum(int(r["errors"]) for r in res.values()) for n, res in results.items()}
+    normal = results["steward serve (synchronous=normal)"]
+    print("\nsynchronous=normal (a crash of the process loses nothing committed, a power cut "
+          "may lose the last commits):")
+    print("| scenario | req/s | p50 / p99 ms | throughput ratio | p99 ratio |")
+    print("|---|---|---|---|---|")
+    for label, _, _ in scenarios:
+        b, o = base[label], normal[label]
+        print(f"| {label} | {o['rps']:.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} | "
+              f"{o['rps'] / max(b['rps'], 1e-9):.2f}x | {o['p99_ms'] / b['p99_ms']:.2f}x |")
     print(f"\nerrors: {errors}; predictions in the steward log: {logged}")
     print(f"load before: {load_before}\nload after:  {load_after}")
     print(f"{args.repeats} x {args.seconds:.0f} s measured per scenario and server (1 s warm-up "

@@ -212,7 +212,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         except RequestValidationError as exc:
             return _json(exc.to_dict(), 422)
         try:
-            predictions = await model.batcher.predict(batch)
+            predictions, shared_call = await model.batcher.predict_grouped(batch)
         except Exception as exc:  # noqa: BLE001 - the model's own failure, reported
             log.warning("model %s v%s failed: %s", model.name, model.version, exc)
             return _json({"error": f"the model failed on this input: {type(exc).__name__}: "
@@ -222,7 +222,10 @@ def create_app(config: ServeConfig) -> FastAPI:
         try:
             rows = PredictionLog.make_rows_from_columns(model.name, model.version,
                                                         batch.columns, predictions, ids=ids)
-            await asyncio.wrap_future(service.writer.submit(rows))
+            # a request that had the model to itself commits right here if the writer is
+            # idle (no thread hand-off); otherwise it joins the writer's group commit
+            if shared_call > 1 or not service.writer.try_commit_now(rows):
+                await asyncio.wrap_future(service.writer.submit(rows))
         except StoreError as exc:
             log.error("prediction log write failed: %s", exc)
             return _json({"error": f"the predictions could not be logged, so none are "

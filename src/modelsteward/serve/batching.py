@@ -57,23 +57,27 @@ class MicroBatcher:
         self._predict = predict
         self._executor = executor
         self.max_rows = max_rows
-        self._pending: list[tuple[ParsedBatch, asyncio.Future[list[Any]]]] = []
+        self._pending: list[tuple[ParsedBatch, asyncio.Future[tuple[list[Any], int]]]] = []
         self._running = False
         self.calls = 0
         self.rows = 0
 
     async def predict(self, batch: ParsedBatch) -> list[Any]:
         """Predictions for the batch's rows (possibly computed together with others)."""
+        return (await self.predict_grouped(batch))[0]
+
+    async def predict_grouped(self, batch: ParsedBatch) -> tuple[list[Any], int]:
+        """Predictions and the number of requests that shared the model call."""
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[list[Any]] = loop.create_future()
+        fut: asyncio.Future[tuple[list[Any], int]] = loop.create_future()
         self._pending.append((batch, fut))
         if not self._running:
             self._running = True
             loop.create_task(self._drain())
         return await fut
 
-    def _take(self) -> list[tuple[ParsedBatch, asyncio.Future[list[Any]]]]:
-        taken: list[tuple[ParsedBatch, asyncio.Future[list[Any]]]] = []
+    def _take(self) -> list[tuple[ParsedBatch, asyncio.Future[tuple[list[Any], int]]]]:
+        taken: list[tuple[ParsedBatch, asyncio.Future[tuple[list[Any], int]]]] = []
         rows = 0
         while self._pending and (not taken or rows + self._pending[0][0].n_rows <= self.max_rows):
             item = self._pending.pop(0)
@@ -103,13 +107,13 @@ class MicroBatcher:
                                 fut.set_exception(exc)
                         else:
                             if not fut.done():
-                                fut.set_result(one)
+                                fut.set_result((one, 1))
                     continue
                 start = 0
                 for batch, fut in group:
                     end = start + batch.n_rows
                     if not fut.done():
-                        fut.set_result(out[start:end])
+                        fut.set_result((out[start:end], len(group)))
                     start = end
         finally:
             self._running = False

@@ -46,6 +46,7 @@ class GroupCommitWriter:
         self.rows_committed = 0
         self.failures = 0
         self._closed = False
+        self._commit_lock = threading.Lock()  # one committer at a time: thread or caller
         self._thread = threading.Thread(target=self._run, name="steward-log-writer", daemon=True)
         self._thread.start()
 
@@ -64,6 +65,27 @@ class GroupCommitWriter:
             self._backlog += len(rows)
         self._queue.put((rows, fut))
         return fut
+
+    def try_commit_now(self, rows: Sequence[tuple[Any, ...]]) -> bool:
+        """Commit ``rows`` in the calling thread if nothing is queued or being committed.
+
+        Returns False (and does nothing) when the writer is busy: then :meth:`submit`. A lone
+        request saves the two thread hand-offs this way; under load the writer thread's group
+        commits take over. Raises StoreError when the write fails.
+        """
+        if self._closed or not self._queue.empty():
+            return False
+        if not self._commit_lock.acquire(blocking=False):
+            return False
+        try:
+            if not self._queue.empty():
+                return False
+            self.log.write_rows(rows)
+            self.commits += 1
+            self.rows_committed += len(rows)
+            return True
+        finally:
+            self._commit_lock.release()
 
     def close(self, timeout: float = 30.0) -> None:
         """Commit what is queued, then stop the writer thread."""
@@ -91,7 +113,8 @@ class GroupCommitWriter:
                     break
                 batch.append(nxt)
                 n_rows += len(nxt[0])
-            self._commit(batch)
+            with self._commit_lock:
+                self._commit(batch)
             if stop:
                 return
 

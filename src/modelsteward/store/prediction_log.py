@@ -179,6 +179,16 @@ class PredictionLog:
                     "give a file: sqlite:///path/predictions.db"
                 )
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # ?synchronous=normal trades power-loss durability for commit latency (a process
+            # crash still loses nothing committed); the default FULL fsyncs every commit
+            sync = str(parsed.query.get("synchronous", "full")).upper()
+            if sync not in ("FULL", "NORMAL", "EXTRA"):
+                raise StoreError(
+                    f"synchronous={sync.lower()} is not a SQLite level steward accepts; use "
+                    "full (the default), normal or extra"
+                )
+            parsed = parsed.difference_update_query(["synchronous"])
+            self.synchronous = sync
             engine = create_engine(parsed, pool_size=8, max_overflow=8)
 
             @event.listens_for(engine, "connect")
@@ -186,7 +196,7 @@ class PredictionLog:
                 dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute(f"PRAGMA synchronous={sync}")
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.execute("PRAGMA foreign_keys=ON")
                 # checkpoints run in a background thread, not inside a commit (see below)
