@@ -285,9 +285,39 @@ def _concept_stats(
     return out
 
 
+def _roc_auc_by_window(
+    df: DataFrame, prediction_col: str, outcome_col: str, key: str
+) -> dict[int, float]:
+    """Exact ROC AUC per window on the labelled 0/1 rows (ties count one half, as sklearn):
+    sum over distinct scores of positives x (negatives below + half the negatives tied),
+    divided by positives x negatives. Shuffles one row per (window, distinct score)."""
+    from pyspark.sql import Window as W
+    from pyspark.sql import functions as F
+
+    p = F.col(prediction_col).cast("double")
+    o = F.col(outcome_col).cast("double")
+    lab = df.where(o.isNotNull() & ~F.isnan(o)).select(key, p.alias("p"), o.alias("o"))
+    per_score = lab.groupBy(key, "p").agg(
+        F.sum((F.col("o") == 1.0).cast("long")).alias("pos"),
+        F.sum((F.col("o") == 0.0).cast("long")).alias("neg"),
+    )
+    below = W.partitionBy(key).orderBy("p").rowsBetween(W.unboundedPreceding, -1)
+    per_score = per_score.withColumn("neg_below", F.coalesce(F.sum("neg").over(below), F.lit(0)))
+    agg = per_score.groupBy(key).agg(
+        F.sum(F.col("pos") * (F.col("neg_below") + 0.5 * F.col("neg"))).alias("num"),
+        F.sum("pos").alias("n_pos"),
+        F.sum("neg").alias("n_neg"),
+    ).collect()
+    return {
+        int(r[key]): float(r["num"]) / (r["n_pos"] * r["n_neg"])
+        for r in agg
+        if r["n_pos"] and r["n_neg"]
+    }
+
+
 def _concept_result(
     row: Any, reference: Any, window: Any, p_threshold: float, min_drop: float,
-    min_samples: int,
+    min_samples: int, roc_auc: float | None = None,
 ) -> ConceptDriftResult:
     from scipy.stats import norm
 
@@ -304,6 +334,8 @@ def _concept_result(
     if n:
         if task == "binary":
             denom = float(row["hard_sum"] + row["y_sum"])
+            if roc_auc is not None:
+                perf["roc_auc"] = roc_auc
             perf["f1"] = float(2 * row["tp"] / denom) if denom else 0.0
         else:
             perf["mae"] = float(row["abs_err"] / n)
@@ -362,8 +394,8 @@ def check_windows(
     Windows are calendar weeks, days or hours in ``tz`` (``"7D"``/``"W"``, ``"1D"``, ``"1h"``;
     edges and labels exactly as :func:`modelsteward.drift.concept.split_windows`; empty windows
     in between are kept). Each window's features are profiled on the executors and compared
-    with the baseline in sketch mode; concept drift uses Spark aggregates (Pearson r, F1 or
-    MAE/RMSE on the pooled labelled rows; ROC AUC is not computed on Spark).
+    with the baseline in sketch mode; concept drift uses Spark aggregates (Pearson r; ROC AUC
+    and F1, or MAE and RMSE, on the pooled labelled rows of each window).
     ``degradation`` passes thresholds to ``detect_feature_degradation``.
     """
     _require_spark()
@@ -391,9 +423,13 @@ def check_windows(
         keyed = _window_key(df, timestamp_col, spec.unit)
         profiles = _profiles_by_window(keyed, kinds, k)
         concept_rows: dict[int, Any] = {}
+        aucs: dict[int, float] = {}
         if prediction_col and outcome_col:
             stats = _concept_stats(keyed, prediction_col, outcome_col, key=_KEY)
             concept_rows = {int(r[_KEY]): r for _, r in stats.iterrows()}
+            task = getattr(baseline.concept, "task", None)
+            if task == "binary" or (task is None and bool(stats["binary"].all())):
+                aucs = _roc_auc_by_window(keyed, prediction_col, outcome_col, _KEY)
     if not profiles:
         return []
     starts = pd.to_datetime(sorted(profiles), unit="us", utc=True).tz_convert(tz)
@@ -414,7 +450,8 @@ def check_windows(
         concept = None
         if outcome_col and baseline.concept is not None:
             concept = _concept_result(concept_rows.get(key), baseline.concept, w,
-                                      concept_p_threshold, min_drop, min_samples)
+                                      concept_p_threshold, min_drop, min_samples,
+                                      aucs.get(key))
         results.append(SparkWindowCheck(
             label=w.label, window_start=w.start, window_end=w.end, n_rows=int(n_rows),
             drift=drift, degradation=degr, concept=concept,

@@ -163,6 +163,7 @@ def test_spark_baseline_and_windows_match_the_pandas_path(spark: Any) -> None:
         assert sc.p_value == pytest.approx(c.p_value, rel=1e-6, abs=1e-300)
         assert sc.coverage == pytest.approx(c.coverage)
         assert sc.performance["f1"] == pytest.approx(c.performance["f1"], rel=1e-12)
+        assert sc.performance["roc_auc"] == pytest.approx(c.performance["roc_auc"], rel=1e-12)
         flagged.append((
             sorted(r.feature for r in w.drift if r.is_drifted),
             sorted(a.alert_type for a in w.degradation),
