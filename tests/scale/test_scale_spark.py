@@ -31,8 +31,9 @@ pytestmark = pytest.mark.integration
 def spark() -> Iterator[Any]:
     from pyspark.sql import SparkSession
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    saved = {k: os.environ.get(k) for k in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
+    for key in saved:  # workers must import modelsteward: the venv's python
+        os.environ.setdefault(key, sys.executable)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("modelsteward-tests")
@@ -47,6 +48,11 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _training(n: int, seed: int = 0) -> pd.DataFrame:
