@@ -168,3 +168,24 @@ def test_missing_feature_and_pandas_current_in_sketch_mode() -> None:
     )
     alerts = detect_feature_degradation(base, pd.DataFrame({"x": np.arange(3_000.0)}))
     assert [(a.feature, a.alert_type) for a in alerts] == [("y", "missing_feature")]
+
+
+def test_csv_sources_small_exact_large_sketch(tmp_path: Path) -> None:
+    rng = np.random.default_rng(15)
+    pd.DataFrame({"x": rng.normal(size=4_000), "c": rng.choice(["a", "b"], 4_000)}).to_csv(
+        tmp_path / "ref.csv", index=False
+    )
+    pd.DataFrame({"x": rng.normal(0.3, 1, 4_000), "c": rng.choice(["a", "b"], 4_000)}).to_csv(
+        tmp_path / "cur.csv", index=False
+    )
+    small = Baseline.fit(tmp_path / "ref.csv")  # small CSV: read whole, counted, exact
+    assert {p.mode for p in small.columns.values()} == {"exact"}
+    assert small.kinds == {"x": "numeric", "c": "categorical"}
+    big = Baseline.fit(tmp_path / "ref.csv", exact_max_rows=1_000)
+    assert {p.mode for p in big.columns.values()} == {"sketch"}
+    exact = {r.feature: r for r in detect_data_drift(small, tmp_path / "cur.csv")}
+    sketch = {r.feature: r for r in detect_data_drift(big, tmp_path / "cur.csv")}
+    assert (exact["x"].mode, sketch["x"].mode) == ("exact", "sketch")
+    assert exact["x"].is_drifted and sketch["x"].is_drifted
+    assert not exact["c"].is_drifted and not sketch["c"].is_drifted
+    assert sketch["c"].statistic == pytest.approx(exact["c"].statistic, rel=1e-9)

@@ -9,7 +9,8 @@ the sketch's quantiles, and the column sketch's bytes in ``extra["sketch"]`` (so
 
 Parquet/CSV sources (a path, directory, glob or list) are read batch by batch: Parquet row
 counts come from the metadata, so a small dataset is still fitted exactly; a CSV source is
-fitted in sketch mode unless ``mode="exact"`` (its row count is unknown until read).
+fitted in sketch mode unless ``mode="exact"`` or it is small enough (256 MB) to be read whole
+to count its rows.
 
     >>> import numpy as np
     >>> from modelsteward.baseline import Baseline
@@ -44,6 +45,7 @@ from modelsteward.baseline.streaming import (
     is_dataset_source,
     profile_dataset,
     read_table,
+    small_csv_table,
 )
 from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
 
@@ -95,6 +97,10 @@ def choose_fit_mode(data: Any, mode: str = "auto", exact_max_rows: int | None = 
     _check_mode(mode)
     if is_dataset_source(data):
         n = count_rows(data) if mode == "auto" else None
+        if n is None and mode == "auto":  # CSV: small files are read to count their rows
+            table = small_csv_table(data)
+            if table is not None:
+                return resolve_mode(mode, table.num_rows, exact_max_rows), as_columns(table)
         chosen = resolve_mode(mode, n, exact_max_rows)
         return (chosen, data) if chosen == "sketch" else (chosen, read_table(data))
     cols = as_columns(data)

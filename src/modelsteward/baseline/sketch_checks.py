@@ -30,6 +30,7 @@ from modelsteward.baseline.streaming import (
     is_dataset_source,
     profile_dataset,
     read_table,
+    small_csv_table,
 )
 from modelsteward.errors import DataError, EmptyDataError
 from modelsteward.stats.sketch_ks import (
@@ -151,10 +152,14 @@ def choose_check_mode(
             )
         return "sketch", current
     if is_dataset_source(current):
+        if mode == "auto" and baseline_is_sketch(baseline):
+            return "sketch", current
         n = count_rows(current)
-        chosen = "sketch" if mode == "auto" and baseline_is_sketch(baseline) else resolve_mode(
-            mode, n, exact_max_rows
-        )
+        if n is None and mode == "auto":  # CSV: small files are read to count their rows
+            table = small_csv_table(current)
+            if table is not None:
+                return resolve_mode(mode, table.num_rows, exact_max_rows), table
+        chosen = resolve_mode(mode, n, exact_max_rows)
         return (chosen, current) if chosen == "sketch" else (chosen, read_table(current))
     if mode == "exact":
         return "exact", current

@@ -46,6 +46,7 @@ __all__ = [
     "profile_dataset",
     "read_table",
     "resolve_paths",
+    "small_csv_table",
     "update_profile_from_arrow",
 ]
 
@@ -165,6 +166,19 @@ def count_rows(source: Any) -> int | None:
     if _format_of(paths) != "parquet":
         return None
     return int(sum(pq.ParquetFile(p).metadata.num_rows for p in paths))
+
+
+#: CSV sources up to this size are read whole to learn their row count (for ``mode="auto"``)
+SMALL_CSV_BYTES = 256 * 2**20
+
+
+def small_csv_table(source: Any, limit_bytes: int = SMALL_CSV_BYTES) -> pa.Table | None:
+    """A CSV source of at most ``limit_bytes`` on disk as one table; None for Parquet or
+    larger CSV (whose row count is then unknown without a full pass)."""
+    paths = resolve_paths(source)
+    if _format_of(paths) != "csv" or sum(p.stat().st_size for p in paths) > limit_bytes:
+        return None
+    return read_table(paths)
 
 
 def iter_batches(
