@@ -6,6 +6,7 @@ Stages, each contender in its own process (wall time and peak RSS from ``wait4``
               benchmarks/data/scale_profile/ (gitignored; cached, regenerated when N changes)
 2. stream     modelsteward: ``profile_dataset`` over every file, batch by batch, one process
 3. spark      modelsteward.spark.profile_spark on the same files, Spark local[2]
+   spark-files  modelsteward.spark.profile_files_on_spark: Spark schedules, pyarrow reads
 4. whylogs    whylogs 1.6 (in .venv-bench-whylogs, created here when missing) profiling the
               first --whylogs-rows rows, against modelsteward profiling the same rows (both
               from the same in-memory frame; reading the files is timed separately)
@@ -142,6 +143,27 @@ def child_spark(args: argparse.Namespace) -> None:
     _emit({"time": elapsed, "rows": prof.n_rows, "bytes": len(prof.to_bytes())})
 
 
+def child_spark_files(args: argparse.Namespace) -> None:
+    from pyspark.sql import SparkSession
+
+    from modelsteward.spark import profile_files_on_spark
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("scale_profile_files")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    started = time.perf_counter()
+    prof = profile_files_on_spark(spark, str(args.data_dir))
+    elapsed = time.perf_counter() - started
+    spark.stop()
+    _emit({"time": elapsed, "rows": prof.n_rows, "bytes": len(prof.to_bytes())})
+
+
 def _first_rows(args: argparse.Namespace) -> tuple[Any, float]:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -226,6 +248,7 @@ def child_accuracy(args: argparse.Namespace) -> None:
 CHILDREN = {
     "stream": child_stream,
     "spark": child_spark,
+    "spark-files": child_spark_files,
     "whylogs": child_whylogs,
     "ms-rows": child_ms_rows,
     "accuracy": child_accuracy,
@@ -318,7 +341,8 @@ def render(res: dict[str, Any], args: argparse.Namespace) -> str:
     ]
     for key, label in [("stream", "modelsteward streaming, one process"),
                        ("stream2", "modelsteward streaming, 2 processes (files split, merged)"),
-                       ("spark", "modelsteward on Spark local[2] (same files)")]:
+                       ("spark", "Spark local[2]: profile_spark(spark.read.parquet(files))"),
+                       ("spark-files", "Spark local[2]: profile_files_on_spark (pyarrow)")]:
         r = res.get(key)
         if r:
             if "error" in r:
@@ -368,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spark-rows", type=int, default=None,
                     help="rows (first files) Spark profiles; default all (Spark is slow here)")
     ap.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
-    ap.add_argument("--stages", default="generate,stream,stream2,spark,whylogs,accuracy")
+    ap.add_argument(
+        "--stages", default="generate,stream,stream2,spark,spark-files,whylogs,accuracy"
+    )
     ap.add_argument("--data-dir", type=Path, default=DATA)
     ap.add_argument("--child", choices=sorted(CHILDREN))
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results"
@@ -394,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         res["stream2"] = run_child(py, "stream", args, workers=2)
     if "spark" in stages:
         res["spark"] = run_child(py, "spark", args)
+    if "spark-files" in stages:
+        res["spark-files"] = run_child(py, "spark-files", args)
     if "whylogs" in stages:
         res["ms-rows"] = run_child(py, "ms-rows", args)
         wpy = ensure_whylogs()

@@ -188,3 +188,28 @@ def test_spark_rejects_windows_it_cannot_cut(spark: Any) -> None:
     with pytest.raises(ConfigError, match="concept reference"):
         check_windows(base, sdf.withColumn("p", sdf.x), timestamp_col="ts",
                       prediction_col="p", outcome_col="x")
+
+
+def test_files_profiled_on_spark_executors_equal_streaming(spark: Any, tmp_path: Any) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from modelsteward.baseline.streaming import profile_dataset
+    from modelsteward.spark import profile_files_on_spark
+
+    train = _training(12_000)
+    for i in range(3):
+        part = train.iloc[i * 4_000 : (i + 1) * 4_000]
+        pq.write_table(pa.Table.from_pandas(part[FEATURES], preserve_index=False),
+                       tmp_path / f"part-{i}.parquet")
+    on_spark = profile_files_on_spark(spark, tmp_path)
+    local = profile_dataset(tmp_path)
+    assert on_spark.kinds == local.kinds
+    for name in ("x", "y"):
+        s, p = on_spark.columns[name], local.columns[name]
+        assert isinstance(s, NumericSketch) and isinstance(p, NumericSketch)
+        assert (s.n_rows, s.n_null, s.n_distinct) == (p.n_rows, p.n_null, p.n_distinct)
+        assert s.mean == pytest.approx(p.mean, rel=1e-12)
+        d, bound = sketch_ks_distance(s, p)
+        assert d <= bound
+    assert on_spark.columns["plan"].counts() == local.columns["plan"].counts()  # type: ignore[union-attr]
