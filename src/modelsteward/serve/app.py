@@ -19,7 +19,7 @@ import math
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -146,6 +146,50 @@ async def _read_json(request: Request, limit: int) -> Any:
     return json.loads(body)
 
 
+class _LogCoalescer:
+    """Hands the writer thread one item per loop turn instead of one per request.
+
+    The requests answered by one model call resume in the same loop turn; each adds its rows
+    here and the flush, scheduled behind them, gives the writer all of them at once (one
+    wake-up, one transaction, one thread hop back). A lone request while the writer is idle
+    is committed in place, without a hop.
+    """
+
+    def __init__(self, writer: GroupCommitWriter) -> None:
+        self.writer = writer
+        self.pending: list[tuple[list[Any], asyncio.Future[Future[None] | None]]] = []
+        self.scheduled = False
+
+    async def commit(self, rows: list[Any]) -> None:
+        """Return once ``rows`` are committed (raise StoreError if they cannot be)."""
+        loop = asyncio.get_running_loop()
+        slot: asyncio.Future[Future[None] | None] = loop.create_future()
+        self.pending.append((rows, slot))
+        if not self.scheduled:
+            self.scheduled = True
+            loop.call_soon(self._flush)
+        handle = await slot
+        if handle is not None:
+            await asyncio.wrap_future(handle)
+
+    def _flush(self) -> None:
+        self.scheduled = False
+        batch, self.pending = self.pending, []
+        if len(batch) == 1:
+            rows, slot = batch[0]
+            try:
+                done = self.writer.try_commit_now(rows)
+            except StoreError as exc:
+                slot.set_exception(exc)
+                return
+            if done:
+                slot.set_result(None)
+                return
+        handles = self.writer.submit_many([rows for rows, _ in batch])
+        for (_, slot), handle in zip(batch, handles, strict=True):
+            slot.set_result(handle)
+
+
 class _Service:
     """State shared by the routes of one process."""
 
@@ -157,11 +201,13 @@ class _Service:
         self.source = ModelSource(config, None)
         self.log: PredictionLog | None = None
         self.writer: GroupCommitWriter | None = None
+        self.coalescer: _LogCoalescer | None = None
         self.started_at = time.time()
 
     def start(self) -> None:
         self.log = PredictionLog(self.config.log_url)
         self.writer = GroupCommitWriter(self.log)
+        self.coalescer = _LogCoalescer(self.writer)
         self.source.start()
         # take no connection before the first look at the registry (and load) is over: with
         # several workers on one socket, a worker still loading would answer 503
@@ -212,7 +258,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         except RequestValidationError as exc:
             return _json(exc.to_dict(), 422)
         try:
-            predictions, shared_call = await model.batcher.predict_grouped(batch)
+            predictions = await model.batcher.predict(batch)
         except Exception as exc:  # noqa: BLE001 - the model's own failure, reported
             log.warning("model %s v%s failed: %s", model.name, model.version, exc)
             return _json({"error": f"the model failed on this input: {type(exc).__name__}: "
@@ -222,10 +268,8 @@ def create_app(config: ServeConfig) -> FastAPI:
         try:
             rows = PredictionLog.make_rows_from_columns(model.name, model.version,
                                                         batch.columns, predictions, ids=ids)
-            # a request that had the model to itself commits right here if the writer is
-            # idle (no thread hand-off); otherwise it joins the writer's group commit
-            if shared_call > 1 or not service.writer.try_commit_now(rows):
-                await asyncio.wrap_future(service.writer.submit(rows))
+            assert service.coalescer is not None
+            await service.coalescer.commit(rows)
         except StoreError as exc:
             log.error("prediction log write failed: %s", exc)
             return _json({"error": f"the predictions could not be logged, so none are "

@@ -57,14 +57,20 @@ class GroupCommitWriter:
 
     def submit(self, rows: Sequence[tuple[Any, ...]]) -> Future[None]:
         """Queue rows; the future completes once they are committed (or fails with StoreError)."""
-        fut: Future[None] = Future()
+        return self.submit_many([rows])[0]
+
+    def submit_many(self, row_lists: Sequence[Sequence[tuple[Any, ...]]]) -> list[Future[None]]:
+        """Queue several requests' rows as one item: one wake-up of the writer, one commit
+        (each request still fails alone if its rows cannot be written)."""
+        futures: list[Future[None]] = [Future() for _ in row_lists]
         if self._closed:
-            fut.set_exception(StoreError("the prediction log writer is closed"))
-            return fut
+            for fut in futures:
+                fut.set_exception(StoreError("the prediction log writer is closed"))
+            return futures
         with self._lock:
-            self._backlog += len(rows)
-        self._queue.put((rows, fut))
-        return fut
+            self._backlog += sum(len(rows) for rows in row_lists)
+        self._queue.put(list(zip(row_lists, futures, strict=True)))
+        return futures
 
     def try_commit_now(self, rows: Sequence[tuple[Any, ...]]) -> bool:
         """Commit ``rows`` in the calling thread if nothing is queued or being committed.
@@ -100,8 +106,8 @@ class GroupCommitWriter:
             item = self._queue.get()
             if item is _STOP:
                 return
-            batch = [item]
-            n_rows = len(item[0])
+            batch = list(item)
+            n_rows = sum(len(rows) for rows, _ in item)
             stop = False
             while n_rows < self.max_batch_rows:
                 try:
@@ -111,8 +117,8 @@ class GroupCommitWriter:
                 if nxt is _STOP:
                     stop = True
                     break
-                batch.append(nxt)
-                n_rows += len(nxt[0])
+                batch.extend(nxt)
+                n_rows += sum(len(rows) for rows, _ in nxt)
             with self._commit_lock:
                 self._commit(batch)
             if stop:
