@@ -1,65 +1,82 @@
-"""``steward demo`` (provisional): a short drift example on generated data.
+"""``steward demo``: the whole loop on generated data (what ``make demo`` runs).
 
-Fits a baseline on a generated training frame, then checks a drifted week and a degraded
-week and prints both tables. The full registry-to-monitor loop replaces this later.
+Train and register two versions of the chapter's churn model on an embedded MLflow store,
+promote them, serve twelve weeks of traffic into the prediction log with three planted
+events (gradual drift, an upstream break, a concept drift) and late outcomes, monitor the
+serving version week by week, write the HTML report and roll back.
+
+    $ steward demo                      # in ./.steward/demo (wiped and rebuilt each run)
+    $ steward demo --workdir /tmp/demo
 """
 
 from __future__ import annotations
 
+import json
+
 import click
-import numpy as np
 
 __all__ = ["command"]
 
 
-def _frame(rng: np.random.Generator, n: int, shift: float = 0.0) -> dict[str, np.ndarray]:
-    return {
-        "age": rng.normal(40 + 3 * shift, 10, n),
-        "income": rng.lognormal(10 + 0.3 * shift, 0.5, n),
-        "tenure_months": rng.poisson(24, n).astype(float),
-        "plan": rng.choice(
-            ["basic", "plus", "pro"], n, p=[0.5 - 0.2 * shift, 0.3, 0.2 + 0.2 * shift]
-        ),
-    }
-
-
 @click.command("demo")
-@click.option("--seed", default=0, show_default=True, help="Random seed.")
-def command(seed: int) -> None:
-    """Fit a baseline on generated data and show a drifted and a degraded window."""
+@click.option("--workdir", default=".steward/demo", show_default=True,
+              type=click.Path(file_okay=False),
+              help="Directory for the MLflow store, prediction log, alerts and report "
+                   "(wiped first).")
+@click.option("--seed", default=42, show_default=True, help="Random seed of the data.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary at the end.")
+def command(workdir: str, seed: int, as_json: bool) -> None:
+    """Run the registry-to-monitor loop end to end and print what happened.
+
+    Example: steward demo --workdir /tmp/steward-demo
+    """
     from rich.console import Console
     from rich.table import Table
 
-    from modelsteward.baseline import Baseline
-    from modelsteward.drift import detect_data_drift, detect_feature_degradation
+    from modelsteward.errors import StewardError
+    from modelsteward.monitor.demo import PLANTED, run_demo, week_label
 
-    console = Console()
-    rng = np.random.default_rng(seed)
-    baseline = Baseline.fit(_frame(rng, 50_000))
-    console.print(f"Fitted a baseline on 50,000 rows: {', '.join(baseline.feature_names)}")
+    console = Console(soft_wrap=False, highlight=False)
+    if not console.is_terminal:
+        console = Console(soft_wrap=False, highlight=False, width=120)
+    console.print("[bold]steward demo[/]: train -> register -> promote -> serve -> outcomes "
+                  "-> monitor -> alert -> report -> roll back\n")
+    try:
+        res = run_demo(workdir, seed=seed, echo=lambda s: console.print(s, markup=False))
+    except StewardError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
 
-    windows = {"drifted week": _frame(rng, 5_000, shift=1.0)}
-    broken = _frame(rng, 5_000)
-    broken["income"][rng.random(5_000) < 0.3] = np.nan
-    broken["tenure_months"][:] = 0.0
-    windows["degraded week"] = broken
-    for title, window in windows.items():
-        table = Table(title=f"{title}: data drift (worst first)")
-        for col in ("feature", "test", "statistic", "p-value", "PSI", "drifted"):
-            table.add_column(col)
-        for r in detect_data_drift(baseline, window):
-            table.add_row(
-                r.feature,
-                r.test,
-                f"{r.statistic:.4f}",
-                f"{r.p_value:.3g}",
-                f"{r.psi:.3f}",
-                "yes" if r.is_drifted else "no",
-                style="bold red" if r.is_drifted else None,
-            )
-        console.print(table)
-        alerts = detect_feature_degradation(baseline, window)
-        for a in alerts:
-            console.print(f"  [yellow]{a.alert_type}[/]: {a.message}")
-        if not alerts:
-            console.print("  no feature degradation")
+    console.print("\n[bold]alert timeline[/] (one message per window, as sent):")
+    for label, title in res.report.timeline():
+        console.print(f"  {label}  {title}", markup=False)
+    table = Table(title="alert timeline against the planted events")
+    for col in ("planted event", "planted in", "first alert sent", "lead / delay"):
+        table.add_column(col)
+    for kind, (week, text) in PLANTED.items():
+        got = res.first_alert_week.get(kind)
+        delay = "missed" if got is None else (
+            "same week" if got == week else f"{got - week} week(s) later")
+        table.add_row(text, f"week {week} ({week_label(week)})",
+                      f"week {got} ({week_label(got)})" if got else "-", delay)
+    console.print(table)
+    rep = res.report
+    console.print(f"\n6. report: {res.paths['html']}  (JSON: {res.paths['json']})", markup=False)
+    console.print(f"   alerts as JSON Lines: {res.workdir / 'alerts.jsonl'}", markup=False)
+    if res.production_after != rep.model_version:
+        console.print(f"7. rolled back: concept drift on version {rep.model_version} -> "
+                      f"Production is version {res.production_after} again", markup=False)
+    else:
+        console.print("7. no concept drift alert: no rollback", markup=False)
+    console.print(f"\ndone in {res.seconds:.0f}s. Explore:", markup=False)
+    console.print(f"  steward registry history churn_model --tracking-uri {res.tracking_uri}\n"
+                  f"  steward monitor --model churn_model --log {res.log_url} --version "
+                  f"{rep.model_version} --tracking-uri {res.tracking_uri}\n"
+                  f"  mlflow ui --backend-store-uri {res.tracking_uri}", markup=False)
+    if as_json:
+        click.echo(json.dumps({
+            "workdir": str(res.workdir), "tracking_uri": res.tracking_uri,
+            "log_url": res.log_url, "versions": res.versions,
+            "monitored_version": rep.model_version, "production_after": res.production_after,
+            "first_alert_week": res.first_alert_week, "report": str(res.paths["html"]),
+            "timeline": rep.timeline(), "seconds": round(res.seconds, 1)}, indent=2))
