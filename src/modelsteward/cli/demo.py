@@ -69,7 +69,7 @@ def command(workdir: str, seed: int, as_json: bool) -> None:
     else:
         console.print("7. no concept drift alert: no rollback", markup=False)
     console.print(f"\ndone in {res.seconds:.0f}s. Explore:", markup=False)
-    console.print(f"  steward registry history churn_model --tracking-uri {res.tracking_uri}\n"
+    console.print(f"  steward registry --tracking-uri {res.tracking_uri} history churn_model\n"
                   f"  steward monitor --model churn_model --log {res.log_url} --version "
                   f"{rep.model_version} --tracking-uri {res.tracking_uri}\n"
                   f"  mlflow ui --backend-store-uri {res.tracking_uri}", markup=False)
