@@ -62,3 +62,11 @@ def test_report_writes_and_rerenders(tmp_path, baseline, make_stream) -> None:
     assert (again / "report.html").read_text() == html
     res = CliRunner().invoke(main, ["report", "--from", str(data), "--out", str(again)])
     assert res.exit_code == 2 and "not JSON" in res.output
+
+
+def test_demo_and_calibrate_are_wired() -> None:
+    for name in ("demo", "calibrate", "monitor", "report"):
+        res = CliRunner().invoke(main, [name, "--help"])
+        assert res.exit_code == 0, res.output
+        assert "Example" in res.output or "example" in res.output.lower()
+    assert "--workdir" in CliRunner().invoke(main, ["demo", "--help"]).output
