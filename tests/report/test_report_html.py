@@ -136,3 +136,13 @@ def test_renders_in_headless_chromium_without_network_errors_or_dialogs(report_d
             browser.close()
     assert requests == [url]  # the page itself, nothing else
     assert console == [] and dialogs == []
+
+
+def test_nan_from_outside_sources_becomes_null(tmp_path: Path) -> None:
+    data = {"kind": "modelsteward.monitor_report", "model": {"name": "m", "version": "1"},
+            "description": {"metrics": {"f1": float("nan"), "auc": float("inf")}},
+            "windows": []}
+    paths = write_report(data, tmp_path)
+    assert json.loads(paths["json"].read_text())["description"]["metrics"] == {
+        "f1": None, "auc": None}
+    assert "nan" not in paths["html"].read_text().lower().replace("nano", "")

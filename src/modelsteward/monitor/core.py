@@ -168,7 +168,9 @@ class MonitorReport:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, default=str, allow_nan=False)
+        from modelsteward.report import finite
+
+        return json.dumps(finite(self.to_dict()), indent=indent, default=str, allow_nan=False)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``report.json`` and ``report.html`` into ``out_dir``; returns their paths."""

@@ -8,26 +8,39 @@ so its size does not grow with the number of rows.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from modelsteward.report.page import render_html
 
-__all__ = ["render_html", "render_json", "write_report"]
+__all__ = ["finite", "render_html", "render_json", "write_report"]
 
 
 def _as_dict(report: Any) -> dict[str, Any]:
     return report.to_dict() if hasattr(report, "to_dict") else dict(report)
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (valid JSON everywhere)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def render_json(report: Any) -> str:
-    """The report as JSON (no NaN: the monitor's results never hold one)."""
-    return json.dumps(_as_dict(report), indent=2, default=str, allow_nan=False)
+    """The report as strict JSON (a NaN from an outside source, e.g. a registry metric,
+    becomes null)."""
+    return json.dumps(finite(_as_dict(report)), indent=2, default=str, allow_nan=False)
 
 
 def write_report(report: Any, out_dir: str | Path, *, stem: str = "report") -> dict[str, Path]:
     """Write ``<stem>.json`` and ``<stem>.html`` into ``out_dir``; returns both paths."""
-    data = _as_dict(report)
+    data = finite(_as_dict(report))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / f"{stem}.json"
