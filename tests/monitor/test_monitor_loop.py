@@ -192,3 +192,13 @@ def test_since_until_filter_frames(baseline, make_stream) -> None:
                   until="2026-01-26T00:00:00Z")
     assert [w.label for w in rep.windows] == ["2026-W03", "2026-W04"]
     assert sum(w.n_rows for w in rep.windows) == 1400
+
+
+def test_empty_window_neither_resolves_nor_repeats_an_open_alert(baseline, make_stream) -> None:
+    a = make_stream(weeks=1, shift={0: 0.7}, seed=18)
+    b = make_stream(weeks=1, shift={0: 0.7}, seed=19, start="2026-01-19")
+    rep = monitor("m", pd.concat([a, b], ignore_index=True), baseline=baseline, sinks=[])
+    assert [w.status for w in rep.windows] == ["ok", "empty", "ok"]
+    assert [n.window_label for n in rep.notifications] == ["2026-W02"]
+    last = [x for x in rep.windows[2].alerts if x.feature == "f2"]
+    assert last and last[0].since_window == "2026-W02"
