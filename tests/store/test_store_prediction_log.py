@@ -184,3 +184,35 @@ def test_read_frame_is_fast_enough_for_the_monitor(tmp_path: Path) -> None:
     np.testing.assert_allclose(frame["a"].to_numpy(), [f["a"] for f in feats])
     assert frame["b"].dtype == np.int64
     plog.close()
+
+
+def test_sqlite_synchronous_level_from_the_url(tmp_path: Path) -> None:
+    normal = PredictionLog(f"sqlite:///{tmp_path / 's.db'}?synchronous=normal")
+    assert normal.synchronous == "NORMAL"
+    normal.log_predictions("s", "1", [{"x": 1.0}], [0])
+    with normal._engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    normal.close()
+    full = PredictionLog(f"sqlite:///{tmp_path / 's.db'}")
+    with full._engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL, the default
+    assert full.count("s") == 1
+    full.close()
+    with pytest.raises(StoreError, match="synchronous=off"):
+        PredictionLog(f"sqlite:///{tmp_path / 's.db'}?synchronous=off")
+
+
+def test_commit_in_place_only_when_the_writer_is_idle(tmp_path: Path) -> None:
+    plog = PredictionLog(f"sqlite:///{tmp_path / 'i.db'}")
+    writer = GroupCommitWriter(plog)
+    assert writer.try_commit_now(plog.make_rows("i", "1", [{"x": 1.0}], [0]))
+    assert plog.count("i") == 1
+    with writer._commit_lock:  # the writer thread is committing: callers must queue
+        assert not writer.try_commit_now(plog.make_rows("i", "1", [{"x": 2.0}], [0]))
+    futs = writer.submit_many([plog.make_rows("i", "1", [{"x": float(i)}], [i])
+                               for i in range(5)])
+    for fut in futs:
+        fut.result(timeout=10)
+    assert plog.count("i") == 6
+    writer.close()
+    plog.close()
