@@ -65,7 +65,7 @@ async def _worker(host: str, port: int, path: str, body: bytes, deadline: float,
 
 
 async def _load(host: str, port: int, path: str, body: bytes, concurrency: int,
-                seconds: float, warmup: float) -> dict[str, float]:
+                seconds: float, warmup: float) -> dict[str, Any]:
     start = time.perf_counter()
     warm_until = start + warmup
     deadline = warm_until + seconds
