@@ -11,16 +11,37 @@ import importlib.util
 
 import click
 
-# subcommand name -> "module:attribute" (a click command or group)
+# subcommand name -> (module exposing `command`, one-line help)
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "drift": ("modelsteward.cli.drift", "Compare a current data file with a reference or baseline."),
+    "drift": (
+        "modelsteward.cli.drift",
+        "Compare a current data file with a reference or baseline.",
+    ),
     "baseline": ("modelsteward.cli.baseline", "Fit and inspect drift baselines."),
-    "registry": ("modelsteward.cli.registry", "Registered models: list, show, history, promote, rollback, card."),
-    "monitor": ("modelsteward.cli.monitor", "Run drift, degradation and concept checks per window."),
-    "calibrate": ("modelsteward.cli.calibrate", "Backtest alert thresholds on past windows with known incidents."),
-    "report": ("modelsteward.cli.report", "Write the JSON and HTML report of a monitoring run."),
-    "serve": ("modelsteward.cli.serve", "Serve a registered model over HTTP and log every prediction."),
-    "demo": ("modelsteward.cli.demo", "Run the whole loop on generated data (what `make demo` runs)."),
+    "registry": (
+        "modelsteward.cli.registry",
+        "Registered models: list, show, history, promote, rollback, card.",
+    ),
+    "monitor": (
+        "modelsteward.cli.monitor",
+        "Run drift, degradation and concept checks per window.",
+    ),
+    "calibrate": (
+        "modelsteward.cli.calibrate",
+        "Backtest alert thresholds on past windows with known incidents.",
+    ),
+    "report": (
+        "modelsteward.cli.report",
+        "Write the JSON and HTML report of a monitoring run.",
+    ),
+    "serve": (
+        "modelsteward.cli.serve",
+        "Serve a registered model over HTTP and log every prediction.",
+    ),
+    "demo": (
+        "modelsteward.cli.demo",
+        "Run the whole loop on generated data (what `make demo` runs).",
+    ),
 }
 
 
@@ -40,7 +61,7 @@ class _LazyGroup(click.Group):
         if importlib.util.find_spec(module_name) is None:
             return None
         module = importlib.import_module(module_name)
-        command = getattr(module, "command")
+        command = module.command
         assert isinstance(command, click.Command)
         return command
 
