@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from modelsteward.cli.monitor import data_options, errors
+from modelsteward.cli._errors import errors
+from modelsteward.cli.monitor import data_options
 
 __all__ = ["command"]
 

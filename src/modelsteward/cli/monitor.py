@@ -10,7 +10,6 @@ Without --tracking-uri or MLFLOW_TRACKING_URI the embedded registry under ./.ste
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable
@@ -19,25 +18,13 @@ from typing import Any, TypeVar
 
 import click
 
-from modelsteward.errors import StewardError
+from modelsteward.cli._errors import errors
 
 __all__ = ["command", "data_options", "run_monitor"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def errors(func: F) -> F:
-    """StewardError -> one line ``error: ...`` on stderr, exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except StewardError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def data_options(func: F) -> F:

@@ -13,34 +13,21 @@ Without --tracking-uri or MLFLOW_TRACKING_URI the embedded store under ./.stewar
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from modelsteward.errors import ModelCardError, StewardError
+from modelsteward.cli._errors import errors as _errors
+from modelsteward.errors import ModelCardError
 
 __all__ = ["command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _errors(func: F) -> F:
-    """StewardError -> one line ``error: ...`` on stderr, exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except StewardError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _uri(ctx: click.Context) -> str:

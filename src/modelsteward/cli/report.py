@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from modelsteward.cli.monitor import data_options, errors, run_monitor
+from modelsteward.cli._errors import errors
+from modelsteward.cli.monitor import data_options, run_monitor
 from modelsteward.errors import ConfigError
 
 __all__ = ["command"]
