@@ -26,11 +26,15 @@ def _fill_log(url: str, frame: pd.DataFrame, model: str, version: str) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_prediction_log_gives_the_same_results_as_the_same_rows_as_a_frame(
-        tmp_path, baseline, make_stream) -> None:
+        tmp_path, baseline, make_stream, backend, request) -> None:
     frame = make_stream(weeks=6, shift={3: 0.35, 4: 0.7}, null_week=4, concept_from=5,
                         late_weeks={5: 0.6}, seed=40)
-    url = f"sqlite:///{tmp_path}/predictions.db"
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path}/predictions.db"
+    else:
+        url = request.getfixturevalue("postgres_database")("ms_monitor")
     _fill_log(url, frame, "churn", "2")
     from_log = monitor("churn", url, baseline=baseline, model_version="2", sinks=[])
     from_frame = monitor("churn", frame, baseline=baseline, model_version="2", sinks=[])
