@@ -13,7 +13,7 @@ import pytest
 from modelsteward.baseline import Baseline
 from modelsteward.baseline.sketch import SketchProfile
 from modelsteward.drift import detect_data_drift, detect_feature_degradation
-from modelsteward.errors import BaselineError, DataError
+from modelsteward.errors import BaselineError, DataError, EmptyDataError
 
 N = 200_000  # per side; above the crossover set below
 CROSSOVER = 100_000
@@ -189,3 +189,20 @@ def test_csv_sources_small_exact_large_sketch(tmp_path: Path) -> None:
     assert exact["x"].is_drifted and sketch["x"].is_drifted
     assert not exact["c"].is_drifted and not sketch["c"].is_drifted
     assert sketch["c"].statistic == pytest.approx(exact["c"].statistic, rel=1e-9)
+
+
+def test_compute_psi_on_a_sketch_profile_is_close_to_the_exact_psi() -> None:
+    from modelsteward import compute_psi
+
+    rng = np.random.default_rng(11)
+    ref = rng.normal(0.0, 1.0, 300_000)
+    cur = rng.normal(0.5, 1.0, 50_000)
+    exact = compute_psi(ref, cur)
+    sketch = compute_psi(Baseline.fit({"x": ref}, mode="sketch").columns["x"], cur)
+    assert exact > 0.2  # a real shift, so both must see it
+    # the sketch's deciles sit within its rank error of the exact ones
+    assert abs(sketch - exact) < 0.02 * exact
+    # and a profile that kept neither values nor bins says what to do
+    empty = Baseline.fit({"x": np.full(10, np.nan)}, mode="sketch").columns["x"]
+    with pytest.raises(EmptyDataError, match="refit"):
+        compute_psi(empty, cur)

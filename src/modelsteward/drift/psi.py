@@ -35,9 +35,10 @@ def compute_psi(reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-
     Numeric arrays: bins at the reference's quantiles (``n_bins``, outer edges at +/-inf,
     duplicate edges merged; see :mod:`modelsteward.stats.psi`), NaN dropped. String or
     object arrays: PSI over category proportions with one bucket for unseen categories.
-    ``reference`` may also be a :class:`ColumnProfile` (its stored edges are used when it
-    was fitted with the same ``n_bins``). Bands: < 0.1 stable, 0.1-0.2 investigate,
-    > 0.2 act.
+    ``reference`` may also be a :class:`ColumnProfile`: an exact profile is binned afresh
+    from its sorted values; a sketch profile (no values kept) uses the bins and reference
+    counts fitted with it, so ``n_bins`` is the one it was fitted with.
+    Bands: < 0.1 stable, 0.1-0.2 investigate, > 0.2 act.
     """
     cur = np.asarray(current) if not isinstance(current, np.ndarray) else current
     if isinstance(reference, ColumnProfile):
@@ -54,7 +55,7 @@ def compute_psi(reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-
         return categorical_psi(ref_counts, cur_counts, eps)
     if isinstance(reference, ColumnProfile):
         if reference.sorted_values is None:
-            raise EmptyDataError(f"profile {reference.name!r} holds no reference values")
+            return _psi_from_profile_bins(reference, cur, eps)
         ref_sorted = reference.sorted_values
     else:
         ref_sorted = sorted_valid("reference", reference)
@@ -68,3 +69,18 @@ def compute_psi(reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-
     return psi_from_counts(
         psi_bin_counts(ref_sorted, edges), psi_bin_counts(cur_sorted, edges), eps
     )
+
+
+def _psi_from_profile_bins(profile: ColumnProfile, current: np.ndarray, eps: float) -> float:
+    """PSI against the bins a profile stored at fit time (sketch mode keeps no values)."""
+    if profile.psi_edges is None or profile.psi_reference_counts is None:
+        raise EmptyDataError(
+            f"profile {profile.name!r} holds neither reference values nor PSI bins; "
+            "refit the baseline with non-null values in this column"
+        )
+    cur_sorted = sorted_valid("current", current)
+    if cur_sorted.size == 0:
+        raise EmptyDataError("PSI needs at least one non-null value on each side; "
+                             "the current has none")
+    edges = profile.psi_edges
+    return psi_from_counts(profile.psi_reference_counts, psi_bin_counts(cur_sorted, edges), eps)
