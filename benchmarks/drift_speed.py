@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -252,7 +253,11 @@ def child_evidently(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _baseline_dir(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir) / f"baseline_v{data.DATA_VERSION}_s{args.seed}_n{args.n_rows}"
+    """Where ms-fit saves the baseline for ms-check: one directory per run (the parent's
+    pid), so two runs at the same time never read each other's half-written baseline."""
+    run = f"_run{args.run_id}" if getattr(args, "run_id", None) else ""
+    name = f"baseline_v{data.DATA_VERSION}_s{args.seed}_n{args.n_rows}{run}"
+    return Path(args.data_dir) / name
 
 
 def _baseline_nbytes(baseline: Any) -> int:
@@ -268,7 +273,6 @@ def _baseline_nbytes(baseline: Any) -> int:
 def child_ms_fit(args: argparse.Namespace) -> dict[str, Any]:
     """(c) Baseline.fit on the reference window (then saved for the check process)."""
     import gc
-    import shutil
 
     import modelsteward
     from modelsteward.baseline import Baseline
@@ -472,6 +476,8 @@ def run_child(python: str, kind: str, n_rows: int, repeats: int, args: argparse.
         str(args.p_threshold),
         "--psi-threshold",
         str(args.psi_threshold),
+        "--run-id",
+        str(os.getpid()),
     ]
     if args.profile and kind == "ms-check":
         cmd += ["--profile", "--profile-top", str(args.profile_top)]
@@ -858,6 +864,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile-top", type=int, default=25, help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--n-rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.rows, args.evidently_rows = "20000", "20000"
@@ -911,6 +918,11 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 run["evidently"] = {"skipped": reason or "not available"}
         run["agreement"] = _agreement(run["textbook"], run["ms-check"])
+        shutil.rmtree(
+            Path(args.data_dir)
+            / f"baseline_v{data.DATA_VERSION}_s{args.seed}_n{n}_run{os.getpid()}",
+            ignore_errors=True,
+        )
         if run["ms-check"].get("profile"):
             print(f"\n--- cProfile, modelsteward check at n={n} ---\n{run['ms-check']['profile']}")
         runs[n] = run
