@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -64,10 +65,12 @@ def _finite(value: Any) -> Any:
 
 
 def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    # orjson writes NaN and inf as null (what a model's NaN prediction is answered with)
     try:
-        body = json.dumps(content, allow_nan=False, separators=(",", ":"))
-    except ValueError:  # a model predicted NaN or inf: answer null for those
-        body = json.dumps(_finite(content), allow_nan=False, separators=(",", ":"))
+        body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:  # an int beyond 64 bits or another type orjson does not take
+        body = json.dumps(_finite(content), allow_nan=False,
+                          separators=(",", ":")).encode()
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -143,7 +146,12 @@ async def _read_json(request: Request, limit: int) -> Any:
     body = await _read_body(request, limit)
     if not body:
         raise ValueError("the body is empty; send JSON")
-    return json.loads(body)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # NaN/Infinity literals and ints beyond 64 bits: the stdlib parser takes them (and
+        # validation then names them); anything else fails there with the same message
+        return json.loads(body)
 
 
 class _LogCoalescer:
