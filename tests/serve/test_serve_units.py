@@ -129,3 +129,26 @@ def test_nan_predictions_answer_null() -> None:
 
     response = _json({"predictions": [1.0, float("nan"), [float("inf")]]})
     assert json.loads(response.body) == {"predictions": [1.0, None, [None]]}
+
+
+def test_body_parser_falls_back_for_what_orjson_rejects() -> None:
+    """NaN literals and huge ints still parse (validation then names them); bad JSON fails."""
+    from modelsteward.serve.app import _read_json
+
+    class _Req:
+        def __init__(self, body: bytes) -> None:
+            self.body = body
+
+        async def stream(self) -> Any:
+            yield self.body
+
+    def parse(body: bytes) -> Any:
+        return asyncio.run(_read_json(_Req(body), 1 << 20))  # type: ignore[arg-type]
+
+    assert parse(b'[{"x": 1.5, "n": 2}]') == [{"x": 1.5, "n": 2}]
+    value = parse(b'[{"x": NaN, "n": 123456789012345678901234567890}]')
+    assert np.isnan(value[0]["x"]) and value[0]["n"] == 123456789012345678901234567890
+    with pytest.raises(RequestValidationError, match="finite"):
+        SCHEMA.parse(value)
+    with pytest.raises(ValueError):
+        parse(b'[{"x": 1.5,')

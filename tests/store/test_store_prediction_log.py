@@ -216,3 +216,39 @@ def test_commit_in_place_only_when_the_writer_is_idle(tmp_path: Path) -> None:
     assert plog.count("i") == 6
     writer.close()
     plog.close()
+
+
+def test_large_write_keeps_every_row_value_and_order(log: PredictionLog) -> None:
+    """1,003 rows go through the multi-row INSERTs (128/32/8 rows) and a row-by-row rest."""
+    from modelsteward.store import new_prediction_ids
+
+    rng = np.random.default_rng(7)
+    n = 1003
+    columns = {"x": rng.normal(size=n).round(6).tolist(),
+               "k": rng.integers(-5, 5, size=n).tolist(),
+               "big": [2**70] + [1] * (n - 1),  # beyond 64 bits: the stdlib encoder's job
+               "tag": [f"t,{i}" for i in range(n)]}  # commas inside strings
+    preds = [float("nan")] + rng.random(size=n - 1).tolist()
+    ids = new_prediction_ids(n)
+    assert len(set(ids)) == n and ids == sorted(ids) and all(len(i) == 32 for i in ids)
+    log.write_rows(PredictionLog.make_rows_from_columns("big", "2", columns, preds, ids=ids))
+    frame = log.read_frame("big")
+    assert frame["prediction_id"].tolist() == ids
+    assert frame["x"].tolist() == columns["x"]
+    assert frame["k"].tolist() == columns["k"]
+    assert frame["tag"].tolist() == columns["tag"]
+    assert int(frame["big"].iloc[0]) == 2**70
+    assert np.isnan(frame["prediction"].iloc[0])
+    assert frame["prediction"].iloc[1:].tolist() == preds[1:]
+
+
+def test_a_duplicate_id_in_a_large_write_writes_nothing(log: PredictionLog) -> None:
+    from modelsteward.store import new_prediction_ids
+
+    ids = new_prediction_ids(200)
+    ids[150] = ids[3]
+    rows = PredictionLog.make_rows_from_columns("dup", "1", {"x": [1.0] * 200}, [0] * 200,
+                                                ids=ids)
+    with pytest.raises(StoreError):
+        log.write_rows(rows)
+    assert log.count("dup") == 0
