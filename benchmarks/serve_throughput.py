@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -271,6 +272,7 @@ def main() -> int:
     print(f"load before: {load_before}\nload after:  {load_after}")
     print(f"{args.repeats} x {args.seconds:.0f} s measured per scenario and server (1 s warm-up "
           "each), servers alternating; 2-core machine; load generator in its own process.")
+    shutil.rmtree(tmp, ignore_errors=True)  # the logs hold millions of rows (GBs)
     return 0
 
 
