@@ -4,12 +4,11 @@ processes of ``steward serve`` on free ports, and a private PostgreSQL database.
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from serve_harness import MODEL, Registry, ServerFactory, _Launcher, _train, admin_pg
+from serve_harness import MODEL, Registry, ServerFactory, _Launcher, _train
 
 
 @pytest.fixture(scope="session")
@@ -59,16 +58,6 @@ def start_module_server(registry: Registry,
 
 
 @pytest.fixture(scope="session")
-def serve_pg_url() -> Iterator[str]:
+def serve_pg_url(postgres_database: Callable[[str], str]) -> str:
     """URL of a fresh database ms_serve_<random>, dropped after the session."""
-    try:
-        admin, user = admin_pg()
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
-    name = f"ms_serve_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{user}@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    return postgres_database("ms_serve")

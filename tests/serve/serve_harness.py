@@ -155,19 +155,6 @@ class _Launcher:
             server.kill()
 
 
-def admin_pg() -> tuple[Any, str]:
-    import psycopg
-
-    last: Exception | None = None
-    for user in ("postgres", "root"):
-        try:
-            return psycopg.connect(host="127.0.0.1", port=5432, user=user, dbname="test",
-                                   autocommit=True, connect_timeout=3), user
-        except Exception as exc:  # noqa: BLE001
-            last = exc
-    raise RuntimeError(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {last}")
-
-
 def row(i: int = 0) -> dict[str, Any]:
     """A valid record; age alternates around the decision boundary."""
     return {"age": 25.0 + (i % 2) * 40.0, "income": 50.0 + i % 7, "visits": i % 5,
