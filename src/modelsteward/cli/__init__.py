@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 
 import click
 
@@ -80,3 +81,6 @@ def main() -> None:
     Every subcommand takes --help. Without --tracking-uri or MLFLOW_TRACKING_URI the
     registry is the embedded default: a SQLite store and artifacts under ./.steward/.
     """
+    # MLflow announces every schema check of a SQLite store at INFO; keep the output to ours.
+    for noisy in ("mlflow.store.db.utils", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from modelsteward.cli._console import make_console
 from modelsteward.errors import StewardError
 
 __all__ = ["command"]
@@ -69,7 +70,6 @@ def show(directory: str, as_json: bool) -> None:
     Example:
         steward baseline show ./baseline
     """
-    from rich.console import Console
     from rich.table import Table
 
     from modelsteward.baseline import Baseline
@@ -98,7 +98,7 @@ def show(directory: str, as_json: bool) -> None:
             f"{p.minimum:.4g}" if numeric else "",
             f"{p.maximum:.4g}" if numeric else "",
         )
-    Console().print(table)
+    make_console().print(table)
     if baseline.concept is not None:
         c = baseline.concept
         click.echo(

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from modelsteward.cli._console import make_console
 from modelsteward.cli._errors import errors
 from modelsteward.cli.monitor import data_options
 
@@ -68,7 +69,6 @@ def command(incidents_path: str, out_path: str, lookback: int, as_json: bool,
         click.echo(json.dumps({**result.to_dict(), "written": out_path if result.recommended
                                else None}, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="candidates (replayed on history)")
@@ -80,7 +80,7 @@ def command(incidents_path: str, out_path: str, lookback: int, as_json: bool,
         table.add_row(c.name + mark, str(c.alerts_sent), f"{c.caught}/{c.incidents}",
                       ", ".join("-" if x is None else str(x) for x in c.lead_windows),
                       str(c.false_alerts))
-    Console(soft_wrap=False).print(table)
+    make_console().print(table)
     if result.recommended is None:
         click.echo("no candidate caught every incident; nothing written")
     else:

@@ -15,6 +15,8 @@ import json
 
 import click
 
+from modelsteward.cli._console import make_console
+
 __all__ = ["command"]
 
 
@@ -30,15 +32,12 @@ def command(workdir: str, seed: int, as_json: bool) -> None:
 
     Example: steward demo --workdir /tmp/steward-demo
     """
-    from rich.console import Console
     from rich.table import Table
 
     from modelsteward.errors import StewardError
     from modelsteward.monitor.demo import PLANTED, run_demo, week_label
 
-    console = Console(soft_wrap=False, highlight=False)
-    if not console.is_terminal:
-        console = Console(soft_wrap=False, highlight=False, width=120)
+    console = make_console(highlight=False)
     console.print("[bold]steward demo[/]: train -> register -> promote -> serve -> outcomes "
                   "-> monitor -> alert -> report -> roll back\n")
     try:

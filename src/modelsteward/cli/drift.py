@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from modelsteward.cli._console import make_console
 from modelsteward.errors import StewardError, UnsupportedInputError
 
 __all__ = ["command", "read_data_file", "load_reference"]
@@ -65,7 +66,6 @@ def _num(x: float) -> str:
 
 
 def _run(reference: str, current: str, p_threshold: float, as_json: bool) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from modelsteward.baseline import Baseline
@@ -87,7 +87,7 @@ def _run(reference: str, current: str, p_threshold: float, as_json: bool) -> Non
         }
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
         return
-    console = Console()
+    console = make_console()
     table = Table(
         title=f"Data drift: {Path(current).name} vs {Path(reference).name}",
         caption=f"p < {p_threshold:g} flags drift; worst first",

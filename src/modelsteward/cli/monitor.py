@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
+from modelsteward.cli._console import make_console
 from modelsteward.cli._errors import errors
 
 __all__ = ["command", "data_options", "run_monitor"]
@@ -103,12 +104,9 @@ def run_monitor(params: dict[str, Any], sinks: list[str] | None) -> Any:
 
 def print_summary(report: Any) -> None:
     """The windows table and the alert timeline, with rich."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(soft_wrap=False)
-    if not console.is_terminal:
-        console = Console(soft_wrap=False, width=130)
+    console = make_console()
     table = Table(title=f"{report.model_name} version {report.model_version} "
                         f"({report.stage}): {report.window} windows, policy {report.policy.name}")
     for col in ("window", "rows", "status", "worst", "alerts", "top feature (PSI)",

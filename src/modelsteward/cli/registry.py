@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
+from modelsteward.cli._console import make_console
 from modelsteward.cli._errors import errors as _errors
 from modelsteward.errors import ModelCardError
 
@@ -41,9 +42,7 @@ def _json(data: Any) -> None:
 
 
 def _console() -> Any:
-    from rich.console import Console
-
-    return Console(soft_wrap=False)
+    return make_console()
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
