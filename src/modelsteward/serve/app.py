@@ -154,6 +154,16 @@ async def _read_json(request: Request, limit: int) -> Any:
         return json.loads(body)
 
 
+async def _json_body(request: Request, limit: int) -> tuple[Any, Response | None]:
+    """The parsed JSON body, or the 413/400 response that answers a bad one."""
+    try:
+        return await _read_json(request, limit), None
+    except _BodyTooLarge:
+        return None, _too_large(limit)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, _json({"error": f"the body is not valid JSON: {exc}"}, 400)
+
+
 class _LogCoalescer:
     """Hands the writer thread one item per loop turn instead of one per request.
 
@@ -251,12 +261,9 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @app.post("/predict")
     async def predict(request: Request) -> Response:
-        try:
-            body = await _read_json(request, limit)
-        except _BodyTooLarge:
-            return _too_large(limit)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _json({"error": f"the body is not valid JSON: {exc}"}, 400)
+        body, error = await _json_body(request, limit)
+        if error is not None:
+            return error
         model: LoadedModel | None = service.source.current  # this request stays on it
         if model is None:
             return _json({"error": _not_ready_reason(service)}, 503)
@@ -288,12 +295,9 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @app.post("/feedback")
     async def feedback(request: Request) -> Response:
-        try:
-            body = await _read_json(request, limit)
-        except _BodyTooLarge:
-            return _too_large(limit)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _json({"error": f"the body is not valid JSON: {exc}"}, 400)
+        body, error = await _json_body(request, limit)
+        if error is not None:
+            return error
         try:
             outcomes = _parse_outcomes(body)
         except RequestValidationError as exc:
