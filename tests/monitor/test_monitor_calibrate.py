@@ -103,6 +103,7 @@ def history(tmp_path, baseline, make_stream):
 
 
 def _run_calibrate(history, tmp_path, *args: str):
+    """Run ``steward calibrate`` on the history; its JSON output when --json is passed."""
     import json
 
     from click.testing import CliRunner
@@ -112,17 +113,23 @@ def _run_calibrate(history, tmp_path, *args: str):
     out = tmp_path / "out.toml"
     res = CliRunner().invoke(main, ["calibrate", "--model", "m", "--baseline",
                                     history["baseline"], "--incidents", history["incidents"],
-                                    "--out", str(out), "--json", *args])
-    return res, (json.loads(res.output) if res.exit_code == 0 else None), out
+                                    "--out", str(out), *args])
+    as_json = res.exit_code == 0 and "--json" in args
+    return res, (json.loads(res.output) if as_json else None), out
 
 
 def test_calibrate_command_replays_the_prediction_log(tmp_path, history) -> None:
-    res, log_run, out = _run_calibrate(history, tmp_path, "--log", history["log"])
+    res, log_run, out = _run_calibrate(history, tmp_path, "--json", "--log", history["log"])
     assert res.exit_code == 0, res.output
     assert log_run["windows"] == WEEK_LABELS
     assert log_run["recommended"] is not None and out.exists()
-    res, file_run, _ = _run_calibrate(history, tmp_path, "--data", history["data"])
+    res, file_run, _ = _run_calibrate(history, tmp_path, "--json", "--data", history["data"])
     assert res.exit_code == 0, res.output
+    res, _, _ = _run_calibrate(history, tmp_path, "--log", history["log"], "--since",
+                               "2026-01-12")
+    assert res.exit_code == 0, res.output
+    assert "5 windows (2026-W03 .. 2026-W07), grid around preset default" in \
+        " ".join(res.output.split()) and "recommended:" in res.output
     # the same rows from the log and from the file give the same scores
     assert [c["alerts_sent"] for c in log_run["candidates"]] == \
         [c["alerts_sent"] for c in file_run["candidates"]]
@@ -136,16 +143,16 @@ def test_calibrate_command_replays_the_prediction_log(tmp_path, history) -> None
 ])
 def test_calibrate_command_needs_exactly_one_history(tmp_path, history, args,
                                                      message) -> None:
-    res, _, _ = _run_calibrate(history, tmp_path, *args)
+    res, _, _ = _run_calibrate(history, tmp_path, "--json", *args)
     assert res.exit_code == 2 and message in res.output, res.output
 
 
 @pytest.mark.parametrize("source", ["data", "log"])
 def test_calibrate_command_since_until_cut_the_replayed_windows(tmp_path, history,
                                                                 source) -> None:
-    res, full, _ = _run_calibrate(history, tmp_path, f"--{source}", history[source])
+    res, full, _ = _run_calibrate(history, tmp_path, "--json", f"--{source}", history[source])
     assert res.exit_code == 0, res.output
-    res, cut, _ = _run_calibrate(history, tmp_path, f"--{source}", history[source],
+    res, cut, _ = _run_calibrate(history, tmp_path, "--json", f"--{source}", history[source],
                                  "--since", "2026-01-19", "--until", "2026-02-09")
     assert res.exit_code == 0, res.output
     assert full["windows"] == WEEK_LABELS
@@ -153,7 +160,7 @@ def test_calibrate_command_since_until_cut_the_replayed_windows(tmp_path, histor
     # fewer windows replayed, never more alerts
     assert sum(c["alerts_sent"] for c in cut["candidates"]) < \
         sum(c["alerts_sent"] for c in full["candidates"])
-    res, _, _ = _run_calibrate(history, tmp_path, f"--{source}", history[source],
+    res, _, _ = _run_calibrate(history, tmp_path, "--json", f"--{source}", history[source],
                                "--since", "2026-01-26", "--until", "2026-02-02")
     assert res.exit_code == 2 and "2026-W06" in res.output  # the incident is cut away
 
@@ -161,8 +168,8 @@ def test_calibrate_command_since_until_cut_the_replayed_windows(tmp_path, histor
 def test_calibrate_command_grid_starts_from_policy(tmp_path, history) -> None:
     runs = {}
     for start in ("lenient", "strict"):
-        res, runs[start], out = _run_calibrate(history, tmp_path, "--data", history["data"],
-                                               "--policy", start)
+        res, runs[start], out = _run_calibrate(history, tmp_path, "--json", "--data",
+                                               history["data"], "--policy", start)
         assert res.exit_code == 0, res.output
         assert runs[start]["start"] == f"preset {start}"
         text = out.read_text()
@@ -172,13 +179,13 @@ def test_calibrate_command_grid_starts_from_policy(tmp_path, history) -> None:
                 "thresholds"]["psi_warning"]
     lenient = {c["name"] for c in runs["lenient"]["candidates"]}
     strict = {c["name"] for c in runs["strict"]["candidates"]}
-    # the grid is the start's psi_warning x 0.5..3 and its ks_p_value x 0.1, 1
+    # the grid is the start's psi_warning x 0.25..2 and its ks_p_value x 0.1, 1
     assert "psi_warning=0.125,ks_p_value=0.0001" in lenient - strict
     assert "psi_warning=0.025,ks_p_value=0.005" in strict - lenient
     team = tmp_path / "team.toml"
     team.write_text('preset = "lenient"\n[thresholds]\nnull_rate = 0.33\npsi_warning = 0.2\n'
                     'psi_critical = 0.6\n')
-    res, run, out = _run_calibrate(history, tmp_path, "--data", history["data"],
+    res, run, out = _run_calibrate(history, tmp_path, "--json", "--data", history["data"],
                                    "--policy", str(team))
     assert res.exit_code == 0, res.output
     grid = [c for c in run["candidates"] if c["name"].startswith("psi_warning=")]

@@ -24,9 +24,9 @@ __all__ = ["CalibrationResult", "CandidateScore", "Incident", "calibrate", "defa
            "describe_start", "read_incidents"]
 
 CONCEPT = "concept"
-# the grid: psi_warning = start's value times these (psi_critical keeps the start's ratio to it),
-# ks_p_value = start's value times these
-PSI_FACTORS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+# the grid around the start policy, mostly tighter (the chapter tightens from lenient):
+# psi_warning = start's x PSI_FACTORS (psi_critical keeps its ratio), ks_p_value x KS_FACTORS
+PSI_FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 KS_FACTORS = (0.1, 1.0)
 
 
