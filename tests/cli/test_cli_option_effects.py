@@ -122,6 +122,19 @@ def test_data_options_reach_the_call(command: str, args: list[str], key: str, ex
     assert got == expected
 
 
+def test_calibrate_log_default_is_the_embedded_log(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelsteward.store.prediction_log import default_log_url
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AssertionError, match="does not exist"):
+        _invoke_data_command("calibrate", ["--log", "default"], tmp_path, monkeypatch)
+    (tmp_path / ".steward").mkdir()
+    (tmp_path / ".steward" / "predictions.db").touch()
+    rec = _invoke_data_command("calibrate", ["--log", "default"], tmp_path, monkeypatch)
+    assert rec.args[1] == default_log_url(tmp_path)
+
+
 def test_monitor_report_dir_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rec = _invoke_data_command("monitor", ["--report-dir", str(tmp_path / "rep")], tmp_path,
                                monkeypatch)

@@ -206,3 +206,12 @@ def test_written_policy_names_its_preset() -> None:
         .policy_toml()
     assert 'preset = "lenient"' in text and "2026-W02 .. 2026-W03" in text
     assert "# started from preset lenient;" in text
+
+
+def test_since_needs_a_time_column(baseline, make_stream) -> None:
+    from modelsteward.errors import DataError
+
+    frame = make_stream(weeks=2, seed=64).drop(columns="timestamp")
+    with pytest.raises(DataError, match="time column 'timestamp'"):
+        calibrate("m", frame, [Incident("1", "f2")], baseline=baseline, window=700,
+                  since="2026-01-12")

@@ -204,8 +204,8 @@ def calibrate(model: str, data: Any, incidents: list[Incident], *,
     frame = read_production(data, model, since=since, until=until)
     if since is not None or until is not None:
         if timestamp_column not in frame.columns:
-            raise DataError(f"--since/--until need the time column {timestamp_column!r}, which "
-                            "the data lacks; name it with --timestamp-column")
+            raise DataError(f"since/until need the time column {timestamp_column!r}, which the "
+                            "data lacks; name it with timestamp_column= (--timestamp-column)")
         frame = _time_filter(frame, timestamp_column, since, until)
     if monitor_kwargs.get("baseline") is None:  # one registry lookup, not one per candidate
         base, version, _, _ = _resolve(model, monitor_kwargs.get("stage", "production"),
