@@ -1,4 +1,4 @@
-"""Calibration: replay, score candidates, recommend the loosest that catches everything."""
+"""Calibration: replay, score candidates, recommend the quietest that catches everything."""
 
 from __future__ import annotations
 

@@ -65,8 +65,8 @@ def command(incidents_path: str, out_path: str, lookback: int, as_json: bool,
             **params: Any) -> None:
     """Replay history (--data files or the --log prediction log, cut to --since/--until)
     under the presets and a grid of thresholds around --policy; print alerts sent, incidents
-    caught, lead in windows and false alerts for each, and write the loosest setting that
-    catches every incident as a TOML policy.
+    caught, lead in windows and false alerts for each, and write the quietest setting (fewest
+    alerts sent) that catches every incident as a TOML policy.
 
     Example: steward calibrate --model churn_model --log default --incidents inc.csv
     """

@@ -1,6 +1,8 @@
 """Threshold calibration, the chapter's procedure as a function: replay history with the
 incidents a team marked, try the presets and a grid of thresholds around a starting policy,
-and recommend the loosest setting that catches every incident.
+and recommend the quietest setting (fewest alerts sent) that catches every incident. Quietest
+is not always loosest: an alert kept open is sent once, one that resolves and comes back is
+sent again.
 
 For each candidate policy: alerts sent (new or escalated notifications), incidents caught,
 how many windows before the marked window the first alert came (lead), and false alerts
@@ -93,7 +95,7 @@ class CalibrationResult:
             raise ConfigError("no candidate caught every incident; mark fewer incidents or "
                               "extend the grid (calibrate(..., candidates=...))")
         rec = self.recommended
-        lines = [f"# steward calibrate: loosest setting catching all {rec.incidents} incident(s)",
+        lines = [f"# steward calibrate: quietest setting catching all {rec.incidents} incident(s)",
                  f"# started from {self.start}; the grid varied psi_warning, psi_critical "
                  "and ks_p_value",
                  f"# candidate {rec.name}: {rec.alerts_sent} alerts sent, "
