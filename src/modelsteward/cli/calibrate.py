@@ -2,15 +2,20 @@
 
     $ steward calibrate --model churn_model --data 'history/*.parquet' \\
           --incidents incidents.csv --out policy.toml
+    $ steward calibrate --model churn_model --log sqlite:///.steward/predictions.db \\
+          --since 2026-01-05 --until 2026-04-01 --policy lenient --incidents incidents.csv
 
 incidents.csv has a header ``window,feature`` and one marked incident per line (the window
 label a human noticed it in, e.g. ``2026-W09``; feature empty or ``concept`` for concept
-drift). The written TOML is a policy file for ``steward monitor --policy policy.toml``.
+drift). The history is --data files or the prediction log (--log), cut to
+[--since, --until); --policy is the starting point whose PSI and KS thresholds the grid varies.
+The written TOML is a policy file for ``steward monitor --policy policy.toml``.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +24,31 @@ from modelsteward.cli._console import make_console
 from modelsteward.cli._errors import errors
 from modelsteward.cli.monitor import data_options
 
-__all__ = ["command"]
+__all__ = ["command", "history_source"]
+
+
+def history_source(data: tuple[str, ...], log_url: str | None) -> Any:
+    """The history to replay: --data path(s) or the --log URL ('default': ./.steward/...)."""
+    if bool(data) == bool(log_url):
+        raise click.UsageError("give exactly one of --data PATH (files) or --log URL (the "
+                               "prediction log, 'default' for ./.steward/predictions.db) as "
+                               "the history to replay")
+    if data:
+        return list(data) if len(data) > 1 else data[0]
+    assert log_url is not None
+    if log_url == "default":
+        from modelsteward.store.prediction_log import default_log_url
+
+        log_url = default_log_url()
+    if log_url.startswith("sqlite:///") and not Path(log_url.removeprefix("sqlite:///")).exists():
+        raise click.UsageError(f"the prediction log {log_url} does not exist; run `steward "
+                               "serve` (or `steward demo`) first or pass --data PATH")
+    from modelsteward.monitor.data import is_log_url
+
+    if not is_log_url(log_url):
+        raise click.UsageError(f"--log {log_url!r} is not a database URL; use sqlite:///PATH, "
+                               "postgresql://... or 'default'")
+    return log_url
 
 
 @click.command("calibrate")
@@ -34,33 +63,31 @@ __all__ = ["command"]
 @errors
 def command(incidents_path: str, out_path: str, lookback: int, as_json: bool,
             **params: Any) -> None:
-    """Try the presets and a grid of thresholds on history with marked incidents; print
-    alerts fired, incidents caught, lead in windows and false alerts for each, and write the
-    loosest setting that catches every incident as a TOML policy.
+    """Replay history (--data files or the --log prediction log, cut to --since/--until)
+    under the presets and a grid of thresholds around --policy; print alerts sent, incidents
+    caught, lead in windows and false alerts for each, and write the quietest setting (fewest
+    alerts sent) that catches every incident as a TOML policy.
 
-    Example: steward calibrate --model churn_model --data hist.parquet --incidents inc.csv
+    Example: steward calibrate --model churn_model --log default --incidents inc.csv
     """
-    from pathlib import Path
-
     from modelsteward.monitor.calibrate import calibrate, read_incidents
 
     if not params.get("model"):
         raise click.UsageError("--model NAME is required")
-    if not params["data"]:
-        raise click.UsageError("--data PATH is required (the history to replay)")
     baseline = None
     if params["baseline_dir"]:
         from modelsteward.baseline import Baseline
 
         baseline = Baseline.load(params["baseline_dir"])
-    data: Any = list(params["data"]) if len(params["data"]) > 1 else params["data"][0]
     window: str | int = int(params["window"]) if str(params["window"]).isdigit() \
         else params["window"]
     result = calibrate(
-        params["model"], data, read_incidents(incidents_path), lookback=lookback,
+        params["model"], history_source(params["data"], params["log_url"]),
+        read_incidents(incidents_path), start=params["policy"], lookback=lookback,
         baseline=baseline, stage=params["stage"], window=window,
         tracking_uri=params["tracking_uri"], model_version=params["model_version"],
         timestamp_column=params["timestamp_column"], tz=params["tz"],
+        since=params["since"], until=params["until"],
         prediction_column=params["prediction_column"], outcome_column=params["outcome_column"],
     )
     if result.recommended is not None:
@@ -71,7 +98,9 @@ def command(incidents_path: str, out_path: str, lookback: int, as_json: bool,
         return
     from rich.table import Table
 
-    table = Table(title="candidates (replayed on history)")
+    table = Table(title=f"candidates replayed on {len(result.windows)} windows "
+                        f"({result.windows[0]} .. {result.windows[-1]}), "
+                        f"grid around {result.start}")
     for col in ("candidate", "alerts sent", "caught", "lead (windows)", "false alerts"):
         table.add_column(col)
     for c in result.candidates:

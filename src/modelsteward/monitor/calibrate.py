@@ -1,6 +1,8 @@
 """Threshold calibration, the chapter's procedure as a function: replay history with the
-incidents a team marked, try the presets and a grid of thresholds, and recommend the
-loosest setting that catches every incident.
+incidents a team marked, try the presets and a grid of thresholds around a starting policy,
+and recommend the quietest setting (fewest alerts sent) that catches every incident. Quietest
+is not always loosest: an alert kept open is sent once, one that resolves and comes back is
+sent again.
 
 For each candidate policy: alerts sent (new or escalated notifications), incidents caught,
 how many windows before the marked window the first alert came (lead), and false alerts
@@ -17,12 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelsteward.errors import ConfigError
-from modelsteward.monitor.policy import Policy, load_policy
+from modelsteward.errors import ConfigError, DataError
+from modelsteward.monitor.policy import PRESETS, Policy, load_policy
 
-__all__ = ["CalibrationResult", "CandidateScore", "Incident", "calibrate", "read_incidents"]
+__all__ = ["CalibrationResult", "CandidateScore", "Incident", "calibrate", "default_candidates",
+           "describe_start", "read_incidents"]
 
 CONCEPT = "concept"
+# the grid around the start policy, mostly tighter (the chapter tightens from lenient):
+# psi_warning = start's x PSI_FACTORS (psi_critical keeps its ratio), ks_p_value x KS_FACTORS
+PSI_FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+KS_FACTORS = (0.1, 1.0)
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ class CalibrationResult:
     candidates: tuple[CandidateScore, ...]
     recommended: CandidateScore | None
     windows: tuple[str, ...] = field(default_factory=tuple)
+    start: str = "preset default"
 
     def policy_toml(self) -> str:
         """The recommended policy as a TOML file ``load_policy`` reads."""
@@ -87,10 +95,17 @@ class CalibrationResult:
             raise ConfigError("no candidate caught every incident; mark fewer incidents or "
                               "extend the grid (calibrate(..., candidates=...))")
         rec = self.recommended
-        lines = [f"# steward calibrate: loosest setting catching all {rec.incidents} incident(s)",
+        lines = [f"# steward calibrate: quietest setting catching all {rec.incidents} incident(s)",
+                 f"# started from {self.start}; the grid varied psi_warning, psi_critical "
+                 "and ks_p_value",
                  f"# candidate {rec.name}: {rec.alerts_sent} alerts sent, "
                  f"{rec.false_alerts} false, lead {list(rec.lead_windows)} window(s)",
-                 "[thresholds]"]
+                 f"# replayed windows {self.windows[0]} .. {self.windows[-1]}"
+                 if self.windows else "# no windows replayed"]
+        base = rec.policy.name.split("+")[0]
+        if base in PRESETS:
+            lines.append(f'preset = "{base}"')
+        lines.append("[thresholds]")
         for k, t in rec.policy.thresholds.items():
             lines.append(f'{k} = "{t.value}"' if isinstance(t.value, str) else f"{k} = {t.value}")
         return "\n".join(lines) + "\n"
@@ -98,18 +113,49 @@ class CalibrationResult:
     def to_dict(self) -> dict[str, Any]:
         return {"candidates": [c.to_dict() for c in self.candidates],
                 "recommended": self.recommended.name if self.recommended else None,
-                "windows": list(self.windows)}
+                "windows": list(self.windows), "start": self.start}
 
 
-def default_candidates() -> dict[str, Policy]:
-    """The three presets and a grid over the PSI bands and KS p-value."""
+def describe_start(start: str | Path | Policy | dict[str, Any]) -> str:
+    """``"preset lenient"``, ``"file team.toml"``... for the written policy's comment."""
+    if isinstance(start, Policy):
+        return f"policy {start.name}"
+    if isinstance(start, dict):
+        return f"preset {start.get('preset', 'default')} with overrides {start}"
+    return f"preset {start}" if str(start) in PRESETS else f"file {start}"
+
+
+def default_candidates(start: str | Path | Policy | dict[str, Any] = "default"
+                       ) -> dict[str, Policy]:
+    """The three presets, ``start`` itself and a grid around it: ``start``'s psi_warning times
+    :data:`PSI_FACTORS` (psi_critical keeps its ratio to psi_warning) crossed with its
+    ks_p_value times :data:`KS_FACTORS`; every other threshold is ``start``'s.
+
+    >>> sorted(default_candidates("lenient"))[:2]
+    ['default', 'lenient']
+    >>> "psi_warning=0.125,ks_p_value=0.0001" in default_candidates("lenient")
+    True
+    """
+    base = load_policy(start)
     out: dict[str, Policy] = {n: load_policy(n) for n in ("lenient", "default", "strict")}
-    for warn in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3):
-        for ks in (0.001, 0.01):
-            name = f"psi_warning={warn:g},ks_p_value={ks:g}"
-            out[name] = load_policy({"psi_warning": warn, "psi_critical": round(2 * warn, 3),
-                                     "ks_p_value": ks})
-    return out
+    if base.name not in out:
+        out[base.name] = base
+    warn0, ratio = base.value("psi_warning"), base.value("psi_critical") / base.value("psi_warning")
+    ks0 = base.value("ks_p_value")
+    for fw in PSI_FACTORS:
+        for fk in KS_FACTORS:
+            warn, ks = float(f"{warn0 * fw:.4g}"), float(f"{min(ks0 * fk, 0.5):.4g}")
+            out[f"psi_warning={warn:g},ks_p_value={ks:g}"] = base.with_overrides(
+                {"psi_warning": warn, "psi_critical": float(f"{warn * ratio:.4g}"),
+                 "ks_p_value": ks}, "argument")
+    seen: set[tuple[Any, ...]] = set()
+    unique: dict[str, Policy] = {}
+    for name, pol in out.items():  # one replay per distinct set of thresholds
+        key = tuple(sorted((k, t.value) for k, t in pol.thresholds.items()))
+        if key not in seen:
+            seen.add(key)
+            unique[name] = pol
+    return unique
 
 
 def _score(name: str, policy: Policy, report: Any, incidents: list[Incident],
@@ -139,28 +185,44 @@ def _score(name: str, policy: Policy, report: Any, incidents: list[Incident],
 
 
 def calibrate(model: str, data: Any, incidents: list[Incident], *,
-              candidates: dict[str, Policy] | None = None, lookback: int = 4,
+              candidates: dict[str, Policy] | None = None,
+              start: str | Path | Policy | dict[str, Any] = "default", lookback: int = 4,
+              since: Any = None, until: Any = None, timestamp_column: str = "timestamp",
               **monitor_kwargs: Any) -> CalibrationResult:
     """Replay ``data`` under every candidate policy and score it against ``incidents``.
 
-    ``monitor_kwargs`` go to :func:`modelsteward.monitor.monitor` (``baseline=``,
+    ``data`` is anything :func:`modelsteward.monitor.monitor` reads: a frame, CSV/Parquet
+    path(s) or a prediction-log URL; only rows with ``since <= timestamp < until`` are
+    replayed. ``candidates`` default to :func:`default_candidates` around ``start`` (a preset
+    name, TOML file, dict or Policy). ``monitor_kwargs`` go to ``monitor`` (``baseline=``,
     ``window=``, ``tracking_uri=``...). The recommendation is the candidate that catches every
     incident with the fewest alerts sent (ties: fewest false alerts, then the earliest).
     """
-    from modelsteward.monitor.core import monitor
+    from modelsteward.monitor.core import _resolve, _time_filter, monitor
     from modelsteward.monitor.data import read_production
 
     if not incidents:
         raise ConfigError("calibration needs at least one marked incident (window, feature)")
-    frame = read_production(data, model)
-    monitor_kwargs = {**monitor_kwargs, "sinks": [], "describe": False}
+    frame = read_production(data, model, since=since, until=until)
+    if since is not None or until is not None:
+        if timestamp_column not in frame.columns:
+            raise DataError(f"since/until need the time column {timestamp_column!r}, which the "
+                            "data lacks; name it with timestamp_column= (--timestamp-column)")
+        frame = _time_filter(frame, timestamp_column, since, until)
+    if monitor_kwargs.get("baseline") is None:  # one registry lookup, not one per candidate
+        base, version, _, _ = _resolve(model, monitor_kwargs.get("stage", "production"),
+                                       monitor_kwargs.get("tracking_uri"), None,
+                                       monitor_kwargs.get("model_version"), False)
+        monitor_kwargs = {**monitor_kwargs, "baseline": base, "model_version": version}
+    monitor_kwargs = {**monitor_kwargs, "sinks": [], "describe": False,
+                      "timestamp_column": timestamp_column}
     scores = []
     labels: tuple[str, ...] = ()
-    for name, policy in (candidates or default_candidates()).items():
+    for name, policy in (candidates or default_candidates(start)).items():
         report = monitor(model, frame, policy=policy, **monitor_kwargs)
         labels = tuple(w.label for w in report.windows)
         scores.append(_score(name, policy, report, incidents, lookback))
     full = [s for s in scores if s.catches_all]
     best = min(full, key=lambda s: (s.alerts_sent, s.false_alerts,
                                     -sum(x or 0 for x in s.lead_windows))) if full else None
-    return CalibrationResult(tuple(scores), best, labels)
+    return CalibrationResult(tuple(scores), best, labels, describe_start(start))
