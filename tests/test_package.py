@@ -34,3 +34,14 @@ def test_missing_column_error_message_is_not_quoted() -> None:
     err = MissingColumnError("column 'age' is missing; add it or drop it from the baseline")
     assert isinstance(err, StewardError)
     assert str(err).startswith("column 'age'")
+
+
+def test_monitor_is_callable_whatever_was_imported_first() -> None:
+    """`from modelsteward import monitor` used to give the subpackage (not callable) once any
+    modelsteward.monitor.* module had been imported."""
+    import modelsteward.monitor.policy  # noqa: F401 - the import that shadowed the function
+    from modelsteward import monitor, run_monitor
+    from modelsteward.monitor.core import monitor as monitor_function
+
+    assert run_monitor is monitor_function
+    assert callable(monitor)

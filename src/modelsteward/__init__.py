@@ -49,7 +49,8 @@ _EXPORTS: dict[str, str] = {
     "PredictionLog": "modelsteward.store",
     "ServeConfig": "modelsteward.serve",
     # monitor
-    "monitor": "modelsteward.monitor",
+    "run_monitor": "modelsteward.monitor",
+    "monitor": "modelsteward.monitor",  # the same function; see modelsteward.monitor's note
     "MonitorReport": "modelsteward.monitor",
     "load_policy": "modelsteward.monitor",
     # report
