@@ -91,17 +91,19 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
       steward registry list --json
     """
     from modelsteward.registry import list_models
+    from modelsteward.registry.tracking import redact_tracking_text
 
     uri = _uri(ctx)
     models = list_models(tracking_uri=uri)
     if as_json:
         _json([m.to_dict() for m in models])
         return
+    shown = redact_tracking_text(uri, uri)
     if not models:
-        click.echo(f"no registered models in {uri}")
+        click.echo(f"no registered models in {shown}")
         return
     _table(
-        f"Registered models ({uri})",
+        f"Registered models ({shown})",
         ["name", "production", "staging", "latest", "versions", "updated"],
         [[m.name, m.production_version or "-", m.staging_version or "-", m.latest_version,
           m.n_versions, m.updated_at] for m in models],

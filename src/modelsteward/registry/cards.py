@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from modelsteward.errors import MissingColumnError, ModelCardError
+from modelsteward.registry.tracking import with_tracking_credentials
 
 __all__ = ["ModelCard", "coerce_card", "get_model_card", "set_model_card", "subgroup_performance"]
 
@@ -188,6 +189,7 @@ def _card_from_run(client: Any, run_id: str) -> ModelCard | None:
         return ModelCard.from_dict(json.loads(Path(path).read_text()))
 
 
+@with_tracking_credentials
 def get_model_card(
     name: str,
     version: str | int | None = None,
@@ -248,6 +250,7 @@ def attach_card_to_version(client: Any, name: str, version: str, markdown: str) 
     client.set_model_version_tag(name, version, CARD_TAG, "true")
 
 
+@with_tracking_credentials
 def set_model_card(
     name: str,
     version: str | int,

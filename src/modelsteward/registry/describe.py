@@ -7,7 +7,11 @@ from modelsteward.registry.loading import resolve_version
 from modelsteward.registry.lookup import get_registered_model, iso_from_ms
 from modelsteward.registry.mlflow_errors import translate_errors
 from modelsteward.registry.records import ModelDescription
-from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri
+from modelsteward.registry.tracking import (
+    mlflow_client,
+    resolve_tracking_uri,
+    with_tracking_credentials,
+)
 
 __all__ = ["describe"]
 
@@ -15,6 +19,7 @@ _DATA_PARAMS = ("train_samples", "test_samples", "n_features", "positive_rate",
                 "class_balance", "feature_names", "data_digest")
 
 
+@with_tracking_credentials
 def describe(
     name: str,
     stage: str = "production",

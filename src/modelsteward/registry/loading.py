@@ -10,7 +10,12 @@ from modelsteward.errors import BaselineFormatError
 from modelsteward.registry.lookup import current_version, get_version
 from modelsteward.registry.mlflow_errors import translate_errors
 from modelsteward.registry.records import ModelVersionRecord
-from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri, tracking_context
+from modelsteward.registry.tracking import (
+    mlflow_client,
+    resolve_tracking_uri,
+    tracking_context,
+    with_tracking_credentials,
+)
 from modelsteward.registry.training import BASELINE_ARTIFACT_PATH
 
 __all__ = ["load_baseline", "load_model", "resolve_version"]
@@ -26,6 +31,7 @@ def resolve_version(
     return current_version(name, stage or "production", tracking_uri=tracking_uri)
 
 
+@with_tracking_credentials
 def load_model(
     name: str,
     stage: str = "production",
@@ -54,6 +60,7 @@ def load_model(
             return mlflow.pyfunc.load_model(model_uri)
 
 
+@with_tracking_credentials
 def load_baseline(
     name: str,
     stage: str = "production",

@@ -14,7 +14,12 @@ from modelsteward.errors import (
 from modelsteward.registry.mlflow_errors import error_code, similar, translate_errors
 from modelsteward.registry.records import ModelVersionRecord, RegisteredModelSummary
 from modelsteward.registry.stages import alias_for, parse_stage, stage_of_version
-from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri
+from modelsteward.registry.tracking import (
+    mlflow_client,
+    redact_tracking_text,
+    resolve_tracking_uri,
+    with_tracking_credentials,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -79,7 +84,7 @@ def get_registered_model(client: MlflowClient, name: str, uri: str) -> Registere
                 raise
             hint = similar(name, _model_names(client))
     raise ModelNotFoundError(
-        f"no registered model named {name!r} in {uri}.{hint} "
+        f"no registered model named {name!r} in {redact_tracking_text(uri, uri)}.{hint} "
         f"List them with `steward registry list`; register one with log_training_run(..., "
         f"model_name={name!r})."
     )
@@ -147,6 +152,7 @@ def aliases_of(model: RegisteredModel) -> dict[str, str]:
     return {str(k): str(v) for k, v in (model.aliases or {}).items()}
 
 
+@with_tracking_credentials
 def current_version(
     name: str, stage: str = "production", *, tracking_uri: str | None = None
 ) -> ModelVersionRecord:
@@ -179,6 +185,7 @@ def current_version(
     return to_record(mv, aliases)
 
 
+@with_tracking_credentials
 def get_version(
     name: str, version: str | int, *, tracking_uri: str | None = None
 ) -> ModelVersionRecord:
@@ -190,6 +197,7 @@ def get_version(
     return to_record(mv, aliases_of(model))
 
 
+@with_tracking_credentials
 def list_versions(name: str, *, tracking_uri: str | None = None) -> list[ModelVersionRecord]:
     """Every version of a model, newest first, with stages."""
     uri = resolve_tracking_uri(tracking_uri)
@@ -200,6 +208,7 @@ def list_versions(name: str, *, tracking_uri: str | None = None) -> list[ModelVe
         return [to_record(mv, aliases) for mv in _versions(client, name)]
 
 
+@with_tracking_credentials
 def list_models(*, tracking_uri: str | None = None) -> list[RegisteredModelSummary]:
     """Every registered model with its latest, Production and Staging versions."""
     uri = resolve_tracking_uri(tracking_uri)

@@ -36,7 +36,11 @@ from modelsteward.registry.lookup import (
 from modelsteward.registry.mlflow_errors import translate_errors
 from modelsteward.registry.records import StageMove
 from modelsteward.registry.stages import STAGE_TAG, alias_for, parse_stage, stage_of_version
-from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri
+from modelsteward.registry.tracking import (
+    mlflow_client,
+    resolve_tracking_uri,
+    with_tracking_credentials,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -63,6 +67,7 @@ def _move(
             "kind": kind}
 
 
+@with_tracking_credentials
 def promote(
     name: str,
     version: str | int,
@@ -154,6 +159,7 @@ def production_lineage(moves: list[StageMove]) -> list[str]:
     return stack
 
 
+@with_tracking_credentials
 def rollback(
     name: str, reason: str = "", *, by: str | None = None, tracking_uri: str | None = None
 ) -> list[StageMove]:

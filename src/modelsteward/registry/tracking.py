@@ -10,22 +10,36 @@ a SQLite store at ``<cwd>/.steward/mlflow.db`` with artifacts under ``<cwd>/.ste
     'file:///tmp/x/artifacts'
 
 A remote server (``http(s)://``) is probed with a short bounded retry before use; when it
-does not answer, :class:`~modelsteward.errors.TrackingServerUnavailableError` names the URI.
+does not answer, :class:`~modelsteward.errors.TrackingServerUnavailableError` names the URI
+(its password masked).
+
+Credentials: either in the URI (``http://user:pass@host:5000``) or MLflow's own
+``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``. A URI's userinfo is taken off the
+URI MLflow sees and given to MLflow the way it reads them, as those two environment variables,
+set only for the duration of each registry call (:func:`tracking_credentials`); the probe
+sends them as Basic auth too::
+
+    >>> split_credentials("http://admin:p%40ss@10.0.0.5:5000/")
+    ('http://10.0.0.5:5000/', 'admin', 'p@ss')
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import functools
 import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from modelsteward.errors import TrackingServerUnavailableError
+from modelsteward.redact import redact_text
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -36,10 +50,21 @@ __all__ = [
     "check_tracking_available",
     "default_tracking_uri",
     "mlflow_client",
+    "redact_tracking_text",
     "resolve_tracking_uri",
+    "split_credentials",
     "tracking_context",
+    "tracking_credentials",
     "use_tracking",
+    "with_tracking_credentials",
 ]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_USER_ENV = "MLFLOW_TRACKING_USERNAME"
+_PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
+_TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
+_env_lock = threading.RLock()
 
 DEFAULT_DIRECTORY = ".steward"
 #: probe attempts and pauses for a remote server (seconds); overridable by environment
@@ -72,6 +97,78 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     return default_tracking_uri()
 
 
+def split_credentials(uri: str) -> tuple[str, str | None, str | None]:
+    """``(uri without userinfo, username, password)`` of an ``http(s)`` URI (percent-decoded);
+    other URIs come back unchanged with ``None, None``."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme.lower() not in ("http", "https") or "@" not in parts.netloc:
+        return uri, None, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, sep, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    return (clean, urllib.parse.unquote(user) or None,
+            urllib.parse.unquote(password) if sep else None)
+
+
+def mlflow_uri(uri: str) -> str:
+    """The URI MLflow is given: without userinfo (credentials travel separately)."""
+    return split_credentials(uri)[0]
+
+
+def _credentials(uri: str) -> tuple[str | None, str | None]:
+    """Username and password: from the URI's userinfo, else MLflow's environment variables."""
+    _, user, password = split_credentials(uri)
+    if user is not None or password is not None:
+        return user, password
+    return os.environ.get(_USER_ENV) or None, os.environ.get(_PASSWORD_ENV) or None
+
+
+def redact_tracking_text(text: object, uri: str | None = None) -> str:
+    """``text`` with URL passwords, secret query values and the tracking password masked."""
+    secrets = [os.environ.get(_PASSWORD_ENV), os.environ.get(_TOKEN_ENV)]
+    if uri is not None:
+        secrets.append(split_credentials(uri)[2])
+    return redact_text(text, secrets=secrets)
+
+
+@contextlib.contextmanager
+def tracking_credentials(uri: str) -> Iterator[None]:
+    """Inside the block, MLflow sends the URI's ``user:pass`` (as it reads them at request
+    time, from ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``); the previous
+    values are put back afterwards. A URI without userinfo changes nothing."""
+    _, user, password = split_credentials(uri)
+    if user is None and password is None:
+        yield
+        return
+    with _env_lock:
+        saved = {k: os.environ.get(k) for k in (_USER_ENV, _PASSWORD_ENV)}
+        os.environ[_USER_ENV] = user or ""
+        os.environ[_PASSWORD_ENV] = password or ""
+    try:
+        yield
+    finally:
+        with _env_lock:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def with_tracking_credentials(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a registry function with the credentials of its ``tracking_uri`` (or of
+    ``$MLFLOW_TRACKING_URI``) in place; see :func:`tracking_credentials`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        raw = kwargs.get("tracking_uri")
+        uri = resolve_tracking_uri(raw if isinstance(raw, str) else None)
+        with tracking_credentials(uri):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def _sqlite_path(uri: str) -> Path | None:
     if not uri.startswith("sqlite:///"):
         return None
@@ -91,10 +188,24 @@ def artifact_root_for(tracking_uri: str) -> str | None:
 
 def _probe_http(uri: str, timeout: float) -> None:
     """Raise OSError when nothing answers; any HTTP answer (even 401/404 behind a proxy that
-    guards ``/health``) means the server is there, and MLflow's own errors take over."""
-    url = uri.rstrip("/") + "/health"
+    guards ``/health``) means the server is there, and MLflow's own errors take over.
+
+    The credentials MLflow will use (URI userinfo or environment) go along as Basic auth, a
+    ``MLFLOW_TRACKING_TOKEN`` as a Bearer token."""
+    clean = mlflow_uri(uri)
+    url = urllib.parse.urlsplit(clean)._replace(query="", fragment="").geturl()
+    url = url.rstrip("/") + "/health"
+    headers: dict[str, str] = {}
+    user, password = _credentials(uri)
+    token = os.environ.get(_TOKEN_ENV)
+    if user is not None or password is not None:
+        pair = f"{user or ''}:{password or ''}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    elif token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) only
     try:
-        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - http(s) only
+        with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310 - http(s) only
             return
     except urllib.error.HTTPError as exc:
         if exc.code >= 500:
@@ -136,12 +247,11 @@ def check_tracking_available(
         with _lock:
             _healthy_until[tracking_uri] = time.monotonic() + _HEALTHY_FOR
         return
-    raise TrackingServerUnavailableError(
+    raise TrackingServerUnavailableError(redact_tracking_text(
         f"MLflow tracking server {tracking_uri} did not answer after {max(1, n)} attempts "
         f"({last}). Start it (`mlflow server --host 127.0.0.1 --port ...`), check "
         f"--tracking-uri / MLFLOW_TRACKING_URI, or unset both to use the embedded store "
-        f"under ./{DEFAULT_DIRECTORY}/."
-    )
+        f"under ./{DEFAULT_DIRECTORY}/.", tracking_uri))
 
 
 def forget_health(tracking_uri: str | None = None) -> None:
@@ -163,8 +273,8 @@ def use_tracking(tracking_uri: str | None = None) -> str:
 
     uri = resolve_tracking_uri(tracking_uri)
     check_tracking_available(uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    mlflow.set_tracking_uri(mlflow_uri(uri))
+    mlflow.set_registry_uri(mlflow_uri(uri))
     return uri
 
 
@@ -183,10 +293,11 @@ def tracking_context(tracking_uri: str | None = None) -> Iterator[str]:
     saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     old_tracking = getattr(tracking_utils, "_tracking_uri", None)
     old_registry = getattr(registry_utils, "_registry_uri", None)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    mlflow.set_tracking_uri(mlflow_uri(uri))
+    mlflow.set_registry_uri(mlflow_uri(uri))
     try:
-        yield uri
+        with tracking_credentials(uri):
+            yield uri
     finally:
         mlflow.set_tracking_uri(old_tracking)  # type: ignore[arg-type]
         registry_utils._registry_uri = old_registry
@@ -203,4 +314,5 @@ def mlflow_client(tracking_uri: str | None = None) -> MlflowClient:
 
     uri = resolve_tracking_uri(tracking_uri)
     check_tracking_available(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    clean = mlflow_uri(uri)
+    return MlflowClient(tracking_uri=clean, registry_uri=clean)

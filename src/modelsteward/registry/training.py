@@ -45,7 +45,12 @@ from modelsteward.registry.serialization import (
     skops_trusted_types,
 )
 from modelsteward.registry.stages import STAGE_TAG
-from modelsteward.registry.tracking import artifact_root_for, tracking_context
+from modelsteward.registry.tracking import (
+    artifact_root_for,
+    mlflow_uri,
+    tracking_context,
+    with_tracking_credentials,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -215,6 +220,7 @@ def _dataset(from_pandas: Any, frame: pd.DataFrame, target: str, name: str) -> A
     return ds
 
 
+@with_tracking_credentials
 def log_training_run(
     model: Any,
     X_train: Any,
@@ -310,7 +316,7 @@ def log_training_run(
         "modelsteward"
 
     with tracking_context(tracking_uri) as uri, _quiet_mlflow():
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client = MlflowClient(tracking_uri=mlflow_uri(uri), registry_uri=mlflow_uri(uri))
         with translate_errors(uri, "log the training run"):
             exp_id = ensure_experiment(client, exp_name, uri)
             nested = mlflow.active_run() is not None
