@@ -24,7 +24,7 @@ from modelsteward.cli._console import make_console
 from modelsteward.cli._errors import errors as _errors
 from modelsteward.errors import ModelCardError
 
-__all__ = ["command"]
+__all__ = ["allow_unverified_option", "command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +55,20 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
         table.add_row(*["" if v is None else str(v) for v in row])
     _console().print(table)
 
+
+def _set_allow_unverified(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    import os
+
+    from modelsteward.registry.integrity import ALLOW_UNVERIFIED_ENV
+
+    if value:  # the environment reaches the serve workers too
+        os.environ[ALLOW_UNVERIFIED_ENV] = "1"
+
+
+allow_unverified_option = click.option(
+    "--allow-unverified", is_flag=True, expose_value=False, callback=_set_allow_unverified,
+    help="Load a model even when its files do not match the SHA-256 recorded at "
+         "registration (sets STEWARD_ALLOW_UNVERIFIED=1). Loading a model runs its code.")
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 

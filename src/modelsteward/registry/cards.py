@@ -285,7 +285,7 @@ def set_model_card(
                 metrics = {k: float(v) for k, v in run.data.metrics.items()}
         rows = filled.subgroup_performance
         if filled.subgroup_column and X_test is not None and y_test is not None:
-            rows = _subgroups_for_model(record.model_uri, filled.subgroup_column, X_test,
+            rows = _subgroups_for_model(name, record.version, filled.subgroup_column, X_test,
                                         y_test, uri)
         filled = dataclasses.replace(filled, training_data=training, metrics=metrics,
                                      subgroup_performance=rows)
@@ -307,12 +307,12 @@ def _training_data_from_run(client: Any, run_id: str) -> dict[str, Any]:
         return data
 
 
-def _subgroups_for_model(model_uri: str, column: str, X_test: Any, y_test: Any,
+def _subgroups_for_model(name: str, version: str, column: str, X_test: Any, y_test: Any,
                          uri: str) -> tuple[dict[str, Any], ...]:
     import numpy as np
 
+    from modelsteward.registry.loading import load_model
     from modelsteward.registry.metrics import predict_with_scores, task_of
-    from modelsteward.registry.tracking import tracking_context
 
     frame = _frame(X_test)
     if column not in frame.columns:
@@ -320,10 +320,7 @@ def _subgroups_for_model(model_uri: str, column: str, X_test: Any, y_test: Any,
             f"subgroup column {column!r} is not in the test data; columns: "
             f"{list(frame.columns)[:20]}"
         )
-    import mlflow.sklearn
-
-    with tracking_context(uri):
-        model = mlflow.sklearn.load_model(model_uri)
+    model = load_model(name, version=version, native=True, tracking_uri=uri)  # checked
     task = task_of(model, np.asarray(y_test))
     y_pred, scores = predict_with_scores(model, X_test, task)
     return subgroup_performance(column, frame[column].to_numpy(), np.asarray(y_test), y_pred,

@@ -30,6 +30,13 @@ from modelsteward.registry.cards import (
     write_card_files,
 )
 from modelsteward.registry.data import as_frame, as_target, data_characteristics, full_digest
+from modelsteward.registry.integrity import (
+    BASELINE_DIGEST_TAG,
+    INTEGRITY_FILE,
+    MODEL_DIGEST_TAG,
+    file_manifest,
+    manifest_digest,
+)
 from modelsteward.registry.lookup import validate_model_name
 from modelsteward.registry.metrics import (
     evaluation_metrics,
@@ -192,6 +199,27 @@ def _log_batch(client: MlflowClient, run_id: str, params: Mapping[str, str],
         params=[Param(k, str(v)) for k, v in params.items()],
         tags=[RunTag(k, str(v)) for k, v in tags.items()],
     )
+
+
+def _record_integrity(root: Path, model_uri: str, version_tags: dict[str, str]) -> None:
+    """SHA-256 manifests of the stored model files and of the baseline in ``root``: digests
+    into the version tags, manifests into ``root/integrity.json`` (uploaded with the run).
+
+    The model is hashed as stored (downloaded back), so the check at load time compares
+    like with like."""
+    import mlflow.artifacts
+
+    with tempfile.TemporaryDirectory() as model_tmp:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=model_tmp)
+        model_files = file_manifest(local)
+    baseline_files = file_manifest(root / BASELINE_ARTIFACT_PATH)
+    model_sha, baseline_sha = manifest_digest(model_files), manifest_digest(baseline_files)
+    version_tags[MODEL_DIGEST_TAG] = model_sha
+    version_tags[BASELINE_DIGEST_TAG] = baseline_sha
+    (root / INTEGRITY_FILE).write_text(json.dumps({
+        "algorithm": "sha256", "model_sha256": model_sha, "baseline_sha256": baseline_sha,
+        "model": model_files, "baseline": baseline_files,
+    }, indent=1, sort_keys=True))
 
 
 def _dataset(from_pandas: Any, frame: pd.DataFrame, target: str, name: str) -> Any:
@@ -363,6 +391,7 @@ def log_training_run(
                 with tempfile.TemporaryDirectory() as tmp:
                     root = Path(tmp)
                     baseline.save(root / BASELINE_ARTIFACT_PATH)
+                    _record_integrity(root, info.model_uri, version_tags)
                     importance = feature_importance(model, list(xtr.columns))
                     if importance is not None:
                         (root / "feature_importance.json").write_text(
