@@ -287,8 +287,40 @@ def card_cmd(ctx: click.Context, name: str, version: str | None, from_file: str 
     _console().print(Markdown(card.to_markdown(name, str(shown))))
 
 
+_CARD_FILE_LIMIT = 1024 * 1024  # bytes: a card is a few paragraphs
+_CARD_DEPTH_LIMIT = 32
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of parsed JSON/TOML, without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > _CARD_DEPTH_LIMIT:
+            return deepest
+        if isinstance(value, dict):
+            stack.extend((v, level + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, level + 1) for v in value)
+    return deepest
+
+
 def _read_card_file(path: Path) -> dict[str, Any]:
-    text = path.read_text()
+    """The card fields of a JSON or TOML file: one ModelCardError for any unusable file."""
+    try:
+        size = path.stat().st_size
+        if size > _CARD_FILE_LIMIT:
+            raise ModelCardError(f"the card file {path} is too large ({size:,} bytes; at most "
+                                 f"{_CARD_FILE_LIMIT:,}): a card is a few paragraphs of text")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ModelCardError(f"cannot read the card file {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ModelCardError(f"the card file {path} is not UTF-8 text (a binary file?); "
+                             "write the card as JSON or TOML") from None
     try:
         if path.suffix.lower() == ".toml":
             import tomllib
@@ -296,8 +328,14 @@ def _read_card_file(path: Path) -> dict[str, Any]:
             data: Any = tomllib.loads(text)
         else:
             data = json.loads(text)
+    except RecursionError:
+        raise ModelCardError(f"cannot read the card file {path}: nested too deeply") from None
     except ValueError as exc:
-        raise ModelCardError(f"cannot read the card file {path}: {exc}") from exc
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelCardError(f"cannot read the card file {path}: {first}") from None
     if not isinstance(data, dict):
         raise ModelCardError(f"{path} must hold an object with the card fields")
+    if _depth(data) > _CARD_DEPTH_LIMIT:
+        raise ModelCardError(f"the card file {path} is nested too deeply (more than "
+                             f"{_CARD_DEPTH_LIMIT} levels); a card holds flat text fields")
     return data

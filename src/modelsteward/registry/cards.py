@@ -56,11 +56,40 @@ class ModelCard:
                 "a model card needs intended_use: one sentence on what the model is for, "
                 "e.g. ModelCard(intended_use='rank customers by churn risk')"
             )
-        if isinstance(self.owners, str):
-            object.__setattr__(self, "owners", (self.owners,))
-        else:
-            object.__setattr__(self, "owners", tuple(str(o) for o in self.owners))
-        object.__setattr__(self, "subgroup_performance", tuple(self.subgroup_performance))
+        for key in ("limitations", "fairness_considerations"):
+            value = getattr(self, key)
+            if value is None:
+                object.__setattr__(self, key, "")
+            elif not isinstance(value, str):
+                raise ModelCardError(f"model card field {key} must be text, got "
+                                     f"{type(value).__name__}")
+        owners = self.owners
+        if isinstance(owners, str):
+            owners = (owners,)
+        if not isinstance(owners, (list, tuple)) or not all(
+                isinstance(o, (str, int, float)) for o in owners):
+            raise ModelCardError(f"model card field owners must be a name or a list of names, "
+                                 f"got {_kind(owners)}")
+        object.__setattr__(self, "owners", tuple(str(o) for o in owners))
+        if self.subgroup_column is not None and not isinstance(self.subgroup_column, str):
+            raise ModelCardError(f"model card field subgroup_column must be a column name, "
+                                 f"got {_kind(self.subgroup_column)}")
+        if not isinstance(self.training_data, Mapping):
+            raise ModelCardError(f"model card field training_data must be an object, got "
+                                 f"{_kind(self.training_data)}")
+        object.__setattr__(self, "training_data", dict(self.training_data))
+        if not isinstance(self.metrics, Mapping) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool)
+                for v in self.metrics.values()):
+            raise ModelCardError("model card field metrics must map metric names to numbers, "
+                                 f"got {_kind(self.metrics)}")
+        object.__setattr__(self, "metrics", {str(k): float(v) for k, v in self.metrics.items()})
+        rows = self.subgroup_performance
+        if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, (list, tuple)) or \
+                not all(isinstance(r, Mapping) for r in rows):
+            raise ModelCardError("model card field subgroup_performance must be a list of "
+                                 f"objects, got {_kind(rows)}")
+        object.__setattr__(self, "subgroup_performance", tuple(dict(r) for r in rows))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -79,11 +108,10 @@ class ModelCard:
                 f"unknown model card field(s) {unknown}; known: {sorted(names)}"
             )
         values = dict(data)
-        if "owners" in values and values["owners"] is not None:
-            owners = values["owners"]
-            values["owners"] = (owners,) if isinstance(owners, str) else tuple(owners)
-        if "subgroup_performance" in values:
-            values["subgroup_performance"] = tuple(values["subgroup_performance"] or ())
+        for key, empty in (("owners", ()), ("subgroup_performance", ()),
+                           ("training_data", {}), ("metrics", {})):
+            if key in values and values[key] is None:
+                values[key] = empty
         try:
             return cls(**values)
         except TypeError as exc:
@@ -129,6 +157,11 @@ class ModelCard:
         lines += ["", "## Owners", "", ", ".join(self.owners) if self.owners else "Not stated.",
                   ""]
         return "\n".join(lines)
+
+
+def _kind(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
 def _fmt(value: Any) -> str:
@@ -186,7 +219,17 @@ def _card_from_run(client: Any, run_id: str) -> ModelCard | None:
             path = client.download_artifacts(run_id, CARD_JSON, tmp)
         except Exception:  # noqa: BLE001 - no card artifact
             return None
-        return ModelCard.from_dict(json.loads(Path(path).read_text()))
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            return ModelCard.from_dict(data)
+        except (ValueError, RecursionError, ModelCardError) as exc:
+            raise ModelCardError(
+                f"the {CARD_JSON} artifact of run {run_id} is unreadable ({exc}); attach the "
+                f"card again with set_model_card(...) or `steward registry card NAME VERSION "
+                f"--from-file card.json`"
+            ) from None
 
 
 @with_tracking_credentials
@@ -303,8 +346,11 @@ def _training_data_from_run(client: Any, run_id: str) -> dict[str, Any]:
             path = client.download_artifacts(run_id, "data/characteristics.json", tmp)
         except Exception:  # noqa: BLE001 - run not logged by modelsteward
             return {}
-        data: dict[str, Any] = json.loads(Path(path).read_text())
-        return data
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (ValueError, RecursionError):
+            return {}  # unreadable: the card simply has no training data
+        return data if isinstance(data, dict) else {}
 
 
 def _subgroups_for_model(name: str, version: str, column: str, X_test: Any, y_test: Any,

@@ -56,7 +56,7 @@ def moves_of(model: RegisteredModel) -> list[StageMove]:
                     kind=str(data.get("kind", "promote")),
                 )
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             continue  # a hand-edited tag that is not ours: skip it, keep the rest
     moves.sort(key=lambda m: (m.seq, m.at))
     return moves

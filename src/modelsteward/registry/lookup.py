@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCK_SUFFIX",
+    "MAX_NAME_LENGTH",
     "current_version",
     "get_version",
     "iso_from_ms",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 LOCK_SUFFIX = ".steward-lock"
+#: longest accepted model name (MLflow's column holds 256; the lock name adds 13)
+MAX_NAME_LENGTH = 200
 
 
 def iso_from_ms(ms: int | str | None) -> str:
@@ -50,6 +53,17 @@ def validate_model_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidModelNameError(
             f"model name must be a non-empty string, got {name!r}; e.g. 'churn_model'"
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidModelNameError(
+            f"model name {name[:40]!r}... is {len(name)} characters long; names are at most "
+            f"{MAX_NAME_LENGTH} characters (MLflow stores 256, and the name also becomes an "
+            f"experiment and a folder name); choose a shorter name, e.g. 'churn_model'"
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidModelNameError(
+            f"invalid model name {name!r}: control characters (newlines, tabs, escapes) are "
+            f"not allowed; e.g. 'churn_model'"
         )
     bad = [c for c in ("/", ":") if c in name]
     if bad or name.endswith(LOCK_SUFFIX) or name != name.strip():

@@ -175,6 +175,32 @@ def _sqlite_path(uri: str) -> Path | None:
     return Path(uri[len("sqlite:///") :].split("?", 1)[0])
 
 
+def prepare_sqlite_store(path: Path) -> None:
+    """Make a SQLite store private to its user before MLflow opens it.
+
+    A directory we create is 0700 and gets an ``artifacts/`` folder, 0700; a database file we
+    create is 0600 (created here with ``os.open(..., 0o600)``, so it is never readable by
+    others, not even for a moment; SQLite gives its journal the same mode). Existing files
+    and folders are left alone, except a database inside a folder we just created.
+    """
+    directory = path.parent
+    created = not directory.exists()
+    if created:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(directory, 0o700)  # mkdir's mode is masked by the umask
+    artifacts = directory / "artifacts"
+    if created or not artifacts.exists():
+        with contextlib.suppress(FileExistsError):
+            artifacts.mkdir(mode=0o700)
+        if created:
+            os.chmod(artifacts, 0o700)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    elif created:
+        os.chmod(path, 0o600)
+
+
 def artifact_root_for(tracking_uri: str) -> str | None:
     """Artifact root used for new experiments: ``<db dir>/artifacts`` for SQLite, else None.
 
@@ -223,7 +249,7 @@ def check_tracking_available(
     """
     path = _sqlite_path(tracking_uri)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_store(path)
         return
     if not tracking_uri.startswith(("http://", "https://")):
         return

@@ -66,6 +66,7 @@ __all__ = ["BASELINE_ARTIFACT_PATH", "ensure_experiment", "log_training_run", "m
 
 BASELINE_ARTIFACT_PATH = "baseline"
 _PARAM_VALUE_LIMIT = 500
+_FOLDER_LIMIT = 100  # characters of an experiment's artifact folder name
 _log = logging.getLogger(__name__)
 
 
@@ -106,7 +107,11 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
     root = artifact_root_for(uri)
     location = None
     if root is not None:
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "experiment"
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".") or "experiment"
+        if len(safe) > _FOLDER_LIMIT:  # a file name holds 255 bytes: keep it short and unique
+            import hashlib
+
+            safe = f"{safe[:_FOLDER_LIMIT - 13]}_{hashlib.sha256(name.encode()).hexdigest()[:12]}"
         location = f"{root}/{safe}"
     try:
         return str(client.create_experiment(name, artifact_location=location))
