@@ -107,3 +107,44 @@ def test_embedded_store_is_private(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert stat.S_IMODE(steward.stat().st_mode) == 0o700
     assert stat.S_IMODE((steward / "mlflow.db").stat().st_mode) == 0o600
     assert stat.S_IMODE((steward / "artifacts").stat().st_mode) == 0o700
+
+
+def test_user_strings_cannot_break_or_escape_the_cli_tables(sqlite_uri: str, register,
+                                                          model_name: str) -> None:
+    (v,) = register(sqlite_uri, model_name, 1)
+    runner = CliRunner()
+    reason = "[/] [bold]x\x1b[31mred"
+    out = runner.invoke(main, ["registry", "--tracking-uri", sqlite_uri, "promote", model_name,
+                               v, "Staging", "--reason", reason])
+    assert out.exit_code == 0 and "\x1b" not in out.stdout and "[/]" in out.stdout
+    out = runner.invoke(main, ["registry", "--tracking-uri", sqlite_uri, "history", model_name])
+    assert out.exit_code == 0, repr(out.exception)
+    assert "[/] [bold]x" in out.stdout and "\x1b" not in out.stdout
+
+
+def test_bad_versions_and_oversized_reasons_change_nothing(sqlite_uri: str, register,
+                                                           model_name: str) -> None:
+    from modelsteward.errors import RegistryError, VersionNotFoundError
+    from modelsteward.registry import current_version, get_version, promote
+
+    v1, v2 = register(sqlite_uri, model_name, 2)
+    for bad in ("9" * 30, "²", "-1"):
+        with pytest.raises(VersionNotFoundError, match="positive integer"):
+            get_version(model_name, bad, tracking_uri=sqlite_uri)
+    promote(model_name, v1, "Production", tracking_uri=sqlite_uri)
+    with pytest.raises(RegistryError, match="at most 2,000"):
+        promote(model_name, v2, "Production", reason="x" * 200_000, tracking_uri=sqlite_uri)
+    assert current_version(model_name, tracking_uri=sqlite_uri).version == v1
+    assert len(history(model_name, tracking_uri=sqlite_uri)) == 1
+
+
+def test_data_source_password_is_not_stored(sqlite_uri: str, churn_split: tuple,
+                                            tiny_model: object, model_name: str) -> None:
+    from modelsteward.registry import describe
+
+    X_train, X_test, y_train, y_test = churn_split
+    log_training_run(tiny_model, X_train, y_train, X_test, y_test, model_name=model_name,
+                     data_source="postgresql://ml:s3cretpw@db:5432/prod?sslmode=require",
+                     tracking_uri=sqlite_uri)
+    d = describe(model_name, version=1, tracking_uri=sqlite_uri)
+    assert d.data_source == "postgresql://ml:***@db:5432/prod?sslmode=require"

@@ -14,6 +14,7 @@ Without --tracking-uri or MLFLOW_TRACKING_URI the embedded store under ./.stewar
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,14 +46,30 @@ def _console() -> Any:
     return make_console()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(value: Any, *, newlines: bool = False) -> str:
+    """A user string safe for the terminal: control characters (ANSI escapes...) removed."""
+    text = _CONTROL.sub("", "" if value is None else str(value))
+    return text if newlines else text.replace("\n", " ").replace("\t", " ")
+
+
+def _cell(value: Any) -> str:
+    """A user string safe inside a rich table: no control characters, markup escaped."""
+    from rich.markup import escape
+
+    return escape(_plain(value))
+
+
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=_cell(title), title_justify="left")
     for col in columns:
-        table.add_column(col, overflow="fold")
+        table.add_column(_cell(col), overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     _console().print(table)
 
 
@@ -186,7 +203,7 @@ def history_cmd(ctx: click.Context, name: str, version: str | None, as_json: boo
         _json([m.to_dict() for m in moves])
         return
     if not moves:
-        click.echo(f"{name}: no stage moves yet")
+        click.echo(f"{_plain(name)}: no stage moves yet")
         return
     rows = [[m.seq, m.at[:19].replace("T", " "), m.version, m.from_stage, m.to_stage, m.by,
              m.kind, m.reason] for m in moves]
@@ -220,8 +237,8 @@ def promote_cmd(ctx: click.Context, name: str, version: str, stage: str, reason:
         _json([m.to_dict() for m in moves])
         return
     for m in moves:
-        click.echo(f"{name} version {m.version}: {m.from_stage} -> {m.to_stage}"
-                   + (f" ({m.reason})" if m.reason else ""))
+        click.echo(_plain(f"{name} version {m.version}: {m.from_stage} -> {m.to_stage}"
+                          + (f" ({m.reason})" if m.reason else "")))
 
 
 @command.command("rollback")
@@ -244,7 +261,7 @@ def rollback_cmd(ctx: click.Context, name: str, reason: str, as_json: bool) -> N
         _json([m.to_dict() for m in moves])
         return
     for m in moves:
-        click.echo(f"{name} version {m.version}: {m.from_stage} -> {m.to_stage}")
+        click.echo(_plain(f"{name} version {m.version}: {m.from_stage} -> {m.to_stage}"))
 
 
 @command.command("card")
@@ -284,7 +301,7 @@ def card_cmd(ctx: click.Context, name: str, version: str | None, from_file: str 
         return
     from rich.markdown import Markdown
 
-    _console().print(Markdown(card.to_markdown(name, str(shown))))
+    _console().print(Markdown(_plain(card.to_markdown(name, str(shown)), newlines=True)))
 
 
 _CARD_FILE_LIMIT = 1024 * 1024  # bytes: a card is a few paragraphs

@@ -126,9 +126,10 @@ def get_model_version(
 
     get_registered_model(client, name, uri)
     text = str(version).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise VersionNotFoundError(
-            f"version must be a positive integer, got {version!r} (model {name!r})"
+            f"version must be a positive integer (at most 18 digits), got "
+            f"{str(version)[:40]!r} (model {name!r})"
         )
     with translate_errors(uri, f"read version {text} of {name!r}"):
         try:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from modelsteward.errors import DataError, MissingColumnError, RegistryError
+from modelsteward.redact import redact_text
 from modelsteward.registry.cards import (
     CARD_TAG,
     ModelCard,
@@ -330,7 +331,8 @@ def log_training_run(
     train_frame = xtr.assign(**{target_name: ytr})
     digest = full_digest(train_frame)
     test_digest = full_digest(xte.assign(**{target_name: yte}))
-    source = data_source or "in-memory pandas DataFrame"
+    # a data source is often a database URL: never store its password
+    source = redact_text(data_source) if data_source else "in-memory pandas DataFrame"
 
     logged: dict[str, Any] = dict(model_params(model))
     for key in ("train_samples", "test_samples", "n_features", "positive_rate"):
