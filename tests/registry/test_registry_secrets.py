@@ -145,3 +145,30 @@ def test_translated_mlflow_errors_are_redacted() -> None:
     with pytest.raises(TrackingServerUnavailableError) as oserr, translate_errors(uri, "x"):
         raise ConnectionRefusedError(f"connection refused: {uri}")
     assert "hunter2" not in str(oserr.value)
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "inf", "0", "-3"])
+def test_bad_retry_settings_are_config_errors(monkeypatch, value: str) -> None:
+    from modelsteward.errors import ConfigError
+
+    monkeypatch.setenv("STEWARD_TRACKING_RETRIES", value)
+    with pytest.raises(ConfigError, match="STEWARD_TRACKING_RETRIES"):
+        check_tracking_available(f"http://127.0.0.1:{_dead_port()}")
+    monkeypatch.delenv("STEWARD_TRACKING_RETRIES")
+    monkeypatch.setenv("STEWARD_TRACKING_TIMEOUT", value)
+    with pytest.raises(ConfigError, match="STEWARD_TRACKING_TIMEOUT"):
+        check_tracking_available(f"http://127.0.0.1:{_dead_port()}")
+
+
+def test_use_tracking_with_userinfo_sets_mlflow_credentials(fake_server, monkeypatch) -> None:
+    import mlflow
+
+    from modelsteward.registry import use_tracking
+
+    port, seen = fake_server
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
+    use_tracking(f"http://admin:hunter2@127.0.0.1:{port}")
+    assert mlflow.get_tracking_uri() == f"http://127.0.0.1:{port}"
+    assert mlflow.MlflowClient().search_registered_models() == []  # plain MLflow authenticates
+    assert seen and all(auth == GOOD for _, auth in seen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelsteward.redact import redact_text
 from modelsteward.registry.history import moves_of
 from modelsteward.registry.loading import resolve_version
 from modelsteward.registry.lookup import get_registered_model, iso_from_ms
@@ -70,7 +71,7 @@ def describe(
         run_id=record.run_id,
         params=params,
         data_digest=digest,
-        data_source=data_source,
+        data_source=redact_text(data_source) if data_source else "",
         mlflow_dataset_digest=mlflow_digest,
         metrics=metrics,
         trained_at=trained_at,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from modelsteward.errors import RegistryError, TrackingServerUnavailableError
 from modelsteward.registry.lookup import LOCK_SUFFIX
 from modelsteward.registry.mlflow_errors import error_code, is_connection_failure
-from modelsteward.registry.tracking import redact_tracking_text
+from modelsteward.registry.tracking import env_number, redact_tracking_text
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -76,7 +76,7 @@ def registry_lock(
     from mlflow.exceptions import MlflowException
 
     if timeout is None:
-        timeout = float(os.environ.get("STEWARD_LOCK_TIMEOUT") or 60.0)
+        timeout = env_number("STEWARD_LOCK_TIMEOUT", 60.0, 0.0, 86_400.0)
 
     lock_name = f"{name}{LOCK_SUFFIX}"
     token = f"{actor()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"

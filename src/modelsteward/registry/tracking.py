@@ -81,6 +81,28 @@ _lock = threading.Lock()
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+def env_number(name: str, default: float, low: float, high: float, *,
+               integer: bool = False) -> float:
+    """A number from the environment variable ``name`` (``default`` when unset), in
+    ``[low, high]``; anything else (text, NaN, inf, out of range) is a ConfigError."""
+    import math
+
+    from modelsteward.errors import ConfigError
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(int(raw)) if integer else float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        kind = "a whole number" if integer else "a number"
+        raise ConfigError(f"{name}={raw[:40]!r} must be {kind} from {low:g} to {high:g}; "
+                          f"unset it for the default ({default:g})")
+    return value
+
+
 def default_tracking_uri(directory: str | os.PathLike[str] | None = None) -> str:
     """The embedded default: ``sqlite:///<abs dir>/.steward/mlflow.db`` (dir = cwd)."""
     base = Path(directory) if directory is not None else Path.cwd()
@@ -257,10 +279,10 @@ def check_tracking_available(
     with _lock:
         if _healthy_until.get(tracking_uri, 0.0) > now:
             return
-    env_n = os.environ.get(_RETRY_ATTEMPTS_ENV)
-    env_t = os.environ.get(_RETRY_TIMEOUT_ENV)
-    n = attempts if attempts is not None else int(env_n or _DEFAULT_ATTEMPTS)
-    t = timeout if timeout is not None else float(env_t or _DEFAULT_TIMEOUT)
+    n = attempts if attempts is not None else int(
+        env_number(_RETRY_ATTEMPTS_ENV, _DEFAULT_ATTEMPTS, 1, 100, integer=True))
+    t = timeout if timeout is not None else env_number(_RETRY_TIMEOUT_ENV, _DEFAULT_TIMEOUT,
+                                                       0.05, 600.0)
     last: Exception | None = None
     for attempt in range(max(1, n)):
         try:
@@ -292,8 +314,10 @@ def forget_health(tracking_uri: str | None = None) -> None:
 def use_tracking(tracking_uri: str | None = None) -> str:
     """Resolve, check and apply the tracking URI globally (``mlflow.set_tracking_uri``).
 
-    Returns the URI now in use. Library functions prefer :func:`tracking_context`, which
-    restores the previous global URI afterwards.
+    Credentials in the URI are set as ``MLFLOW_TRACKING_USERNAME`` / ``_PASSWORD`` for the
+    whole process, the way MLflow reads them. Returns the URI now in use (with its userinfo:
+    print it with :func:`redact_tracking_text`). Library functions prefer
+    :func:`tracking_context`, which restores the previous global URI afterwards.
     """
     import mlflow
 
@@ -301,6 +325,10 @@ def use_tracking(tracking_uri: str | None = None) -> str:
     check_tracking_available(uri)
     mlflow.set_tracking_uri(mlflow_uri(uri))
     mlflow.set_registry_uri(mlflow_uri(uri))
+    _, user, password = split_credentials(uri)
+    if user is not None or password is not None:  # global on purpose, like the URI
+        os.environ[_USER_ENV] = user or ""
+        os.environ[_PASSWORD_ENV] = password or ""
     return uri
 
 
