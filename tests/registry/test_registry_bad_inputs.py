@@ -148,3 +148,15 @@ def test_data_source_password_is_not_stored(sqlite_uri: str, churn_split: tuple,
                      tracking_uri=sqlite_uri)
     d = describe(model_name, version=1, tracking_uri=sqlite_uri)
     assert d.data_source == "postgresql://ml:***@db:5432/prod?sslmode=require"
+
+
+def test_names_with_quotes_do_not_break_listing(sqlite_uri: str, register) -> None:
+    from modelsteward.registry import list_models, list_versions
+
+    names = ["o'brien", 'say "hi"', "both ' and \""]
+    for name in names:
+        register(sqlite_uri, name, 1)
+    listed = {m.name: m.n_versions for m in list_models(tracking_uri=sqlite_uri)}
+    assert listed == dict.fromkeys(names, 1)
+    for name in names:
+        assert [v.name for v in list_versions(name, tracking_uri=sqlite_uri)] == [name]

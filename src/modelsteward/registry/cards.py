@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ class ModelCard:
                                  f"{_kind(self.training_data)}")
         object.__setattr__(self, "training_data", dict(self.training_data))
         if not isinstance(self.metrics, Mapping) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool)
+                isinstance(v, numbers.Real) and not isinstance(v, bool)
                 for v in self.metrics.values()):
             raise ModelCardError("model card field metrics must map metric names to numbers, "
                                  f"got {_kind(self.metrics)}")

@@ -104,15 +104,25 @@ def get_registered_model(client: MlflowClient, name: str, uri: str) -> Registere
     )
 
 
+def _name_filter(name: str) -> str:
+    """An MLflow filter selecting ``name`` whatever quotes it holds (MLflow's filter strings
+    have no escape: a name with both quote kinds is matched with LIKE, then exactly)."""
+    if "'" not in name:
+        return f"name = '{name}'"
+    if '"' not in name:
+        return f'name = "{name}"'
+    return "name LIKE '" + name.replace("'", "_").replace('"', "_") + "'"
+
+
 def _versions(client: MlflowClient, name: str) -> list[ModelVersion]:
     out: list[ModelVersion] = []
     token = None
     while True:
         page = client.search_model_versions(
-            f"name = '{name}'", max_results=1000, order_by=["version_number DESC"],
+            _name_filter(name), max_results=1000, order_by=["version_number DESC"],
             page_token=token,
         )
-        out.extend(page)
+        out.extend(mv for mv in page if mv.name == name)
         token = page.token
         if not token:
             return out
