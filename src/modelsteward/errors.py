@@ -99,3 +99,8 @@ class SinkError(StewardError):
 
 class InvalidModelNameError(RegistryError, ValueError):
     """A registered-model name MLflow cannot store (empty, or containing '/' or ':')."""
+
+
+class IntegrityError(RegistryError):
+    """A model's or baseline's artifact files do not match the SHA-256 recorded when the
+    version was registered (the artifact store was changed afterwards)."""

@@ -35,7 +35,9 @@ for i, version in enumerate(versions.split(",")):
         result = {"ok": True, "moves": [m.to_dict() for m in moves]}
     except Exception as exc:
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    (work / f"{tag}.{i}.json").write_text(json.dumps(result))
+    part = work / f"{tag}.{i}.json.part"  # written whole, then renamed: never read half
+    part.write_text(json.dumps(result))
+    os.replace(part, work / f"{tag}.{i}.json")
 """
 
 

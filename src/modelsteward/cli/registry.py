@@ -14,6 +14,7 @@ Without --tracking-uri or MLFLOW_TRACKING_URI the embedded store under ./.stewar
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,7 +25,7 @@ from modelsteward.cli._console import make_console
 from modelsteward.cli._errors import errors as _errors
 from modelsteward.errors import ModelCardError
 
-__all__ = ["command"]
+__all__ = ["allow_unverified_option", "command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,16 +46,46 @@ def _console() -> Any:
     return make_console()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(value: Any, *, newlines: bool = False) -> str:
+    """A user string safe for the terminal: control characters (ANSI escapes...) removed."""
+    text = _CONTROL.sub("", "" if value is None else str(value))
+    return text if newlines else text.replace("\n", " ").replace("\t", " ")
+
+
+def _cell(value: Any) -> str:
+    """A user string safe inside a rich table: no control characters, markup escaped."""
+    from rich.markup import escape
+
+    return escape(_plain(value))
+
+
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=_cell(title), title_justify="left")
     for col in columns:
-        table.add_column(col, overflow="fold")
+        table.add_column(_cell(col), overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     _console().print(table)
 
+
+def _set_allow_unverified(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    import os
+
+    from modelsteward.registry.integrity import ALLOW_UNVERIFIED_ENV
+
+    if value:  # the environment reaches the serve workers too
+        os.environ[ALLOW_UNVERIFIED_ENV] = "1"
+
+
+allow_unverified_option = click.option(
+    "--allow-unverified", is_flag=True, expose_value=False, callback=_set_allow_unverified,
+    help="Load a model even when its files do not match the SHA-256 recorded at "
+         "registration (sets STEWARD_ALLOW_UNVERIFIED=1). Loading a model runs its code.")
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 
@@ -91,17 +122,19 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
       steward registry list --json
     """
     from modelsteward.registry import list_models
+    from modelsteward.registry.tracking import redact_tracking_text
 
     uri = _uri(ctx)
     models = list_models(tracking_uri=uri)
     if as_json:
         _json([m.to_dict() for m in models])
         return
+    shown = redact_tracking_text(uri, uri)
     if not models:
-        click.echo(f"no registered models in {uri}")
+        click.echo(f"no registered models in {shown}")
         return
     _table(
-        f"Registered models ({uri})",
+        f"Registered models ({shown})",
         ["name", "production", "staging", "latest", "versions", "updated"],
         [[m.name, m.production_version or "-", m.staging_version or "-", m.latest_version,
           m.n_versions, m.updated_at] for m in models],
@@ -170,7 +203,7 @@ def history_cmd(ctx: click.Context, name: str, version: str | None, as_json: boo
         _json([m.to_dict() for m in moves])
         return
     if not moves:
-        click.echo(f"{name}: no stage moves yet")
+        click.echo(f"{_plain(name)}: no stage moves yet")
         return
     rows = [[m.seq, m.at[:19].replace("T", " "), m.version, m.from_stage, m.to_stage, m.by,
              m.kind, m.reason] for m in moves]
@@ -204,8 +237,8 @@ def promote_cmd(ctx: click.Context, name: str, version: str, stage: str, reason:
         _json([m.to_dict() for m in moves])
         return
     for m in moves:
-        click.echo(f"{name} version {m.version}: {m.from_stage} -> {m.to_stage}"
-                   + (f" ({m.reason})" if m.reason else ""))
+        click.echo(_plain(f"{name} version {m.version}: {m.from_stage} -> {m.to_stage}"
+                          + (f" ({m.reason})" if m.reason else "")))
 
 
 @command.command("rollback")
@@ -228,7 +261,7 @@ def rollback_cmd(ctx: click.Context, name: str, reason: str, as_json: bool) -> N
         _json([m.to_dict() for m in moves])
         return
     for m in moves:
-        click.echo(f"{name} version {m.version}: {m.from_stage} -> {m.to_stage}")
+        click.echo(_plain(f"{name} version {m.version}: {m.from_stage} -> {m.to_stage}"))
 
 
 @command.command("card")
@@ -268,11 +301,43 @@ def card_cmd(ctx: click.Context, name: str, version: str | None, from_file: str 
         return
     from rich.markdown import Markdown
 
-    _console().print(Markdown(card.to_markdown(name, str(shown))))
+    _console().print(Markdown(_plain(card.to_markdown(name, str(shown)), newlines=True)))
+
+
+_CARD_FILE_LIMIT = 1024 * 1024  # bytes: a card is a few paragraphs
+_CARD_DEPTH_LIMIT = 32
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of parsed JSON/TOML, without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > _CARD_DEPTH_LIMIT:
+            return deepest
+        if isinstance(value, dict):
+            stack.extend((v, level + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, level + 1) for v in value)
+    return deepest
 
 
 def _read_card_file(path: Path) -> dict[str, Any]:
-    text = path.read_text()
+    """The card fields of a JSON or TOML file: one ModelCardError for any unusable file."""
+    try:
+        size = path.stat().st_size
+        if size > _CARD_FILE_LIMIT:
+            raise ModelCardError(f"the card file {path} is too large ({size:,} bytes; at most "
+                                 f"{_CARD_FILE_LIMIT:,}): a card is a few paragraphs of text")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ModelCardError(f"cannot read the card file {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ModelCardError(f"the card file {path} is not UTF-8 text (a binary file?); "
+                             "write the card as JSON or TOML") from None
     try:
         if path.suffix.lower() == ".toml":
             import tomllib
@@ -280,8 +345,14 @@ def _read_card_file(path: Path) -> dict[str, Any]:
             data: Any = tomllib.loads(text)
         else:
             data = json.loads(text)
+    except RecursionError:
+        raise ModelCardError(f"cannot read the card file {path}: nested too deeply") from None
     except ValueError as exc:
-        raise ModelCardError(f"cannot read the card file {path}: {exc}") from exc
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelCardError(f"cannot read the card file {path}: {first}") from None
     if not isinstance(data, dict):
         raise ModelCardError(f"{path} must hold an object with the card fields")
+    if _depth(data) > _CARD_DEPTH_LIMIT:
+        raise ModelCardError(f"the card file {path} is nested too deeply (more than "
+                             f"{_CARD_DEPTH_LIMIT} levels); a card holds flat text fields")
     return data

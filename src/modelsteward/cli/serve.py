@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from modelsteward.cli.registry import allow_unverified_option
 from modelsteward.errors import StewardError
 
 __all__ = ["command"]
@@ -27,6 +28,7 @@ __all__ = ["command"]
               help="Seconds between looks at the stage alias.")
 @click.option("--max-body-mb", default=16.0, show_default=True, type=float,
               help="Largest accepted request body, in MiB.")
+@allow_unverified_option
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def command(model_name: str, stage: str, log_url: str | None, host: str, port: int,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from modelsteward.errors import MissingColumnError, ModelCardError
+from modelsteward.registry.tracking import with_tracking_credentials
 
 __all__ = ["ModelCard", "coerce_card", "get_model_card", "set_model_card", "subgroup_performance"]
 
@@ -55,11 +57,40 @@ class ModelCard:
                 "a model card needs intended_use: one sentence on what the model is for, "
                 "e.g. ModelCard(intended_use='rank customers by churn risk')"
             )
-        if isinstance(self.owners, str):
-            object.__setattr__(self, "owners", (self.owners,))
-        else:
-            object.__setattr__(self, "owners", tuple(str(o) for o in self.owners))
-        object.__setattr__(self, "subgroup_performance", tuple(self.subgroup_performance))
+        for key in ("limitations", "fairness_considerations"):
+            value = getattr(self, key)
+            if value is None:
+                object.__setattr__(self, key, "")
+            elif not isinstance(value, str):
+                raise ModelCardError(f"model card field {key} must be text, got "
+                                     f"{type(value).__name__}")
+        owners = self.owners
+        if isinstance(owners, str):
+            owners = (owners,)
+        if not isinstance(owners, (list, tuple)) or not all(
+                isinstance(o, (str, int, float)) for o in owners):
+            raise ModelCardError(f"model card field owners must be a name or a list of names, "
+                                 f"got {_kind(owners)}")
+        object.__setattr__(self, "owners", tuple(str(o) for o in owners))
+        if self.subgroup_column is not None and not isinstance(self.subgroup_column, str):
+            raise ModelCardError(f"model card field subgroup_column must be a column name, "
+                                 f"got {_kind(self.subgroup_column)}")
+        if not isinstance(self.training_data, Mapping):
+            raise ModelCardError(f"model card field training_data must be an object, got "
+                                 f"{_kind(self.training_data)}")
+        object.__setattr__(self, "training_data", dict(self.training_data))
+        if not isinstance(self.metrics, Mapping) or not all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool)
+                for v in self.metrics.values()):
+            raise ModelCardError("model card field metrics must map metric names to numbers, "
+                                 f"got {_kind(self.metrics)}")
+        object.__setattr__(self, "metrics", {str(k): float(v) for k, v in self.metrics.items()})
+        rows = self.subgroup_performance
+        if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, (list, tuple)) or \
+                not all(isinstance(r, Mapping) for r in rows):
+            raise ModelCardError("model card field subgroup_performance must be a list of "
+                                 f"objects, got {_kind(rows)}")
+        object.__setattr__(self, "subgroup_performance", tuple(dict(r) for r in rows))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -78,11 +109,10 @@ class ModelCard:
                 f"unknown model card field(s) {unknown}; known: {sorted(names)}"
             )
         values = dict(data)
-        if "owners" in values and values["owners"] is not None:
-            owners = values["owners"]
-            values["owners"] = (owners,) if isinstance(owners, str) else tuple(owners)
-        if "subgroup_performance" in values:
-            values["subgroup_performance"] = tuple(values["subgroup_performance"] or ())
+        for key, empty in (("owners", ()), ("subgroup_performance", ()),
+                           ("training_data", {}), ("metrics", {})):
+            if key in values and values[key] is None:
+                values[key] = empty
         try:
             return cls(**values)
         except TypeError as exc:
@@ -128,6 +158,11 @@ class ModelCard:
         lines += ["", "## Owners", "", ", ".join(self.owners) if self.owners else "Not stated.",
                   ""]
         return "\n".join(lines)
+
+
+def _kind(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
 def _fmt(value: Any) -> str:
@@ -185,9 +220,20 @@ def _card_from_run(client: Any, run_id: str) -> ModelCard | None:
             path = client.download_artifacts(run_id, CARD_JSON, tmp)
         except Exception:  # noqa: BLE001 - no card artifact
             return None
-        return ModelCard.from_dict(json.loads(Path(path).read_text()))
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            return ModelCard.from_dict(data)
+        except (ValueError, RecursionError, ModelCardError) as exc:
+            raise ModelCardError(
+                f"the {CARD_JSON} artifact of run {run_id} is unreadable ({exc}); attach the "
+                f"card again with set_model_card(...) or `steward registry card NAME VERSION "
+                f"--from-file card.json`"
+            ) from None
 
 
+@with_tracking_credentials
 def get_model_card(
     name: str,
     version: str | int | None = None,
@@ -248,6 +294,7 @@ def attach_card_to_version(client: Any, name: str, version: str, markdown: str) 
     client.set_model_version_tag(name, version, CARD_TAG, "true")
 
 
+@with_tracking_credentials
 def set_model_card(
     name: str,
     version: str | int,
@@ -282,7 +329,7 @@ def set_model_card(
                 metrics = {k: float(v) for k, v in run.data.metrics.items()}
         rows = filled.subgroup_performance
         if filled.subgroup_column and X_test is not None and y_test is not None:
-            rows = _subgroups_for_model(record.model_uri, filled.subgroup_column, X_test,
+            rows = _subgroups_for_model(name, record.version, filled.subgroup_column, X_test,
                                         y_test, uri)
         filled = dataclasses.replace(filled, training_data=training, metrics=metrics,
                                      subgroup_performance=rows)
@@ -300,16 +347,19 @@ def _training_data_from_run(client: Any, run_id: str) -> dict[str, Any]:
             path = client.download_artifacts(run_id, "data/characteristics.json", tmp)
         except Exception:  # noqa: BLE001 - run not logged by modelsteward
             return {}
-        data: dict[str, Any] = json.loads(Path(path).read_text())
-        return data
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (ValueError, RecursionError):
+            return {}  # unreadable: the card simply has no training data
+        return data if isinstance(data, dict) else {}
 
 
-def _subgroups_for_model(model_uri: str, column: str, X_test: Any, y_test: Any,
+def _subgroups_for_model(name: str, version: str, column: str, X_test: Any, y_test: Any,
                          uri: str) -> tuple[dict[str, Any], ...]:
     import numpy as np
 
+    from modelsteward.registry.loading import load_model
     from modelsteward.registry.metrics import predict_with_scores, task_of
-    from modelsteward.registry.tracking import tracking_context
 
     frame = _frame(X_test)
     if column not in frame.columns:
@@ -317,10 +367,7 @@ def _subgroups_for_model(model_uri: str, column: str, X_test: Any, y_test: Any,
             f"subgroup column {column!r} is not in the test data; columns: "
             f"{list(frame.columns)[:20]}"
         )
-    import mlflow.sklearn
-
-    with tracking_context(uri):
-        model = mlflow.sklearn.load_model(model_uri)
+    model = load_model(name, version=version, native=True, tracking_uri=uri)  # checked
     task = task_of(model, np.asarray(y_test))
     y_pred, scores = predict_with_scores(model, X_test, task)
     return subgroup_performance(column, frame[column].to_numpy(), np.asarray(y_test), y_pred,

@@ -89,9 +89,13 @@ def train_and_register(
 
 
 def load_production_model(model_name: str = "churn_model", *,
-                          tracking_uri: str | None = None) -> Any:
-    """The scikit-learn model holding Production (``models:/<name>@production``).
+                          tracking_uri: str | None = None,
+                          allow_unverified: bool = False) -> Any:
+    """The scikit-learn model holding Production (``models:/<name>@production``), its files
+    checked against the SHA-256 recorded at registration (IntegrityError on a mismatch
+    unless ``allow_unverified=True``).
 
     >>> # model = load_production_model(); model.predict_proba(X)[:, 1]
     """
-    return load_model(model_name, "production", native=True, tracking_uri=tracking_uri)
+    return load_model(model_name, "production", native=True, tracking_uri=tracking_uri,
+                      allow_unverified=allow_unverified)

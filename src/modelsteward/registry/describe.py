@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from modelsteward.redact import redact_text
 from modelsteward.registry.history import moves_of
 from modelsteward.registry.loading import resolve_version
 from modelsteward.registry.lookup import get_registered_model, iso_from_ms
 from modelsteward.registry.mlflow_errors import translate_errors
 from modelsteward.registry.records import ModelDescription
-from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri
+from modelsteward.registry.tracking import (
+    mlflow_client,
+    resolve_tracking_uri,
+    with_tracking_credentials,
+)
 
 __all__ = ["describe"]
 
@@ -15,6 +20,7 @@ _DATA_PARAMS = ("train_samples", "test_samples", "n_features", "positive_rate",
                 "class_balance", "feature_names", "data_digest")
 
 
+@with_tracking_credentials
 def describe(
     name: str,
     stage: str = "production",
@@ -65,7 +71,7 @@ def describe(
         run_id=record.run_id,
         params=params,
         data_digest=digest,
-        data_source=data_source,
+        data_source=redact_text(data_source) if data_source else "",
         mlflow_dataset_digest=mlflow_digest,
         metrics=metrics,
         trained_at=trained_at,

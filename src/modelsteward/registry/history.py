@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 from modelsteward.registry.lookup import get_registered_model
 from modelsteward.registry.mlflow_errors import translate_errors
 from modelsteward.registry.records import StageMove
-from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri
+from modelsteward.registry.tracking import (
+    mlflow_client,
+    resolve_tracking_uri,
+    with_tracking_credentials,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -52,7 +56,7 @@ def moves_of(model: RegisteredModel) -> list[StageMove]:
                     kind=str(data.get("kind", "promote")),
                 )
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             continue  # a hand-edited tag that is not ours: skip it, keep the rest
     moves.sort(key=lambda m: (m.seq, m.at))
     return moves
@@ -85,6 +89,7 @@ def append_moves(
     return stored
 
 
+@with_tracking_credentials
 def history(
     name: str, *, version: str | int | None = None, tracking_uri: str | None = None
 ) -> list[StageMove]:

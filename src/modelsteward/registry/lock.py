@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from modelsteward.errors import RegistryError, TrackingServerUnavailableError
 from modelsteward.registry.lookup import LOCK_SUFFIX
 from modelsteward.registry.mlflow_errors import error_code, is_connection_failure
+from modelsteward.registry.tracking import env_number, redact_tracking_text
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -75,7 +76,7 @@ def registry_lock(
     from mlflow.exceptions import MlflowException
 
     if timeout is None:
-        timeout = float(os.environ.get("STEWARD_LOCK_TIMEOUT") or 60.0)
+        timeout = env_number("STEWARD_LOCK_TIMEOUT", 60.0, 0.0, 86_400.0)
 
     lock_name = f"{name}{LOCK_SUFFIX}"
     token = f"{actor()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
@@ -94,13 +95,14 @@ def registry_lock(
             break
         except MlflowException as exc:
             if is_connection_failure(exc):
-                raise TrackingServerUnavailableError(
+                raise TrackingServerUnavailableError(redact_tracking_text(
                     f"tracking server stopped answering while locking {name!r}: {exc}"
-                ) from exc
+                )) from exc
             code = error_code(exc)
             text = str(exc).lower()
             if code not in _RETRYABLE and "locked" not in text and "already exists" not in text:
-                raise RegistryError(f"could not lock model {name!r}: {exc}") from exc
+                raise RegistryError(
+                    redact_tracking_text(f"could not lock model {name!r}: {exc}")) from exc
         age = _lock_age(client, lock_name)
         if age is not None and age > stale_after:
             with contextlib.suppress(MlflowException):

@@ -14,7 +14,12 @@ from modelsteward.errors import (
 from modelsteward.registry.mlflow_errors import error_code, similar, translate_errors
 from modelsteward.registry.records import ModelVersionRecord, RegisteredModelSummary
 from modelsteward.registry.stages import alias_for, parse_stage, stage_of_version
-from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri
+from modelsteward.registry.tracking import (
+    mlflow_client,
+    redact_tracking_text,
+    resolve_tracking_uri,
+    with_tracking_credentials,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCK_SUFFIX",
+    "MAX_NAME_LENGTH",
     "current_version",
     "get_version",
     "iso_from_ms",
@@ -31,6 +37,8 @@ __all__ = [
 ]
 
 LOCK_SUFFIX = ".steward-lock"
+#: longest accepted model name (MLflow's column holds 256; the lock name adds 13)
+MAX_NAME_LENGTH = 200
 
 
 def iso_from_ms(ms: int | str | None) -> str:
@@ -45,6 +53,17 @@ def validate_model_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidModelNameError(
             f"model name must be a non-empty string, got {name!r}; e.g. 'churn_model'"
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidModelNameError(
+            f"model name {name[:40]!r}... is {len(name)} characters long; names are at most "
+            f"{MAX_NAME_LENGTH} characters (MLflow stores 256, and the name also becomes an "
+            f"experiment and a folder name); choose a shorter name, e.g. 'churn_model'"
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidModelNameError(
+            f"invalid model name {name!r}: control characters (newlines, tabs, escapes) are "
+            f"not allowed; e.g. 'churn_model'"
         )
     bad = [c for c in ("/", ":") if c in name]
     if bad or name.endswith(LOCK_SUFFIX) or name != name.strip():
@@ -79,10 +98,20 @@ def get_registered_model(client: MlflowClient, name: str, uri: str) -> Registere
                 raise
             hint = similar(name, _model_names(client))
     raise ModelNotFoundError(
-        f"no registered model named {name!r} in {uri}.{hint} "
+        f"no registered model named {name!r} in {redact_tracking_text(uri, uri)}.{hint} "
         f"List them with `steward registry list`; register one with log_training_run(..., "
         f"model_name={name!r})."
     )
+
+
+def _name_filter(name: str) -> str:
+    """An MLflow filter selecting ``name`` whatever quotes it holds (MLflow's filter strings
+    have no escape: a name with both quote kinds is matched with LIKE, then exactly)."""
+    if "'" not in name:
+        return f"name = '{name}'"
+    if '"' not in name:
+        return f'name = "{name}"'
+    return "name LIKE '" + name.replace("'", "_").replace('"', "_") + "'"
 
 
 def _versions(client: MlflowClient, name: str) -> list[ModelVersion]:
@@ -90,10 +119,10 @@ def _versions(client: MlflowClient, name: str) -> list[ModelVersion]:
     token = None
     while True:
         page = client.search_model_versions(
-            f"name = '{name}'", max_results=1000, order_by=["version_number DESC"],
+            _name_filter(name), max_results=1000, order_by=["version_number DESC"],
             page_token=token,
         )
-        out.extend(page)
+        out.extend(mv for mv in page if mv.name == name)
         token = page.token
         if not token:
             return out
@@ -107,9 +136,10 @@ def get_model_version(
 
     get_registered_model(client, name, uri)
     text = str(version).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise VersionNotFoundError(
-            f"version must be a positive integer, got {version!r} (model {name!r})"
+            f"version must be a positive integer (at most 18 digits), got "
+            f"{str(version)[:40]!r} (model {name!r})"
         )
     with translate_errors(uri, f"read version {text} of {name!r}"):
         try:
@@ -147,6 +177,7 @@ def aliases_of(model: RegisteredModel) -> dict[str, str]:
     return {str(k): str(v) for k, v in (model.aliases or {}).items()}
 
 
+@with_tracking_credentials
 def current_version(
     name: str, stage: str = "production", *, tracking_uri: str | None = None
 ) -> ModelVersionRecord:
@@ -179,6 +210,7 @@ def current_version(
     return to_record(mv, aliases)
 
 
+@with_tracking_credentials
 def get_version(
     name: str, version: str | int, *, tracking_uri: str | None = None
 ) -> ModelVersionRecord:
@@ -190,6 +222,7 @@ def get_version(
     return to_record(mv, aliases_of(model))
 
 
+@with_tracking_credentials
 def list_versions(name: str, *, tracking_uri: str | None = None) -> list[ModelVersionRecord]:
     """Every version of a model, newest first, with stages."""
     uri = resolve_tracking_uri(tracking_uri)
@@ -200,6 +233,7 @@ def list_versions(name: str, *, tracking_uri: str | None = None) -> list[ModelVe
         return [to_record(mv, aliases) for mv in _versions(client, name)]
 
 
+@with_tracking_credentials
 def list_models(*, tracking_uri: str | None = None) -> list[RegisteredModelSummary]:
     """Every registered model with its latest, Production and Staging versions."""
     uri = resolve_tracking_uri(tracking_uri)

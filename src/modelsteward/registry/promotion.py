@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from modelsteward.errors import (
     ModelCardError,
     NoVersionInStageError,
+    RegistryError,
     RollbackError,
     StageError,
     VersionNotFoundError,
@@ -36,7 +37,11 @@ from modelsteward.registry.lookup import (
 from modelsteward.registry.mlflow_errors import translate_errors
 from modelsteward.registry.records import StageMove
 from modelsteward.registry.stages import STAGE_TAG, alias_for, parse_stage, stage_of_version
-from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri
+from modelsteward.registry.tracking import (
+    mlflow_client,
+    resolve_tracking_uri,
+    with_tracking_credentials,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -63,6 +68,23 @@ def _move(
             "kind": kind}
 
 
+_TEXT_LIMIT = 2000  # characters of a reason or actor kept in the history
+
+
+def _check_text(reason: str, who: str) -> None:
+    """Refuse a reason or actor the history tag cannot hold, before anything moves (a failed
+    history write after the alias moved would leave a move unrecorded)."""
+    for label, value in (("reason", reason), ("by", who)):
+        if not isinstance(value, str):
+            raise RegistryError(f"{label} must be text, got {type(value).__name__}")
+        if len(value) > _TEXT_LIMIT:
+            raise RegistryError(
+                f"{label} is {len(value):,} characters long; at most {_TEXT_LIMIT:,} are kept "
+                f"in the history: shorten it (link to a ticket or document instead)"
+            )
+
+
+@with_tracking_credentials
 def promote(
     name: str,
     version: str | int,
@@ -89,6 +111,7 @@ def promote(
     get_model_version(client, name, version, uri)  # clear errors before taking the lock
     v = str(version).strip()
     who = by or default_actor()
+    _check_text(reason, who)
     with translate_errors(uri, f"move version {v} of {name!r} to {target}"):
         with registry_lock(client, name):
             model = get_registered_model(client, name, uri)
@@ -154,6 +177,7 @@ def production_lineage(moves: list[StageMove]) -> list[str]:
     return stack
 
 
+@with_tracking_credentials
 def rollback(
     name: str, reason: str = "", *, by: str | None = None, tracking_uri: str | None = None
 ) -> list[StageMove]:
@@ -167,6 +191,7 @@ def rollback(
     client = mlflow_client(uri)
     get_registered_model(client, name, uri)
     who = by or default_actor()
+    _check_text(reason, who)
     with translate_errors(uri, f"roll back {name!r}"):
         with registry_lock(client, name):
             model = get_registered_model(client, name, uri)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from modelsteward.errors import DataError, MissingColumnError, RegistryError
+from modelsteward.redact import redact_text
 from modelsteward.registry.cards import (
     CARD_TAG,
     ModelCard,
@@ -30,6 +31,13 @@ from modelsteward.registry.cards import (
     write_card_files,
 )
 from modelsteward.registry.data import as_frame, as_target, data_characteristics, full_digest
+from modelsteward.registry.integrity import (
+    BASELINE_DIGEST_TAG,
+    INTEGRITY_FILE,
+    MODEL_DIGEST_TAG,
+    file_manifest,
+    manifest_digest,
+)
 from modelsteward.registry.lookup import validate_model_name
 from modelsteward.registry.metrics import (
     evaluation_metrics,
@@ -45,7 +53,12 @@ from modelsteward.registry.serialization import (
     skops_trusted_types,
 )
 from modelsteward.registry.stages import STAGE_TAG
-from modelsteward.registry.tracking import artifact_root_for, tracking_context
+from modelsteward.registry.tracking import (
+    artifact_root_for,
+    mlflow_uri,
+    tracking_context,
+    with_tracking_credentials,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -54,6 +67,7 @@ __all__ = ["BASELINE_ARTIFACT_PATH", "ensure_experiment", "log_training_run", "m
 
 BASELINE_ARTIFACT_PATH = "baseline"
 _PARAM_VALUE_LIMIT = 500
+_FOLDER_LIMIT = 100  # characters of an experiment's artifact folder name
 _log = logging.getLogger(__name__)
 
 
@@ -94,7 +108,11 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
     root = artifact_root_for(uri)
     location = None
     if root is not None:
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "experiment"
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".") or "experiment"
+        if len(safe) > _FOLDER_LIMIT:  # a file name holds 255 bytes: keep it short and unique
+            import hashlib
+
+            safe = f"{safe[:_FOLDER_LIMIT - 13]}_{hashlib.sha256(name.encode()).hexdigest()[:12]}"
         location = f"{root}/{safe}"
     try:
         return str(client.create_experiment(name, artifact_location=location))
@@ -189,6 +207,27 @@ def _log_batch(client: MlflowClient, run_id: str, params: Mapping[str, str],
     )
 
 
+def _record_integrity(root: Path, model_uri: str, version_tags: dict[str, str]) -> None:
+    """SHA-256 manifests of the stored model files and of the baseline in ``root``: digests
+    into the version tags, manifests into ``root/integrity.json`` (uploaded with the run).
+
+    The model is hashed as stored (downloaded back), so the check at load time compares
+    like with like."""
+    import mlflow.artifacts
+
+    with tempfile.TemporaryDirectory() as model_tmp:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=model_tmp)
+        model_files = file_manifest(local)
+    baseline_files = file_manifest(root / BASELINE_ARTIFACT_PATH)
+    model_sha, baseline_sha = manifest_digest(model_files), manifest_digest(baseline_files)
+    version_tags[MODEL_DIGEST_TAG] = model_sha
+    version_tags[BASELINE_DIGEST_TAG] = baseline_sha
+    (root / INTEGRITY_FILE).write_text(json.dumps({
+        "algorithm": "sha256", "model_sha256": model_sha, "baseline_sha256": baseline_sha,
+        "model": model_files, "baseline": baseline_files,
+    }, indent=1, sort_keys=True))
+
+
 def _dataset(from_pandas: Any, frame: pd.DataFrame, target: str, name: str) -> Any:
     """An MLflow PandasDataset whose schema is computed without MLflow's per-value scan.
 
@@ -215,6 +254,7 @@ def _dataset(from_pandas: Any, frame: pd.DataFrame, target: str, name: str) -> A
     return ds
 
 
+@with_tracking_credentials
 def log_training_run(
     model: Any,
     X_train: Any,
@@ -291,7 +331,8 @@ def log_training_run(
     train_frame = xtr.assign(**{target_name: ytr})
     digest = full_digest(train_frame)
     test_digest = full_digest(xte.assign(**{target_name: yte}))
-    source = data_source or "in-memory pandas DataFrame"
+    # a data source is often a database URL: never store its password
+    source = redact_text(data_source) if data_source else "in-memory pandas DataFrame"
 
     logged: dict[str, Any] = dict(model_params(model))
     for key in ("train_samples", "test_samples", "n_features", "positive_rate"):
@@ -310,7 +351,7 @@ def log_training_run(
         "modelsteward"
 
     with tracking_context(tracking_uri) as uri, _quiet_mlflow():
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client = MlflowClient(tracking_uri=mlflow_uri(uri), registry_uri=mlflow_uri(uri))
         with translate_errors(uri, "log the training run"):
             exp_id = ensure_experiment(client, exp_name, uri)
             nested = mlflow.active_run() is not None
@@ -357,6 +398,7 @@ def log_training_run(
                 with tempfile.TemporaryDirectory() as tmp:
                     root = Path(tmp)
                     baseline.save(root / BASELINE_ARTIFACT_PATH)
+                    _record_integrity(root, info.model_uri, version_tags)
                     importance = feature_importance(model, list(xtr.columns))
                     if importance is not None:
                         (root / "feature_importance.json").write_text(

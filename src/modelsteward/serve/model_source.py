@@ -177,7 +177,6 @@ class ModelSource:
         """Load ``models:/<name>/<version>`` from the registry (never from a client path)."""
         import mlflow.pyfunc
 
-        uri = f"models:/{self.config.model_name}/{version}"
         previous = os.environ.get("MLFLOW_TRACKING_URI")
         os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
         try:
@@ -185,7 +184,13 @@ class ModelSource:
 
             mlflow.set_tracking_uri(self.tracking_uri)
             mlflow.set_registry_uri(self.tracking_uri)
-            pyfunc = mlflow.pyfunc.load_model(uri)
+            from modelsteward.registry.integrity import allow_unverified_default
+            from modelsteward.registry.loading import load_model as load_checked
+
+            # SHA-256 of the files checked against the registration before unpickling
+            pyfunc = load_checked(self.config.model_name, version=version,
+                                  tracking_uri=self.tracking_uri,
+                                  allow_unverified=allow_unverified_default())
         finally:
             if previous is None:
                 os.environ.pop("MLFLOW_TRACKING_URI", None)
