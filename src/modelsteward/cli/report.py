@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from modelsteward.cli._errors import errors
-from modelsteward.cli.monitor import data_options, run_monitor
+from modelsteward.cli.monitor import data_options, run_monitor, sink_options
 from modelsteward.errors import ConfigError
 
 __all__ = ["command"]
@@ -26,11 +26,22 @@ def _rerender(source: str, out_dir: str) -> dict[str, Path]:
         data = json.loads(Path(source).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{source} does not exist; pass the report.json of a run") from exc
-    except json.JSONDecodeError as exc:
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{source} is a directory; pass the report.json of a run") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source} is not JSON ({exc}); pass the report.json of a run") from exc
+    except RecursionError:
+        raise ConfigError(f"{source} is nested too deeply to be a report; pass the "
+                          "report.json of a run") from None
     if not isinstance(data, dict) or data.get("kind") != "modelsteward.monitor_report":
         raise ConfigError(f"{source} is not a modelsteward monitor report (report.json)")
-    return write_report(data, out_dir)
+    try:
+        return write_report(data, out_dir)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+            RecursionError) as exc:
+        raise ConfigError(f"{source} is not a complete modelsteward monitor report "
+                          f"({type(exc).__name__}: {str(exc)[:200]}); re-run steward report "
+                          "to write a new one") from None
 
 
 @click.command("report")
@@ -41,6 +52,7 @@ def _rerender(source: str, out_dir: str) -> dict[str, Path]:
               help="Re-render a saved report.json instead of monitoring.")
 @click.option("--sink", "sinks", multiple=True, help="Also send alerts to these sinks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the written paths as JSON.")
+@sink_options
 @errors
 def command(out_dir: str, from_json: str | None, sinks: tuple[str, ...], as_json: bool,
             **params: Any) -> None:
