@@ -18,27 +18,17 @@ column named ``[/]`` or ``\x1b[31m`` prints as text::
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
 
 from rich.console import Console
 from rich.markup import escape
 
+from modelsteward.report.text import strip_controls
+
 __all__ = ["esc", "make_console", "plain"]
-
-# ANSI/VT escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), 2-byte ESC x
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
-                   r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
-
 
 def plain(text: object, *, keep_newlines: bool = True) -> str:
     """``str(text)`` without terminal escape sequences and control characters."""
-    out = _ANSI.sub("", str(text))
-    return "".join(
-        ch for ch in out
-        if (keep_newlines and ch in "\n\t") or unicodedata.category(ch) not in ("Cc", "Cf")
-        or ch in "\u200d"  # zero-width joiner keeps emoji sequences whole
-    )
+    return strip_controls(text, keep_newlines=keep_newlines)
 
 
 def esc(text: object) -> str:

@@ -92,8 +92,11 @@ class ConsoleSink(_Base):
         self.stream = stream
 
     def send(self, notification: Notification) -> None:
+        from modelsteward.report.text import strip_controls
+
+        text = strip_controls(notification.text)  # names from data never drive the terminal
         if self.stream is not None:
-            print(notification.text, file=self.stream, flush=True)
+            print(text, file=self.stream, flush=True)
             return
         from rich.console import Console
         from rich.text import Text
@@ -102,8 +105,8 @@ class ConsoleSink(_Base):
         console = Console(highlight=False)
         if not console.is_terminal:
             console = Console(highlight=False, width=120)
-        console.print(Text(notification.title, style=style))
-        for line in notification.text.splitlines()[1:]:
+        console.print(Text(strip_controls(notification.title), style=style))
+        for line in text.splitlines()[1:]:
             console.print(Text("  " + line))
 
 
