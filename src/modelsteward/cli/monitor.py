@@ -10,7 +10,6 @@ Without --tracking-uri or MLFLOW_TRACKING_URI the embedded registry under ./.ste
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Callable
@@ -219,7 +218,7 @@ def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_
     if report_dir:
         paths = report.write(report_dir)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        click.echo(report.to_json())
     else:
         print_summary(report)
         if report_dir:

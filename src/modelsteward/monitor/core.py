@@ -186,9 +186,11 @@ class MonitorReport:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        from modelsteward.report import finite
+        """Strict JSON (NaN becomes null), secrets in URIs and error texts masked."""
+        from modelsteward.report import finite, redacted
 
-        return json.dumps(finite(self.to_dict()), indent=indent, default=str, allow_nan=False)
+        return json.dumps(redacted(finite(self.to_dict())), indent=indent, default=str,
+                          allow_nan=False)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``report.json`` and ``report.html`` into ``out_dir``; returns their paths."""
@@ -217,7 +219,9 @@ def _resolve(model: str, stage: str, tracking_uri: str | None, baseline: Any,
             description = registry.describe(model, stage, version=version,
                                             tracking_uri=tracking_uri).to_dict()
         except Exception as exc:  # the report still works without the four questions
-            description = {"error": f"{type(exc).__name__}: {exc}"}
+            from modelsteward.redact import redact_text
+
+            description = {"error": redact_text(f"{type(exc).__name__}: {exc}")}
     return base, version, run_id, description
 
 
