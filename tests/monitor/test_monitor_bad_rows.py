@@ -170,3 +170,25 @@ def test_empty_and_garbage_files_give_one_line_errors(tmp_path, baseline) -> Non
         assert res.output.startswith("error: "), (args, res.output)
         assert res.output.count("\n") == 1, (args, res.output)
         assert "Traceback" not in res.output
+
+
+def test_reading_a_log_never_creates_a_database_or_tables(tmp_path, baseline) -> None:
+    bdir = _save(baseline, tmp_path)
+    typo = tmp_path / "typo.db"
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE mine (a)")
+    con.commit()
+    con.close()
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not sqlite" * 100)
+    for db, says in ((typo, "does not exist"), (other, "not a modelsteward prediction log"),
+                     (garbage, "not a SQLite database")):
+        res = CliRunner().invoke(main, ["monitor", "--model", "churn", "--baseline", bdir,
+                                        "--log", f"sqlite:///{db}"])
+        assert res.exit_code == 2 and says in res.output, res.output
+        assert res.output.count("\n") == 1
+    assert not typo.exists()
+    con = sqlite3.connect(other)
+    assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["mine"]
+    con.close()

@@ -382,10 +382,11 @@ def monitor(
                          outcome_column=outcome_column,
                          timestamp_column=(timestamp_column if spec.is_time or since is not None
                                            or until is not None else None))
-    frame, reasons = cleaned.frame, cleaned.reasons
+    frame, reasons, scores = cleaned.frame, cleaned.reasons, cleaned.scores
     if (since is not None or until is not None) and timestamp_column in frame.columns:
         keep = _time_filter(frame, timestamp_column, since, until)
         frame, reasons = frame[keep].reset_index(drop=True), reasons[keep]
+        scores = scores[keep] if scores is not None else None
     feature_ok = np.array([r not in FEATURE_REASONS for r in reasons], dtype=bool)
     run_warnings += list(cleaned.notes)
     run_warnings += [f"{note} (no window)" for note in skip_notes(cleaned.unplaced)]
@@ -407,7 +408,7 @@ def monitor(
     tracker = AlertTracker(model, version, notify_severity=pol.value("notify_severity"))
     concept_notes: list[str] = []
     concept = _concept_per_window(frame, windows, base, pol, prediction_column, outcome_column,
-                                  concept_notes, cleaned.scores)
+                                  concept_notes, scores)
     run_warnings += concept_notes
     min_rows = int(pol.value("min_window_rows"))
 

@@ -123,6 +123,7 @@ def read_log(url: str, model_name: str, *, since: Any = None,
     """
     from modelsteward.store import PredictionLog
 
+    _check_sqlite_log(url)
     log = PredictionLog(url)
     try:
         return log.read_frame(model_name, since=since, until=until)
@@ -130,6 +131,35 @@ def read_log(url: str, model_name: str, *, since: Any = None,
         return _read_log_tolerant(log, model_name, since=since, until=until)
     finally:
         log.close()
+
+
+def _check_sqlite_log(url: str) -> None:
+    """Reading must not create a database, nor tables in someone else's: a SQLite log must
+    exist and hold the prediction log's tables (checked read-only)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if str(path) in ("", ":memory:"):
+        return
+    if not path.is_file():
+        raise DataError(f"prediction log {path} does not exist; check the path (steward serve "
+                        "creates it on its first prediction)")
+    try:
+        con = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise DataError(f"{path} is not a SQLite database ({exc}); pass the prediction log "
+                        "that steward serve writes") from None
+    if not {"predictions", "outcomes"} <= tables:
+        raise DataError(f"{path} is not a modelsteward prediction log (no predictions table); "
+                        "pass the log that steward serve writes")
 
 
 def _read_log_tolerant(log: Any, model_name: str, *, since: Any,
