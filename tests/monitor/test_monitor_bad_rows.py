@@ -192,3 +192,16 @@ def test_reading_a_log_never_creates_a_database_or_tables(tmp_path, baseline) ->
     con = sqlite3.connect(other)
     assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["mine"]
     con.close()
+
+
+def test_baseline_fit_bounds_bins_and_reports_an_unwritable_out_dir(tmp_path) -> None:
+    data = tmp_path / "n.csv"
+    pd.DataFrame({"x": np.arange(100.0)}).to_csv(data, index=False)
+    res = CliRunner().invoke(main, ["baseline", "fit", str(data), str(tmp_path / "b"),
+                                    "--bins", str(10**9)])
+    assert res.exit_code == 2 and "--bins" in res.output  # refused before allocating
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    res = CliRunner().invoke(main, ["baseline", "fit", str(data), str(afile)])
+    assert res.exit_code == 2, (res.output, res.exception)
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1

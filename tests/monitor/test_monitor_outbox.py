@@ -138,3 +138,20 @@ def test_bad_sink_spec_error_does_not_print_the_url(tmp_path, baseline, make_str
         res = CliRunner().invoke(main, [*args, "--sink", spec])
         assert res.exit_code == 2, res.output
         assert SECRET not in res.output and res.output.startswith("error: ")
+
+
+def test_report_with_a_down_sink_writes_and_exits_3(tmp_path, baseline, make_stream) -> None:
+    args = _setup(tmp_path, baseline, make_stream)[1:]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    outbox = tmp_path / "outbox.jsonl"
+    res = CliRunner().invoke(main, ["report", *args, "--out", str(tmp_path / "r"), "--sink",
+                                    f"webhook:http://127.0.0.1:{port}/{SECRET}",
+                                    "--outbox", str(outbox)])
+    assert res.exit_code == 3, (res.output, res.exception)
+    assert (tmp_path / "r" / "report.html").exists()
+    assert "2 notifications not delivered" in res.output
+    assert len(outbox.read_text().splitlines()) == 2
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "2 notification(s) not delivered" in html and SECRET not in html

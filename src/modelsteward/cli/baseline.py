@@ -32,7 +32,8 @@ def command() -> None:
     metavar="COLUMN=KIND",
     help="Override an inferred kind: numeric or categorical (repeatable).",
 )
-@click.option("--bins", default=10, show_default=True, type=int, help="PSI bins.")
+@click.option("--bins", default=10, show_default=True, type=click.IntRange(2, 1000),
+              help="PSI bins (2 to 1000).")
 def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int) -> None:
     """Fit a baseline on DATA (CSV/Parquet) and save it into OUT_DIR.
 
@@ -56,6 +57,10 @@ def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int) -> None:
         path = baseline.save(out_dir)
     except StewardError as exc:
         click.echo(f"error: {plain(exc, keep_newlines=False)}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # OUT_DIR is a file, not writable, disk full
+        click.echo(f"error: cannot write the baseline to {plain(out_dir)} ({exc.strerror or exc}); "
+                   "pass a new or empty directory you can write to", err=True)
         sys.exit(2)
     click.echo(plain(f"baseline of {len(baseline.columns)} columns saved to {path}"))
 

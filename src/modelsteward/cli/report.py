@@ -7,13 +7,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from modelsteward.cli._console import plain
 from modelsteward.cli._errors import errors
-from modelsteward.cli.monitor import data_options, run_monitor, sink_options
+from modelsteward.cli.monitor import EXIT_UNDELIVERED, data_options, run_monitor, sink_options
 from modelsteward.errors import ConfigError
 
 __all__ = ["command"]
@@ -62,13 +64,23 @@ def command(out_dir: str, from_json: str | None, sinks: tuple[str, ...], as_json
     the model version, features worst first, distributions of flagged features, PSI over
     windows and the concept-drift panel.
 
+    Exit status: 0 written; 2 an error; 3 written, but some notifications to --sink were not
+    delivered (kept in the outbox, retried first on the next run).
+
     Example: steward report --model churn_model --data prod.parquet --out reports/
     """
+    undelivered = 0
     if from_json:
         paths = _rerender(from_json, out_dir)
     else:
-        paths = run_monitor(params, list(sinks)).write(out_dir)
+        report = run_monitor(params, list(sinks))
+        paths = report.write(out_dir)
+        undelivered = len(report.undelivered)
     if as_json:
         click.echo(json.dumps({k: str(v) for k, v in paths.items()}))
     else:
-        click.echo(f"wrote {paths['json']}\nwrote {paths['html']}")
+        click.echo(plain(f"wrote {paths['json']}\nwrote {paths['html']}"))
+    if undelivered:  # the same status as steward monitor
+        click.echo(f"{undelivered} notification{'s' if undelivered != 1 else ''} not delivered "
+                   "(kept in the outbox, retried on the next run)", err=True)
+        sys.exit(EXIT_UNDELIVERED)
