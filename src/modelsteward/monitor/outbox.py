@@ -12,9 +12,13 @@ The file is written atomically and readable by its owner only (0600, folder 0700
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import tempfile
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,20 +70,35 @@ class Outbox:
                 continue
             if (isinstance(entry, dict) and isinstance(entry.get("sink"), str)
                     and isinstance(entry.get("notification"), dict)):
+                if not isinstance(entry.get("id"), str) or not entry["id"]:
+                    # a hand-written line: an id derived from its text, the same on every read
+                    entry["id"] = "line-" + hashlib.sha256(line.encode()).hexdigest()[:16]
                 entries.append(entry)
             else:
                 self.unreadable += 1
         return entries
 
-    def save(self, entries: list[dict[str, Any]]) -> None:
-        """Replace the file with ``entries`` (removes it when there are none)."""
-        if not entries:
-            if self.path.exists():
-                self.path.unlink()
-            return
+    def save(self, entries: list[dict[str, Any]], *, taken: set[str] | None = None) -> None:
+        """Write ``entries`` back (removes the file when nothing is left).
+
+        With ``taken`` (the ids this run loaded), entries another run added to the file in
+        the meantime are kept: the file is re-read and merged under an exclusive lock.
+        """
         folder = self.path.parent
         if not folder.exists():
             folder.mkdir(parents=True, mode=0o700)
+        with _locked(self.path.with_name(self.path.name + ".lock")):
+            if taken is not None:
+                mine = {e.get("id") for e in entries}
+                entries = entries + [e for e in self.load()
+                                     if e.get("id") not in taken and e.get("id") not in mine]
+            self._write(entries)
+
+    def _write(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            self.path.unlink(missing_ok=True)
+            return
+        folder = self.path.parent
         fd, tmp = tempfile.mkstemp(prefix=".outbox-", dir=folder)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -93,7 +112,24 @@ class Outbox:
 
     @staticmethod
     def entry(sink_key: str, sink_name: str, notification: dict[str, Any],
-              queued_at: str | None = None) -> dict[str, Any]:
-        return {"sink": sink_key, "sink_name": sink_name,
+              queued_at: str | None = None, entry_id: str | None = None) -> dict[str, Any]:
+        return {"id": entry_id or uuid.uuid4().hex, "sink": sink_key, "sink_name": sink_name,
                 "queued_at": queued_at or datetime.now(UTC).isoformat(),
                 "notification": notification}
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (no-op where fcntl does not exist)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the atomic replace still keeps the file whole
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

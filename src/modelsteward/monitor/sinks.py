@@ -283,6 +283,7 @@ class Dispatcher:
     _foreign: list[dict[str, Any]] = field(default_factory=list, repr=False)
     _expired: set[str] = field(default_factory=set, repr=False)
     _old: set[int] = field(default_factory=set, repr=False)
+    _taken: dict[int, str] = field(default_factory=dict, repr=False)  # object id -> entry id
 
     def __post_init__(self) -> None:
         if self.outbox_path is None:
@@ -301,6 +302,7 @@ class Dispatcher:
                 continue
             self.outbox.setdefault(sink.name, deque()).append((n, str(e.get("queued_at", ""))))
             self._old.add(id(n))
+            self._taken[id(n)] = str(e.get("id") or "")
             self.from_previous += 1
         self.unreadable = box.unreadable
 
@@ -390,10 +392,16 @@ class Dispatcher:
                                                  redact_text(f"{type(exc).__name__}: {exc}"), 1))
         if self.outbox_path is not None:
             keys = {s.name: _key(s) for s in self.sinks}
-            entries = list(self._foreign) + [
-                Outbox.entry(keys.get(name, name), name, n.to_dict(), queued)
-                for name, q in self.outbox.items() for n, queued in q]
-            Outbox(self.outbox_path).save(entries)
+            entries = [Outbox.entry(keys.get(name, name), name, n.to_dict(), queued,
+                                    self._taken.get(id(n)) or None)
+                       for name, q in self.outbox.items() for n, queued in q]
+            try:  # entries of sinks this run does not have stay as they are in the file
+                Outbox(self.outbox_path).save(entries, taken=set(self._taken.values()))
+            except OSError as exc:
+                self.failures.append(SinkFailure(
+                    "outbox", "close", f"cannot write the outbox {self.outbox_path} "
+                    f"({exc.strerror or exc}); the undelivered notifications are only in "
+                    "the report", 1))
 
     def undelivered(self) -> list[dict[str, Any]]:
         return [{"sink": name, "queued_at": queued, **n.to_dict()}
