@@ -148,7 +148,7 @@ def test_report_with_a_down_sink_writes_and_exits_3(tmp_path, baseline, make_str
     outbox = tmp_path / "outbox.jsonl"
     res = CliRunner().invoke(main, ["report", *args, "--out", str(tmp_path / "r"), "--sink",
                                     f"webhook:http://127.0.0.1:{port}/{SECRET}",
-                                    "--outbox", str(outbox)])
+                                    "--outbox", str(outbox), "--sink-deadline", "20"])
     assert res.exit_code == 3, (res.output, res.exception)
     assert (tmp_path / "r" / "report.html").exists()
     assert "2 notifications not delivered" in res.output

@@ -215,10 +215,13 @@ def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_
     """
     chosen = list(sinks) if sinks else ([] if as_json else ["console"])
     report = run_monitor(params, chosen)
+    undelivered = len(getattr(report, "undelivered", ()))
     if report_dir:
         paths = report.write(report_dir)
     if as_json:
-        click.echo(report.to_json())
+        from modelsteward.report import render_json
+
+        click.echo(render_json(report))  # strict JSON, secrets masked
     else:
         print_summary(report)
         if report_dir:
@@ -227,7 +230,7 @@ def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_
         rank = {"warning": 2, "critical": 3}[fail_on]
         worst = max((("info", "warning", "critical").index(a.severity) + 1
                      for a in report.open_alerts), default=0)
-        if worst >= rank and not report.undelivered:
+        if worst >= rank and not undelivered:
             sys.exit(1)
-    if report.undelivered:
+    if undelivered:
         sys.exit(EXIT_UNDELIVERED)

@@ -75,7 +75,7 @@ def command(out_dir: str, from_json: str | None, sinks: tuple[str, ...], as_json
     else:
         report = run_monitor(params, list(sinks))
         paths = report.write(out_dir)
-        undelivered = len(report.undelivered)
+        undelivered = len(getattr(report, "undelivered", ()))
     if as_json:
         click.echo(json.dumps({k: str(v) for k, v in paths.items()}))
     else:
