@@ -10,7 +10,7 @@ and reports ``"12 rows skipped: non-finite outcome"`` per window::
     ...                   prediction_column="prediction", outcome_column="outcome",
     ...                   timestamp_column="timestamp")
     >>> list(rows.reasons), list(rows.frame["outcome"])
-    [None, 'non-finite outcome', None]
+    ([None, 'non-finite outcome', None], [1.0, nan, 0.0])
     >>> skip_notes({"non-finite outcome": 12})
     ['12 rows skipped: non-finite outcome']
 """
