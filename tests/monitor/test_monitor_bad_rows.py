@@ -205,3 +205,24 @@ def test_baseline_fit_bounds_bins_and_reports_an_unwritable_out_dir(tmp_path) ->
     res = CliRunner().invoke(main, ["baseline", "fit", str(data), str(afile)])
     assert res.exit_code == 2, (res.output, res.exception)
     assert res.output.startswith("error: ") and res.output.count("\n") == 1
+
+
+def test_a_feature_value_of_the_wrong_type_is_skipped_not_fatal(
+        tmp_path, baseline, make_stream) -> None:
+    frame = make_stream(weeks=2, seed=64)
+    db = tmp_path / "predictions.db"
+    ids = _fill_log(f"sqlite:///{db}", frame)
+    con = sqlite3.connect(db)
+    with con:
+        row = json.loads(con.execute("SELECT features FROM predictions WHERE id = ?",
+                                     (ids[0],)).fetchone()[0])
+        for pid, f0, plan in ((ids[0], "text", "basic"), (ids[1], {"a": 1}, ["x"]),
+                              (ids[800], [1, 2], {"k": "v"})):
+            row.update(f0=f0, plan=plan)
+            con.execute("UPDATE predictions SET features = ? WHERE id = ?",
+                        (json.dumps(row), pid))
+    con.close()
+    rep = monitor("churn", f"sqlite:///{db}", baseline=baseline, sinks=[])
+    assert rep.windows[0].skipped == {"feature 'f0' not a number": 2}
+    assert rep.windows[1].skipped == {"feature 'f0' not a number": 1}
+    assert all(w.status == "ok" for w in rep.windows)

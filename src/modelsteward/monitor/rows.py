@@ -180,6 +180,44 @@ def _score(value: Any) -> tuple[float, str | None]:
     return math.nan, "prediction of the wrong type"
 
 
+def _clean_features(frame: pd.DataFrame, baseline: Any
+                    ) -> list[tuple[str, pd.Series, np.ndarray, str]]:
+    """Values a feature's declared kind cannot take, set to null with a reason per row.
+
+    A text, list or object in a numeric feature (or a list or object in a categorical one)
+    would otherwise stop the whole run; a null is counted by the null-rate check, so a
+    feature that turns to text everywhere still raises an alert.
+    """
+    columns = getattr(baseline, "columns", None) or {}
+    out = []
+    for name in getattr(baseline, "feature_names", ()):
+        if name not in frame.columns or frame[name].dtype != object:
+            continue
+        series = frame[name]
+        kind = getattr(columns.get(name), "kind", None)
+        if kind == "numeric":
+            as_num = pd.to_numeric(series.map(_plain_number), errors="coerce")
+            bad = (as_num.isna() & series.notna()).to_numpy()
+            if bad.any():
+                out.append((name, as_num, bad, f"feature {name!r} not a number"))
+        else:
+            bad = series.map(lambda v: isinstance(v, (dict, list, tuple, set))).to_numpy(
+                dtype=bool)
+            if bad.any():
+                out.append((name, series.where(~bad, None), bad,
+                            f"feature {name!r} of the wrong type"))
+    return out
+
+
+def _plain_number(value: Any) -> Any:
+    """Numbers and numeric text as they are; anything else as NaN (to_numeric would raise)."""
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    if isinstance(value, (int, float, np.integer, np.floating, str)) or value is None:
+        return value
+    return math.nan
+
+
 def _bad_timestamps(series: pd.Series) -> np.ndarray:
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         parsed = pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
@@ -223,6 +261,11 @@ def clean_rows(frame: pd.DataFrame, baseline: Any, *, prediction_column: str,
             for i, (_, why) in enumerate(pairs):
                 if why is not None and reasons[i] is None:
                     reasons[i] = why
+    for name, cleaned, bad, why in _clean_features(frame, baseline):
+        updates[name] = cleaned
+        for j in np.flatnonzero(bad).tolist():
+            if reasons[j] is None:
+                reasons[j] = why
     if outcome_column in frame.columns:
         values, why_out, out_notes = _clean_outcomes(frame[outcome_column], baseline,
                                                      outcome_column)
