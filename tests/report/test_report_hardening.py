@@ -69,3 +69,13 @@ def test_rerender_of_a_tampered_report_is_one_line(tmp_path) -> None:
     assert res.exit_code == 0, (res.output, res.exception)
     html = (tmp_path / "o2" / "report.html").read_text()
     assert "<script>alert(1)" not in html
+
+
+def test_an_unwritable_report_directory_is_one_line(tmp_path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    rep = tmp_path / "r.json"
+    rep.write_text(_run(tmp_path).to_json())
+    res = CliRunner().invoke(main, ["report", "--from", str(rep), "--out", str(afile / "sub")])
+    assert res.exit_code == 2, (res.output, res.exception)
+    assert res.output.startswith("error: cannot write the report") and res.output.count("\n") == 1

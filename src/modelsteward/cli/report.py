@@ -16,7 +16,7 @@ import click
 from modelsteward.cli._console import plain
 from modelsteward.cli._errors import errors
 from modelsteward.cli.monitor import EXIT_UNDELIVERED, data_options, run_monitor, sink_options
-from modelsteward.errors import ConfigError
+from modelsteward.errors import ConfigError, StewardError
 
 __all__ = ["command"]
 
@@ -39,6 +39,8 @@ def _rerender(source: str, out_dir: str) -> dict[str, Path]:
         raise ConfigError(f"{source} is not a modelsteward monitor report (report.json)")
     try:
         return write_report(data, out_dir)
+    except StewardError:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError,
             RecursionError) as exc:
         raise ConfigError(f"{source} is not a complete modelsteward monitor report "

@@ -60,11 +60,17 @@ def render_json(report: Any) -> str:
 
 def write_report(report: Any, out_dir: str | Path, *, stem: str = "report") -> dict[str, Path]:
     """Write ``<stem>.json`` and ``<stem>.html`` into ``out_dir``; returns both paths."""
+    from modelsteward.errors import ConfigError
+
     data = redacted(finite(_as_dict(report)))
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     json_path = out / f"{stem}.json"
     html_path = out / f"{stem}.html"
-    json_path.write_text(render_json(data), encoding="utf-8")
-    html_path.write_text(render_html(data), encoding="utf-8")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(render_json(data), encoding="utf-8")
+        html_path.write_text(render_html(data), encoding="utf-8")
+    except OSError as exc:  # not writable, a file in the way, disk full
+        raise ConfigError(f"cannot write the report into {out} ({exc.strerror or exc}); pass "
+                          "a directory you can write to") from None
     return {"json": json_path, "html": html_path}
