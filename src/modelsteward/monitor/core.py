@@ -387,7 +387,7 @@ def monitor(
         keep = _time_filter(frame, timestamp_column, since, until)
         frame, reasons = frame[keep].reset_index(drop=True), reasons[keep]
         scores = scores[keep] if scores is not None else None
-    feature_ok = np.array([r not in FEATURE_REASONS for r in reasons], dtype=bool)
+    feature_ok = ~np.isin(reasons, np.array(sorted(FEATURE_REASONS), dtype=object))
     run_warnings += list(cleaned.notes)
     run_warnings += [f"{note} (no window)" for note in skip_notes(cleaned.unplaced)]
     stamps = frame[timestamp_column] if timestamp_column in frame.columns else None

@@ -53,7 +53,19 @@ def skip_notes(counts: dict[str, int]) -> list[str]:
 
 
 def count_reasons(reasons: np.ndarray) -> dict[str, int]:
-    return dict(Counter(str(r) for r in reasons if r is not None))
+    given = reasons[_present(reasons)]
+    return dict(Counter(str(r) for r in given.tolist())) if given.size else {}
+
+
+def _present(reasons: np.ndarray) -> np.ndarray:
+    """Which entries of an object array of reasons are set (not None)."""
+    return np.asarray(pd.notna(reasons), dtype=bool)
+
+
+def _merge(reasons: np.ndarray, why: np.ndarray) -> None:
+    """Give rows without a reason yet the reason in ``why`` (first reason wins)."""
+    take = _present(why) & ~_present(reasons)
+    reasons[take] = why[take]
 
 
 def baseline_classes(baseline: Any) -> list[str] | None:
@@ -123,14 +135,15 @@ def _outcome(value: Any, classes: list[str] | None, seen: dict[str, set[str]]
 
 
 def _clean_outcomes(series: pd.Series, baseline: Any, column: str
-                    ) -> tuple[np.ndarray, list[str | None], list[str]]:
+                    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     notes: list[str] = []
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
             series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         inf = np.isinf(values)
-        values = np.where(inf, np.nan, values)
-        return values, ["non-finite outcome" if b else None for b in inf], notes
+        why = np.full(values.size, None, dtype=object)
+        why[inf] = "non-finite outcome"
+        return np.where(inf, np.nan, values), why, notes
     classes = baseline_classes(baseline)
     seen: dict[str, set[str]] = {"bool": set(), "mapped": set(), "unknown": set(), "text": set()}
     pairs = [_outcome(v, classes, seen) for v in series.tolist()]
@@ -150,7 +163,7 @@ def _clean_outcomes(series: pd.Series, baseline: Any, column: str
             "numbers: those rows were left out of concept drift. Send numeric outcomes (0/1 "
             "in the model's class order), or fit the baseline with metadata "
             "classes='[\"no\", \"yes\"]' (the model's classes in order)")
-    return values, [r for _, r in pairs], notes
+    return values, np.array([r for _, r in pairs], dtype=object), notes
 
 
 def _sample(values: set[str], k: int = 5) -> str:
@@ -218,7 +231,23 @@ def _plain_number(value: Any) -> Any:
     return math.nan
 
 
+def _scores(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and reasons (None when usable); numeric columns in one vectorised pass."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+            series.dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        why = np.full(values.size, None, dtype=object)
+        why[np.isnan(values)] = "missing prediction"
+        why[np.isinf(values)] = "non-finite prediction"
+        return np.where(np.isfinite(values), values, np.nan), why
+    pairs = [_score(v) for v in series.tolist()]
+    return (np.array([v for v, _ in pairs], dtype=float),
+            np.array([w for _, w in pairs], dtype=object))
+
+
 def _bad_timestamps(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return np.asarray(series.isna(), dtype=bool)
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         parsed = pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
     else:
@@ -255,24 +284,19 @@ def clean_rows(frame: pd.DataFrame, baseline: Any, *, prediction_column: str,
     updates: dict[str, Any] = {}
     scores = None
     if prediction_column in frame.columns:
-        pairs = [_score(v) for v in frame[prediction_column].tolist()]
-        scores = np.array([s for s, _ in pairs], dtype=float)
+        scores, why = _scores(frame[prediction_column])
         if n and not np.isnan(scores).all():  # all unusable: one note later, not n reasons
-            for i, (_, why) in enumerate(pairs):
-                if why is not None and reasons[i] is None:
-                    reasons[i] = why
-    for name, cleaned, bad, why in _clean_features(frame, baseline):
+            _merge(reasons, why)
+    for name, cleaned, bad, reason in _clean_features(frame, baseline):
         updates[name] = cleaned
-        for j in np.flatnonzero(bad).tolist():
-            if reasons[j] is None:
-                reasons[j] = why
+        marked = np.full(n, None, dtype=object)
+        marked[bad] = reason
+        _merge(reasons, marked)
     if outcome_column in frame.columns:
         values, why_out, out_notes = _clean_outcomes(frame[outcome_column], baseline,
                                                      outcome_column)
         notes += out_notes
-        for i, why in enumerate(why_out):
-            if why is not None and reasons[i] is None:
-                reasons[i] = why
+        _merge(reasons, why_out)
         updates[outcome_column] = values
     if updates:
         frame = frame.assign(**updates)
