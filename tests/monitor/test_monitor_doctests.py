@@ -11,7 +11,8 @@ MODULES = [
     "modelsteward.drift.concept", "modelsteward.monitor.policy", "modelsteward.monitor.alerts",
     "modelsteward.monitor.checks", "modelsteward.monitor.sinks", "modelsteward.monitor.data",
     "modelsteward.monitor.core", "modelsteward.monitor.calibrate", "modelsteward.report.page",
-    "modelsteward.report.svg",
+    "modelsteward.report.svg", "modelsteward.monitor.rows", "modelsteward.monitor.outbox",
+    "modelsteward.report.text", "modelsteward.cli._console",
 ]
 
 

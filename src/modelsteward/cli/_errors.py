@@ -26,7 +26,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def fail(message: str) -> None:
     """Print ``error: message`` on stderr and exit with status 2."""
-    click.echo(f"error: {message}", err=True)
+    from modelsteward.cli._console import plain
+
+    click.echo(f"error: {plain(message, keep_newlines=False)}", err=True)
     sys.exit(2)
 
 

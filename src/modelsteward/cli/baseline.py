@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from modelsteward.cli._console import make_console
+from modelsteward.cli._console import esc, make_console, plain
 from modelsteward.errors import StewardError
 
 __all__ = ["command"]
@@ -32,7 +32,8 @@ def command() -> None:
     metavar="COLUMN=KIND",
     help="Override an inferred kind: numeric or categorical (repeatable).",
 )
-@click.option("--bins", default=10, show_default=True, type=int, help="PSI bins.")
+@click.option("--bins", default=10, show_default=True, type=click.IntRange(2, 1000),
+              help="PSI bins (2 to 1000).")
 def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int) -> None:
     """Fit a baseline on DATA (CSV/Parquet) and save it into OUT_DIR.
 
@@ -55,9 +56,13 @@ def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int) -> None:
         )
         path = baseline.save(out_dir)
     except StewardError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {plain(exc, keep_newlines=False)}", err=True)
         sys.exit(2)
-    click.echo(f"baseline of {len(baseline.columns)} columns saved to {path}")
+    except OSError as exc:  # OUT_DIR is a file, not writable, disk full
+        click.echo(f"error: cannot write the baseline to {plain(out_dir)} ({exc.strerror or exc}); "
+                   "pass a new or empty directory you can write to", err=True)
+        sys.exit(2)
+    click.echo(plain(f"baseline of {len(baseline.columns)} columns saved to {path}"))
 
 
 @command.command("show")
@@ -77,19 +82,19 @@ def show(directory: str, as_json: bool) -> None:
     try:
         baseline = Baseline.load(directory)
     except StewardError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {plain(exc, keep_newlines=False)}", err=True)
         sys.exit(2)
     if as_json:
         click.echo(json.dumps(baseline.to_dict(), indent=2))
         return
-    table = Table(title=f"Baseline {directory} ({baseline.created_at:%Y-%m-%d %H:%M} UTC)")
+    table = Table(title=esc(f"Baseline {directory} ({baseline.created_at:%Y-%m-%d %H:%M} UTC)"))
     for col in ("column", "kind", "rows", "null %", "distinct", "mean", "std", "min", "max"):
         table.add_column(col, justify="left" if col in ("column", "kind") else "right")
     for p in baseline.columns.values():
         numeric = p.kind == "numeric"
         table.add_row(
-            p.name,
-            p.kind,
+            esc(p.name),
+            esc(p.kind),
             str(p.n_rows),
             f"{p.null_rate:.1%}",
             str(p.n_distinct),

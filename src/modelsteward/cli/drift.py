@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from modelsteward.cli._console import make_console
+from modelsteward.cli._console import esc, make_console, plain
 from modelsteward.errors import StewardError, UnsupportedInputError
 
 __all__ = ["command", "read_data_file", "load_reference"]
@@ -26,10 +26,18 @@ def read_data_file(path: str | Path) -> Any:
     if not p.exists():
         raise UnsupportedInputError(f"{p} does not exist; pass a CSV or Parquet file")
     suffix = p.suffix.lower()
+    if p.is_file() and p.stat().st_size == 0:
+        raise UnsupportedInputError(f"{p.name} is empty (0 bytes); pass a CSV or Parquet file "
+                                    "with a header and rows")
     if p.is_dir() or suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        return pq.read_table(p)
+        try:
+            return pq.read_table(p)
+        except Exception as exc:  # ArrowInvalid: not Parquet, truncated, no files in a dir
+            raise UnsupportedInputError(
+                f"cannot read {p.name} as Parquet ({_first_line(exc)}); check that the file "
+                "is complete and really Parquet") from None
     if suffix in (".csv", ".tsv", ".txt") or suffix.endswith(".gz"):
         import pyarrow.csv as pcsv
 
@@ -39,10 +47,16 @@ def read_data_file(path: str | Path) -> Any:
         try:
             return pcsv.read_csv(p, parse_options=opts, convert_options=convert)
         except Exception as exc:  # pyarrow.lib.ArrowInvalid and friends
-            raise UnsupportedInputError(f"cannot read {p.name} as CSV ({exc})") from None
+            raise UnsupportedInputError(f"cannot read {p.name} as CSV ({_first_line(exc)})"
+                                        ) from None
     raise UnsupportedInputError(
         f"cannot read {p.name}: use a .csv, .tsv or .parquet file, or a baseline directory"
     )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 def load_reference(path: str | Path) -> Any:
@@ -85,11 +99,13 @@ def _run(reference: str, current: str, p_threshold: float, as_json: bool) -> Non
             "drift": [r.to_dict() for r in results],
             "degradation": [a.to_dict() for a in alerts],
         }
-        click.echo(json.dumps(doc, indent=2, allow_nan=False))
+        from modelsteward.report import finite
+
+        click.echo(json.dumps(finite(doc), indent=2, allow_nan=False))
         return
     console = make_console()
     table = Table(
-        title=f"Data drift: {Path(current).name} vs {Path(reference).name}",
+        title=esc(f"Data drift: {Path(current).name} vs {Path(reference).name}"),
         caption=f"p < {p_threshold:g} flags drift; worst first",
     )
     for col, justify in (
@@ -105,9 +121,9 @@ def _run(reference: str, current: str, p_threshold: float, as_json: bool) -> Non
     for r in results:
         style = "bold red" if r.is_drifted else None
         table.add_row(
-            r.feature,
-            r.kind,
-            r.test,
+            esc(r.feature),
+            esc(r.kind),
+            esc(r.test),
             _num(r.statistic),
             _num(r.p_value),
             _num(r.psi),
@@ -121,7 +137,8 @@ def _run(reference: str, current: str, p_threshold: float, as_json: bool) -> Non
             at.add_column(col, overflow="fold")
         for a in alerts:
             at.add_row(
-                a.feature, a.alert_type, _num(a.current_value), _num(a.baseline_value), a.message
+                esc(a.feature), esc(a.alert_type), _num(a.current_value),
+                _num(a.baseline_value), esc(a.message),
             )
         console.print(at)
     else:
@@ -158,5 +175,5 @@ def command(reference: str, current: str, p_threshold: float, as_json: bool) -> 
     try:
         _run(reference, current, p_threshold, as_json)
     except StewardError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {plain(exc, keep_newlines=False)}", err=True)
         sys.exit(2)

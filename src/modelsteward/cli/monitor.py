@@ -10,7 +10,7 @@ Without --tracking-uri or MLFLOW_TRACKING_URI the embedded registry under ./.ste
 
 from __future__ import annotations
 
-import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,14 +18,38 @@ from typing import Any, TypeVar
 
 import click
 
-from modelsteward.cli._console import make_console
+from modelsteward.cli._console import esc, make_console, plain
 from modelsteward.cli._errors import errors
 
-__all__ = ["command", "data_options", "run_monitor"]
+__all__ = ["EXIT_UNDELIVERED", "command", "data_options", "run_monitor", "sink_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Exit status when notifications could not be delivered (they wait in the outbox).
+EXIT_UNDELIVERED = 3
 
+
+def _positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (value > 0 and math.isfinite(value)):
+        raise click.BadParameter("must be a positive number of seconds (e.g. 30)")
+    return value
+
+
+def sink_options(func: F) -> F:
+    """--sink-deadline and --outbox: how long sinks may take and where undelivered waits."""
+    opts = [
+        click.option("--sink-deadline", default=30.0, show_default=True, type=float,
+                     callback=_positive_seconds,
+                     help="Seconds all sink deliveries of this run may take together; what "
+                          "is not delivered by then waits in the outbox."),
+        click.option("--outbox", "outbox", default=None, type=click.Path(dir_okay=False),
+                     help="JSON Lines file keeping undelivered notifications for the next run "
+                          "(retried first) [default: outbox.jsonl beside the --log SQLite "
+                          "database, else ./.steward/outbox.jsonl]."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
 
 
 def data_options(func: F) -> F:
@@ -92,6 +116,11 @@ def run_monitor(params: dict[str, Any], sinks: list[str] | None) -> Any:
     window: str | int = params["window"]
     if str(window).isdigit():
         window = int(window)
+    outbox = params.get("outbox")
+    if outbox is None and sinks and any(s.strip().lower() != "console" for s in sinks):
+        from modelsteward.monitor.outbox import default_outbox_path
+
+        outbox = default_outbox_path(data)
     return monitor(
         params["model"], data, stage=params["stage"], window=window, policy=params["policy"],
         tracking_uri=params["tracking_uri"], baseline=baseline,
@@ -99,18 +128,20 @@ def run_monitor(params: dict[str, Any], sinks: list[str] | None) -> Any:
         timestamp_column=params["timestamp_column"],
         prediction_column=params["prediction_column"], outcome_column=params["outcome_column"],
         since=params["since"], until=params["until"], tz=params["tz"],
+        sink_deadline=params.get("sink_deadline"), outbox=outbox,
     )
 
 
 def print_summary(report: Any) -> None:
-    """The windows table and the alert timeline, with rich."""
+    """The windows table, skipped rows, the alert timeline and the delivery summary."""
     from rich.table import Table
 
     console = make_console()
-    table = Table(title=f"{report.model_name} version {report.model_version} "
-                        f"({report.stage}): {report.window} windows, policy {report.policy.name}")
+    table = Table(title=esc(f"{report.model_name} version {report.model_version} "
+                            f"({report.stage}): {report.window} windows, policy "
+                            f"{report.policy.name}"))
     for col in ("window", "rows", "status", "worst", "alerts", "top feature (PSI)",
-                "correlation", "coverage"):
+                "correlation", "coverage", "skipped"):
         table.add_column(col)
     colors = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
     for w in report.windows:
@@ -119,24 +150,40 @@ def print_summary(report: Any) -> None:
         top = next((f for f in w.features if f.psi is not None), None)
         c = w.concept
         table.add_row(
-            w.label, str(w.n_rows), w.status,
-            f"[{colors.get(sev, '')}]{sev}[/]" if sev else "", str(len(w.alerts)),
-            f"{top.feature} ({top.psi:.3f})" if top else "",
+            esc(w.label), str(w.n_rows), esc(w.status),
+            f"[{colors.get(sev, '')}]{esc(sev)}[/]" if sev else "", str(len(w.alerts)),
+            esc(f"{top.feature} ({top.psi:.3f})") if top else "",
             f"{c.correlation:.3f}" if c and c.correlation is not None else "",
             f"{c.coverage:.0%}" if c else "",
+            str(sum(w.skipped.values())) if w.skipped else "",
         )
     console.print(table)
+
+    def say(text: str) -> None:
+        console.print(plain(text), markup=False, highlight=False)
+
+    for w in report.windows:
+        for reason, n in sorted(w.skipped.items(), key=lambda kv: -kv[1]):
+            say(f"{w.label}: {n} row{'s' if n != 1 else ''} skipped: {reason}")
     if report.notifications:
         console.print("[bold]Alert timeline[/] (what was sent):")
         for n in report.notifications:
-            console.print(f"  {n.window_label}: {n.title}", markup=False, highlight=False)
+            say(f"  {n.window_label}: {n.title}")
     else:
         console.print("No alert reached the notification threshold.")
     for f in report.sink_failures:
-        console.print(f"sink {f['sink']} failed in {f['window_label']}: {f['error']}"
-                      + (" (delivered later)" if f["delivered_later"] else ""), markup=False)
+        say(f"sink {f['sink']} failed in {f['window_label']}: {f['error']}"
+            + (" (delivered later)" if f["delivered_later"] else ""))
     for w in report.warnings:
-        console.print(f"note: {w}", markup=False, highlight=False)
+        say(f"note: {w}")
+    if report.outbox_delivered:
+        say(f"{report.outbox_delivered} notification(s) of earlier runs delivered from the "
+            f"outbox {report.outbox}")
+    if report.undelivered:
+        n = len(report.undelivered)
+        where = (f"kept in the outbox {report.outbox}, retried on the next run"
+                 if report.outbox else "not kept: no outbox")
+        say(f"{n} notification{'s' if n != 1 else ''} not delivered ({where})")
 
 
 @click.command("monitor")
@@ -149,20 +196,32 @@ def print_summary(report: Any) -> None:
               help="Also write report.json and report.html here.")
 @click.option("--fail-on", type=click.Choice(["none", "warning", "critical"]), default="none",
               show_default=True, help="Exit 1 when an alert this severe is open at the end.")
+@sink_options
 @errors
 def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_on: str,
             **params: Any) -> None:
     """Run data-drift, degradation and concept-drift checks per window against the baseline
     of the model version serving --stage, send alerts, and print a summary.
 
+    Rows that cannot be used (an infinite or text outcome, features that are not JSON, a
+    prediction that is not a number) are skipped and counted per window, never fatal.
+
+    \b
+    Exit status: 0 ok; 1 an alert at --fail-on severity is open; 2 an error (one line on
+    stderr); 3 some notifications were not delivered (kept in the outbox, retried first on
+    the next run).
+
     Example: steward monitor --model churn_model --data 'prod/2026-*.parquet' --window 7D
     """
     chosen = list(sinks) if sinks else ([] if as_json else ["console"])
     report = run_monitor(params, chosen)
+    undelivered = len(getattr(report, "undelivered", ()))
     if report_dir:
         paths = report.write(report_dir)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        from modelsteward.report import render_json
+
+        click.echo(render_json(report))  # strict JSON, secrets masked
     else:
         print_summary(report)
         if report_dir:
@@ -171,5 +230,7 @@ def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_
         rank = {"warning": 2, "critical": 3}[fail_on]
         worst = max((("info", "warning", "critical").index(a.severity) + 1
                      for a in report.open_alerts), default=0)
-        if worst >= rank:
+        if worst >= rank and not undelivered:
             sys.exit(1)
+    if undelivered:
+        sys.exit(EXIT_UNDELIVERED)

@@ -22,7 +22,7 @@ summarised when it resolves, and all news for one model and window comes as one 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from modelsteward.monitor.policy import severity_rank
@@ -86,6 +86,12 @@ class Alert:
         out["message"] = self.message
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Alert:
+        """The inverse of :meth:`to_dict` (derived keys such as ``message`` are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
 
 @dataclass(frozen=True)
 class AlertEvent:
@@ -114,6 +120,11 @@ class AlertEvent:
         return {"event": self.event, "alert": self.alert.to_dict(), "text": self.text,
                 "opened_window": self.opened_window, "peak_severity": self.peak_severity,
                 "windows_open": self.windows_open}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AlertEvent:
+        return cls(str(d["event"]), Alert.from_dict(d["alert"]), str(d["opened_window"]),
+                   str(d["peak_severity"]), int(d.get("windows_open", 1)))
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,14 @@ class Notification:
                 "window_index": self.window_index, "window_label": self.window_label,
                 "severity": self.severity, "title": self.title, "text": self.text,
                 "still_open": self.still_open, "events": [e.to_dict() for e in self.events]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Notification:
+        """The inverse of :meth:`to_dict` (how the on-disk outbox gives notifications back)."""
+        return cls(str(d["model_name"]), str(d["model_version"]), int(d["window_index"]),
+                   str(d["window_label"]),
+                   tuple(AlertEvent.from_dict(e) for e in d.get("events", [])),
+                   int(d.get("still_open", 0)))
 
     def to_slack(self) -> dict[str, Any]:
         """A Slack incoming-webhook body (``text`` plus blocks)."""

@@ -35,11 +35,12 @@ from modelsteward.drift.concept import (
     parse_window,
     split_windows,
 )
-from modelsteward.errors import DataError, EmptyDataError
+from modelsteward.errors import ConfigError, DataError, EmptyDataError
 from modelsteward.monitor.alerts import ACTIONS, Alert, AlertTracker, Notification
 from modelsteward.monitor.checks import FeatureCheck, check_window, reference_bins
 from modelsteward.monitor.data import attach_outcomes, read_production
 from modelsteward.monitor.policy import Policy, load_policy, severity_rank
+from modelsteward.monitor.rows import FEATURE_REASONS, clean_rows, count_reasons, skip_notes
 from modelsteward.monitor.sinks import ConsoleSink, Dispatcher, parse_sink
 
 __all__ = ["MonitorReport", "WindowResult", "monitor"]
@@ -61,6 +62,7 @@ class WindowResult:
     alerts: tuple[Alert, ...] = ()
     notes: tuple[str, ...] = ()
     model_versions: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +75,7 @@ class WindowResult:
             "concept": self.concept.to_dict() if self.concept else None,
             "alerts": [a.to_dict() for a in self.alerts], "notes": list(self.notes),
             "model_versions": dict(self.model_versions),
+            "skipped_rows": dict(self.skipped),
         }
 
 
@@ -94,6 +97,9 @@ class MonitorReport:
     sink_failures: tuple[dict[str, Any], ...] = ()
     undelivered: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = ()
+    outbox: str | None = None
+    outbox_delivered: int = 0  # notifications of earlier runs delivered from the outbox
+    skipped_unplaced: dict[str, int] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @property
@@ -139,6 +145,15 @@ class MonitorReport:
         return sorted(rows.values(), key=lambda r: (-severity_rank(r["worst_severity"]),
                                                      -(r["max_psi"] or 0.0), r["feature"]))
 
+    @property
+    def skipped_rows(self) -> dict[str, int]:
+        """Rows set aside in the whole run, by reason (windows and rows in no window)."""
+        total = dict(self.skipped_unplaced)
+        for w in self.windows:
+            for reason, n in w.skipped.items():
+                total[reason] = total.get(reason, 0) + n
+        return total
+
     def timeline(self) -> list[tuple[str, str]]:
         """(window label, notification title) in order: what a person was told, when."""
         return [(n.window_label, n.title) for n in self.notifications]
@@ -158,19 +173,24 @@ class MonitorReport:
                         "rows": sum(w.n_rows for w in self.windows),
                         "alerts_by_severity": counts,
                         "notifications": len(self.notifications),
-                        "open_alerts": len(self.open_alerts)},
+                        "open_alerts": len(self.open_alerts),
+                        "skipped_rows": self.skipped_rows,
+                        "undelivered": len(self.undelivered),
+                        "outbox_delivered": self.outbox_delivered},
             "notifications": [n.to_dict() for n in self.notifications],
             "open_alerts": [a.to_dict() for a in self.open_alerts],
             "feature_table": self.feature_table(),
             "windows": [w.to_dict() for w in self.windows],
             "sink_failures": list(self.sink_failures), "undelivered": list(self.undelivered),
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings), "outbox": self.outbox,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        from modelsteward.report import finite
+        """Strict JSON (NaN becomes null), secrets in URIs and error texts masked."""
+        from modelsteward.report import finite, redacted
 
-        return json.dumps(finite(self.to_dict()), indent=indent, default=str, allow_nan=False)
+        return json.dumps(redacted(finite(self.to_dict())), indent=indent, default=str,
+                          allow_nan=False)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``report.json`` and ``report.html`` into ``out_dir``; returns their paths."""
@@ -199,12 +219,14 @@ def _resolve(model: str, stage: str, tracking_uri: str | None, baseline: Any,
             description = registry.describe(model, stage, version=version,
                                             tracking_uri=tracking_uri).to_dict()
         except Exception as exc:  # the report still works without the four questions
-            description = {"error": f"{type(exc).__name__}: {exc}"}
+            from modelsteward.redact import redact_text
+
+            description = {"error": redact_text(f"{type(exc).__name__}: {exc}")}
     return base, version, run_id, description
 
 
-def _time_filter(frame: pd.DataFrame, column: str, since: Any, until: Any) -> pd.DataFrame:
-    """Rows with ``since <= timestamp < until`` (naive bounds are UTC)."""
+def _time_filter(frame: pd.DataFrame, column: str, since: Any, until: Any) -> np.ndarray:
+    """Which rows have ``since <= timestamp < until`` (naive bounds are UTC)."""
     from modelsteward.drift.concept import to_utc_timestamps
 
     ts = to_utc_timestamps(frame[column])
@@ -218,27 +240,15 @@ def _time_filter(frame: pd.DataFrame, column: str, since: Any, until: Any) -> pd
             raise DataError(f"cannot read {bound!r} as a time; use ISO 8601") from exc
         b = b.tz_localize("UTC") if b.tzinfo is None else b
         keep &= (ts >= b) if is_lower else (ts < b)
-    out = frame[keep].reset_index(drop=True)
-    if out.empty:
+    if not keep.any():
         raise EmptyDataError(f"no rows between since={since} and until={until}; widen the range")
-    return out
-
-
-def _prediction_scores(series: pd.Series) -> np.ndarray:
-    def score(v: Any) -> float:
-        if isinstance(v, (list, tuple, np.ndarray)):
-            return float(v[-1]) if len(v) else math.nan
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return math.nan
-
-    return np.array([score(v) for v in series], dtype=float)
+    return keep
 
 
 def _concept_per_window(frame: pd.DataFrame, windows: list[Window], baseline: Any,
                         policy: Policy, prediction_column: str, outcome_column: str,
-                        notes: list[str]) -> dict[int, ConceptDriftResult]:
+                        notes: list[str], scores: np.ndarray | None
+                        ) -> dict[int, ConceptDriftResult]:
     if outcome_column not in frame.columns:
         notes.append("no outcomes in the data: concept drift not checked")
         return {}
@@ -250,15 +260,14 @@ def _concept_per_window(frame: pd.DataFrame, windows: list[Window], baseline: An
         notes.append("the baseline has no concept reference (no validation predictions and "
                      "outcomes at fit time): concept drift not checked")
         return {}
-    preds = _prediction_scores(frame[prediction_column])
-    outs = pd.to_numeric(frame[outcome_column], errors="coerce").to_numpy(dtype=float)
+    assert scores is not None  # the prediction column is there
+    preds = scores
+    outs = frame[outcome_column].to_numpy(dtype=float)  # cleaned by clean_rows
     bad = np.isnan(preds)
     if bad.all():
         notes.append("predictions are not numbers: concept drift not checked")
         return {}
     if bad.any():
-        notes.append(f"{int(bad.sum())} rows without a numeric prediction left out of concept "
-                     "drift")
         outs = np.where(bad, np.nan, outs)
         preds = np.where(bad, 0.0, preds)
     results = detect_concept_drift(
@@ -332,6 +341,8 @@ def monitor(
     tz: str = "UTC",
     progress: bool | None = None,
     describe: bool = True,
+    sink_deadline: float | None = None,
+    outbox: str | Path | None = None,
 ) -> MonitorReport:
     """Check production data window by window against the serving model's baseline.
 
@@ -339,8 +350,16 @@ def monitor(
     logged with it come from the registry (or pass ``baseline=`` to skip the registry).
     ``data`` is a DataFrame, CSV/Parquet path(s) or glob, or a prediction-log URL.
     ``sinks`` are sink objects or specs (``"console"``, ``"jsonl:PATH"``, ``"webhook:URL"``,
-    ``"slack:URL"``, ``"mlflow"``); default: console. Returns a :class:`MonitorReport`.
+    ``"slack:URL"``, ``"mlflow"``); default: console. ``sink_deadline`` bounds the seconds
+    all deliveries of the run take together. ``outbox`` is a JSON Lines file that keeps what
+    a sink could not take for the next run (retried first); None keeps it in memory only.
+    Rows that cannot be used (an infinite outcome, features that are not JSON...) are left
+    out and counted per window (``WindowResult.skipped``), never fatal.
+    Returns a :class:`MonitorReport`.
     """
+    if sink_deadline is not None and not (sink_deadline > 0 and math.isfinite(sink_deadline)):
+        raise ConfigError(f"sink_deadline must be a positive number of seconds, got "
+                          f"{sink_deadline!r}")
     pol = load_policy(policy)
     spec = parse_window(window)
     run_warnings: list[str] = []
@@ -359,8 +378,18 @@ def monitor(
     if spec.is_time and timestamp_column not in frame.columns:
         raise DataError(f"column {timestamp_column!r} is missing; name the time column with "
                         "timestamp_column= or use a row-count window such as window=5000")
+    cleaned = clean_rows(frame, base, prediction_column=prediction_column,
+                         outcome_column=outcome_column,
+                         timestamp_column=(timestamp_column if spec.is_time or since is not None
+                                           or until is not None else None))
+    frame, reasons, scores = cleaned.frame, cleaned.reasons, cleaned.scores
     if (since is not None or until is not None) and timestamp_column in frame.columns:
-        frame = _time_filter(frame, timestamp_column, since, until)
+        keep = _time_filter(frame, timestamp_column, since, until)
+        frame, reasons = frame[keep].reset_index(drop=True), reasons[keep]
+        scores = scores[keep] if scores is not None else None
+    feature_ok = ~np.isin(reasons, np.array(sorted(FEATURE_REASONS), dtype=object))
+    run_warnings += list(cleaned.notes)
+    run_warnings += [f"{note} (no window)" for note in skip_notes(cleaned.unplaced)]
     stamps = frame[timestamp_column] if timestamp_column in frame.columns else None
     windows = split_windows(stamps, spec, tz=tz, n_rows=len(frame))
     missing = [f for f in base.feature_names if f not in frame.columns]
@@ -371,11 +400,15 @@ def monitor(
     sink_objs = [parse_sink(s, model_name=model, model_version=version,
                             tracking_uri=tracking_uri) if isinstance(s, str) else s
                  for s in (sinks if sinks is not None else [ConsoleSink()])]
-    dispatcher = Dispatcher(sink_objs)
+    dispatcher = Dispatcher(sink_objs, deadline=sink_deadline, outbox_path=outbox)
+    if dispatcher.unreadable:
+        run_warnings.append(f"{dispatcher.unreadable} unreadable line(s) of the outbox {outbox} "
+                            "dropped")
+    dispatcher.start()
     tracker = AlertTracker(model, version, notify_severity=pol.value("notify_severity"))
     concept_notes: list[str] = []
     concept = _concept_per_window(frame, windows, base, pol, prediction_column, outcome_column,
-                                  concept_notes)
+                                  concept_notes, scores)
     run_warnings += concept_notes
     min_rows = int(pol.value("min_window_rows"))
 
@@ -393,7 +426,11 @@ def monitor(
     notifications: list[Notification] = []
     try:
         for w in windows:
-            rows = frame.iloc[w.rows]
+            skipped = count_reasons(reasons[w.rows])
+            skip_text = tuple(skip_notes(skipped))
+            usable = np.asarray(w.rows)[feature_ok[w.rows]]
+            rows = frame.iloc[usable]
+            n_usable = len(usable)
             versions: dict[str, int] = {}
             if "model_version" in rows.columns:
                 versions = {str(k): int(v) for k, v in rows["model_version"].value_counts().items()}
@@ -401,15 +438,17 @@ def monitor(
             common: dict[str, Any] = dict(window_index=w.index, window_label=w.label,
                                           model_name=model,
                           model_version=version)
-            if w.n == 0:
+            if n_usable == 0:
                 result = WindowResult(w.index, w.label, w.start, w.end, 0, "empty", concept=c,
-                                      notes=("no rows in this window; nothing checked",))
-            elif w.n < min_rows:
+                                      notes=("no usable rows in this window; nothing checked",
+                                             *skip_text), skipped=skipped)
+            elif n_usable < min_rows:
                 result = WindowResult(
-                    w.index, w.label, w.start, w.end, w.n, "too_small", concept=c,
-                    notes=(f"{w.n} rows < min_window_rows {min_rows} "
+                    w.index, w.label, w.start, w.end, n_usable, "too_small", concept=c,
+                    notes=(f"{n_usable} rows < min_window_rows {min_rows} "
                            f"({pol.source('min_window_rows')}): too small to test, no alert "
-                           "raised; use longer windows",), model_versions=versions)
+                           "raised; use longer windows", *skip_text), model_versions=versions,
+                    skipped=skipped)
             else:
                 chk = check_window(base, rows, policy=pol, model_name=model, model_version=version,
                                    window_index=w.index, window_label=w.label)
@@ -420,8 +459,9 @@ def monitor(
                 note = tracker.update(w.index, w.label, alerts)
                 alerts = [tracker.stamp(a) for a in alerts]
                 alerts.sort(key=lambda a: -severity_rank(a.severity))
-                result = WindowResult(w.index, w.label, w.start, w.end, w.n, "ok", chk.features,
-                                      chk.degradation, c, tuple(alerts), chk.notes, versions)
+                result = WindowResult(w.index, w.label, w.start, w.end, n_usable, "ok",
+                                      chk.features, chk.degradation, c, tuple(alerts),
+                                      (*chk.notes, *skip_text), versions, skipped)
                 if note is not None:
                     notifications.append(note)
                     dispatcher.send(note)
@@ -439,10 +479,13 @@ def monitor(
         window=spec.describe(), tz=tz, policy=pol, windows=tuple(results),
         notifications=tuple(notifications), reference=_reference_summary(base),
         description=description, warnings=tuple(run_warnings),
+        skipped_unplaced=dict(cleaned.unplaced),
+        outbox=str(outbox) if outbox is not None else None,
     )
     dispatcher.close(report.to_dict())
     return MonitorReport(
         **{**report.__dict__,
            "sink_failures": tuple(f.to_dict() for f in dispatcher.failures),
-           "undelivered": tuple(dispatcher.undelivered())},
+           "undelivered": tuple(dispatcher.undelivered()),
+           "outbox_delivered": dispatcher.previous_delivered},
     )

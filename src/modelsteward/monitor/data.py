@@ -9,6 +9,8 @@ prediction log.
 from __future__ import annotations
 
 import glob
+import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,12 @@ import pandas as pd
 
 from modelsteward.errors import DataError, EmptyDataError, UnsupportedInputError
 
-__all__ = ["LOG_URL_PREFIXES", "attach_outcomes", "is_log_url", "read_production"]
+__all__ = ["LOG_URL_PREFIXES", "SKIP_COLUMN", "attach_outcomes", "is_log_url",
+           "read_production"]
 
 LOG_URL_PREFIXES = ("sqlite:", "postgresql:", "postgresql+", "postgres:", "mysql")
+#: Column of a production frame naming why a row cannot be used (None when it can).
+SKIP_COLUMN = "__steward_skip__"
 
 
 def is_log_url(value: Any) -> bool:
@@ -30,11 +35,30 @@ def is_log_url(value: Any) -> bool:
 def _read_file(path: Path) -> pd.DataFrame:
     suffix = "".join(path.suffixes[-2:]).lower()
     if suffix.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow.ArrowInvalid, OSError: not a Parquet file
+            raise DataError(f"cannot read {path} as Parquet ({_first_line(exc)}); check that "
+                            "the file is complete and really Parquet") from None
     if suffix.endswith((".csv", ".csv.gz", ".tsv")):
-        return pd.read_csv(path, sep="\t" if suffix.endswith(".tsv") else ",")
+        if path.stat().st_size == 0:
+            raise EmptyDataError(f"{path} is empty (0 bytes); pass a CSV file with a header row "
+                                 "and data")
+        try:
+            return pd.read_csv(path, sep="\t" if suffix.endswith(".tsv") else ",")
+        except pd.errors.EmptyDataError:
+            raise EmptyDataError(f"{path} has no columns; pass a CSV file with a header row "
+                                 "and data") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+            raise DataError(f"cannot read {path} as CSV ({_first_line(exc)}); check the file "
+                            "(text, comma separated, one header row)") from None
     raise UnsupportedInputError(
         f"{path} is neither CSV nor Parquet; convert it or pass a DataFrame")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
 
 
 def _expand(paths: Sequence[str | Path]) -> list[Path]:
@@ -68,9 +92,7 @@ def read_production(data: Any, model_name: str, *, since: Any = None,
     if isinstance(data, pd.DataFrame):
         return data
     if is_log_url(data):
-        from modelsteward.store import PredictionLog
-
-        return PredictionLog(str(data)).read_frame(model_name, since=since, until=until)
+        return read_log(str(data), model_name, since=since, until=until)
     if isinstance(data, (str, Path)):
         files = _expand([data])
     elif isinstance(data, Sequence) and data and all(isinstance(x, (str, Path)) for x in data):
@@ -90,6 +112,123 @@ def read_production(data: Any, model_name: str, *, since: Any = None,
     return pd.concat([_read_file(f) for f in files], ignore_index=True)
 
 
+def read_log(url: str, model_name: str, *, since: Any = None,
+             until: Any = None) -> pd.DataFrame:
+    """The prediction log as a frame; rows it cannot decode are kept and marked.
+
+    The store's fast reader fails on a single corrupt row (features that are not JSON, an
+    outcome stored as text); then the rows are decoded one by one: a row whose features
+    cannot be decoded gets a reason in :data:`SKIP_COLUMN`, a raw outcome is kept as it is
+    (the monitor judges it), and a row without a readable time is dropped and counted.
+    """
+    from modelsteward.store import PredictionLog
+
+    _check_sqlite_log(url)
+    log = PredictionLog(url)
+    try:
+        return log.read_frame(model_name, since=since, until=until)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        return _read_log_tolerant(log, model_name, since=since, until=until)
+    finally:
+        log.close()
+
+
+def _check_sqlite_log(url: str) -> None:
+    """Reading must not create a database, nor tables in someone else's: a SQLite log must
+    exist and hold the prediction log's tables (checked read-only)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if str(path) in ("", ":memory:"):
+        return
+    if not path.is_file():
+        raise DataError(f"prediction log {path} does not exist; check the path (steward serve "
+                        "creates it on its first prediction)")
+    try:
+        con = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise DataError(f"{path} is not a SQLite database ({exc}); pass the prediction log "
+                        "that steward serve writes") from None
+    if not {"predictions", "outcomes"} <= tables:
+        raise DataError(f"{path} is not a modelsteward prediction log (no predictions table); "
+                        "pass the log that steward serve writes")
+
+
+def _read_log_tolerant(log: Any, model_name: str, *, since: Any,
+                       until: Any) -> pd.DataFrame:
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from modelsteward.errors import StoreError
+    from modelsteward.store import prediction_log as pl
+    from modelsteward.store._schema import outcomes, predictions
+
+    lo, hi = pl._to_epoch(since, "since"), pl._to_epoch(until, "until")
+    p, o = predictions, outcomes
+    stmt = (select(p.c.id, p.c.ts, p.c.model_name, p.c.model_version, p.c.features,
+                   p.c.prediction, o.c.value, o.c.ts.label("outcome_ts"))
+            .select_from(p.outerjoin(o, o.c.prediction_id == p.c.id))
+            .where(p.c.model_name == model_name))
+    try:
+        with log._engine.connect() as conn:
+            raw = conn.execute(stmt).all()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read the prediction log {log._safe_url()}: {exc}") from exc
+    rows: list[tuple[Any, ...]] = []
+    reasons: list[str | None] = []
+    raw_outcomes: list[Any] = []
+    bad_time = 0
+    for r in raw:
+        ts, outcome_ts = _as_float(r[1]), _as_float(r[7])
+        if ts is None:
+            bad_time += 1
+            continue
+        if (lo is not None and ts < lo) or (hi is not None and ts >= hi):
+            continue
+        reason = None
+        features, prediction = r[4], r[5]
+        try:
+            decoded = json.loads(features)
+            if not isinstance(decoded, dict):
+                raise TypeError("not an object")
+        except (TypeError, ValueError, RecursionError):
+            features, reason = "{}", "undecodable features JSON"
+        try:
+            json.loads(prediction)
+        except (TypeError, ValueError, RecursionError):
+            prediction = "null"
+            reason = reason or "undecodable prediction JSON"
+        rows.append((r[0], ts, r[2], r[3], features, prediction, None, outcome_ts))
+        reasons.append(reason)
+        raw_outcomes.append(r[6])
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][1], str(rows[i][0])))
+    rows = [rows[i] for i in order]
+    frame = pl._rows_to_frame(rows)
+    frame["outcome"] = pd.Series([raw_outcomes[i] for i in order], dtype=object)
+    frame[SKIP_COLUMN] = pd.Series([reasons[i] for i in order], dtype=object)
+    if bad_time:
+        frame.attrs["skipped_unplaced"] = {"unreadable timestamp": bad_time}
+    return frame
+
+
+def _as_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return out if math.isfinite(out) else None
+
+
 def attach_outcomes(frame: pd.DataFrame, outcomes: Any, column: str) -> pd.DataFrame:
     """Return ``frame`` with an outcome column named ``column``.
 
@@ -102,7 +241,7 @@ def attach_outcomes(frame: pd.DataFrame, outcomes: Any, column: str) -> pd.DataF
         if outcomes not in frame.columns:
             raise DataError(f"outcome column {outcomes!r} is not in the data; "
                             f"columns are {', '.join(map(str, frame.columns[:20]))}")
-        return frame.assign(**{column: pd.to_numeric(frame[outcomes], errors="coerce")})
+        return frame.assign(**{column: frame[outcomes]})  # the monitor reads the values
     if isinstance(outcomes, pd.DataFrame) or isinstance(outcomes, Mapping):
         if "prediction_id" not in frame.columns:
             raise DataError("outcomes keyed by prediction_id need a prediction_id column in the "
@@ -115,9 +254,17 @@ def attach_outcomes(frame: pd.DataFrame, outcomes: Any, column: str) -> pd.DataF
         else:
             mapping = {str(k): v for k, v in outcomes.items()}
         values = frame["prediction_id"].astype(str).map(mapping)
-        return frame.assign(**{column: pd.to_numeric(values, errors="coerce")})
-    arr = np.asarray(outcomes, dtype=float)
+        return frame.assign(**{column: values})
+    arr = np.asarray(outcomes, dtype=object if not _all_numbers(outcomes) else float)
     if arr.shape != (len(frame),):
         raise DataError(f"outcomes has {arr.size} values but the data has {len(frame)} rows; "
                         "they must align")
     return frame.assign(**{column: arr})
+
+
+def _all_numbers(values: Any) -> bool:
+    try:
+        np.asarray(values, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True

@@ -24,7 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DemoResult", "PLANTED", "run_demo"]
+__all__ = ["DEMO_MARKER", "DemoResult", "PLANTED", "check_workdir", "prepare_workdir", "run_demo"]
+
+#: File the demo writes into a workdir it creates; only such a directory is ever wiped.
+DEMO_MARKER = ".steward-demo"
+# what a demo run leaves in its workdir (a directory holding only these, from a version
+# that wrote no marker, is recognised as a demo's too)
+_DEMO_ENTRIES = frozenset({
+    DEMO_MARKER, "mlflow.db", "predictions.db", "alerts.jsonl", "outbox.jsonl", "report",
+    "artifacts", "mlruns",
+})
 
 MODEL = "churn_model"
 WEEKS = 12
@@ -86,9 +95,60 @@ def _simulate(prod: pd.DataFrame, y: np.ndarray, train_sd: pd.Series,
     return frame, outcome
 
 
+def _is_demo_entry(name: str) -> bool:
+    base = name
+    for suffix in ("-wal", "-shm", "-journal"):
+        base = base.removesuffix(suffix)
+    return base in _DEMO_ENTRIES
+
+
+def prepare_workdir(workdir: str | Path) -> Path:
+    """An empty demo workdir at ``workdir``, marked as the demo's (created 0700).
+
+    A directory that exists is wiped only when the demo made it (it holds the marker
+    file, or only what a demo run leaves); an empty one is used as it is. Anything else is
+    refused with :class:`~modelsteward.errors.ConfigError`: the demo never deletes what it
+    did not create.
+    """
+    root = check_workdir(workdir)
+    if root.exists() and any(root.iterdir()):
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (root / DEMO_MARKER).write_text(
+        "created by `steward demo`; the demo wipes and rebuilds this directory on each run\n",
+        encoding="utf-8")
+    return root
+
+
+def check_workdir(workdir: str | Path) -> Path:
+    """The resolved workdir, or :class:`~modelsteward.errors.ConfigError` when the demo may
+    not use it (it exists, is not empty and was not made by the demo). Touches nothing."""
+    from modelsteward.errors import ConfigError
+
+    given = Path(workdir)
+    root = given.resolve()
+    if given.is_symlink() or (root.exists() and not root.is_dir()):
+        raise ConfigError(f"--workdir {given} is not a directory; pass a new or empty "
+                          "directory for the demo")
+    if root.exists():
+        try:
+            entries = [p.name for p in root.iterdir()]
+        except OSError as exc:
+            raise ConfigError(f"cannot list --workdir {root} ({exc.strerror}); pass a new or "
+                              "empty directory for the demo") from None
+        ours = DEMO_MARKER in entries or all(_is_demo_entry(e) for e in entries)
+        if entries and not ours:
+            raise ConfigError(
+                f"--workdir {root} exists, is not empty and was not created by steward demo "
+                f"(no {DEMO_MARKER} marker file): refusing to delete it. Pass a new or empty "
+                "directory (e.g. --workdir /tmp/steward-demo), or remove this one yourself")
+    return root
+
+
 def run_demo(workdir: str | Path = ".steward/demo", *, seed: int = 42,
              echo: Callable[[str], None] = print, console_sink: Any = None) -> DemoResult:
-    """Run the loop in ``workdir`` (wiped first, so running twice gives the same story)."""
+    """Run the loop in ``workdir`` (wiped first when the demo made it, so running twice
+    gives the same story; a non-empty directory the demo did not make is refused)."""
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.model_selection import train_test_split
 
@@ -98,10 +158,7 @@ def run_demo(workdir: str | Path = ".steward/demo", *, seed: int = 42,
     from modelsteward.store import PredictionLog
 
     t0 = time.perf_counter()
-    root = Path(workdir).resolve()
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+    root = prepare_workdir(workdir)
     uri = f"sqlite:///{root / 'mlflow.db'}"
     log_url = f"sqlite:///{root / 'predictions.db'}"
     rng = np.random.default_rng(seed)

@@ -3,29 +3,61 @@
 A sink that fails is retried a few times; what it still cannot take stays in its outbox and
 is tried again with the next notification and when the run ends. A failing sink never stops
 the monitor and never loses a notification: the report lists every failure and anything
-still undelivered.
+still undelivered, and with an outbox file (``steward monitor`` always has one) what is left
+is kept on disk and retried at the start of the next run. All deliveries of one run share
+one deadline, so a webhook that accepts connections and never answers costs that much at
+most, not a timeout per message.
+
+Webhook and Slack URLs carry secrets in their path or query: a sink's name shows the host
+only, and error texts are redacted::
 
     >>> parse_sink("jsonl:alerts.jsonl").name
     'jsonl:alerts.jsonl'
+    >>> parse_sink("slack:https://hooks.slack.com/services/T0/B0/XYZ").name
+    'slack:https://hooks.slack.com/***'
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
+from urllib.parse import urlsplit
 
 from modelsteward.errors import ConfigError, SinkError
 from modelsteward.monitor.alerts import Notification
+from modelsteward.monitor.outbox import Outbox
+from modelsteward.redact import MASK, redact_text, redact_uri
 
 __all__ = [
     "ConsoleSink", "Dispatcher", "JsonLinesSink", "MlflowSink", "Sink", "SinkFailure",
-    "WebhookSink", "parse_sink",
+    "WebhookSink", "display_url", "parse_sink",
 ]
+
+#: Seconds all sink deliveries of one run may take together (``steward monitor`` default).
+DEFAULT_SINK_DEADLINE = 30.0
+
+
+def display_url(url: str) -> str:
+    """The URL with only scheme and host shown: the path and query of a webhook are secret.
+
+    >>> display_url("https://u:pw@hooks.example.com:8443/T0/B0/XYZ?token=1")
+    'https://u:***@hooks.example.com:8443/***'
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    shown = f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        shown += "/" + MASK
+    return redact_uri(shown) if shown else MASK
 
 
 class Sink(Protocol):
@@ -60,8 +92,11 @@ class ConsoleSink(_Base):
         self.stream = stream
 
     def send(self, notification: Notification) -> None:
+        from modelsteward.report.text import strip_controls
+
+        text = strip_controls(notification.text)  # names from data never drive the terminal
         if self.stream is not None:
-            print(notification.text, file=self.stream, flush=True)
+            print(text, file=self.stream, flush=True)
             return
         from rich.console import Console
         from rich.text import Text
@@ -70,8 +105,8 @@ class ConsoleSink(_Base):
         console = Console(highlight=False)
         if not console.is_terminal:
             console = Console(highlight=False, width=120)
-        console.print(Text(notification.title, style=style))
-        for line in notification.text.splitlines()[1:]:
+        console.print(Text(strip_controls(notification.title), style=style))
+        for line in text.splitlines()[1:]:
             console.print(Text("  " + line))
 
 
@@ -95,18 +130,29 @@ class WebhookSink(_Base):
         if style not in ("json", "slack"):
             raise ConfigError(f"webhook style {style!r} is unknown; use 'json' or 'slack'")
         if not re.match(r"^https?://", url):
-            raise ConfigError(f"webhook URL {url!r} must start with http:// or https://")
+            raise ConfigError(f"webhook URL {display_url(url)!r} must start with http:// or "
+                              "https://")
         self.url, self.style, self.timeout = url, style, timeout
-        self.name = f"{'slack' if style == 'slack' else 'webhook'}:{url}"
+        kind = "slack" if style == "slack" else "webhook"
+        self.name = f"{kind}:{display_url(url)}"
+        #: the outbox knows the sink by a digest of its URL, never by the URL itself
+        self.key = f"{kind}:{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+        #: time.monotonic() by which the delivery must end (set by the Dispatcher)
+        self.deadline: float | None = None
 
     def send(self, notification: Notification) -> None:
         import httpx
 
         body = notification.to_slack() if self.style == "slack" else notification.to_dict()
+        timeout = self.timeout
+        if self.deadline is not None:
+            timeout = max(0.001, min(timeout, self.deadline - time.monotonic()))
         try:
-            response = httpx.post(self.url, json=body, timeout=self.timeout)
+            response = httpx.post(self.url, json=body, timeout=timeout)
         except httpx.HTTPError as exc:
-            raise SinkError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+            text = str(exc).replace(self.url, display_url(self.url))
+            raise SinkError(redact_text(f"{self.name}: {type(exc).__name__}: {text}",
+                                        secrets=[self.url])) from None
         if response.status_code >= 300:
             raise SinkError(f"{self.name}: HTTP {response.status_code}")
 
@@ -214,38 +260,96 @@ class SinkFailure:
 
 @dataclass
 class Dispatcher:
-    """Sends notifications to every sink with retries and a per-sink outbox."""
+    """Sends notifications to every sink with retries, a per-sink outbox and one deadline.
+
+    ``deadline`` is the time in seconds all deliveries of this run may take together (None:
+    no limit). ``outbox_path`` is the JSON Lines file where what is still undelivered at
+    :meth:`close` is kept; its entries for the sinks of this run are retried by
+    :meth:`start` (None: the outbox lives in memory only).
+    """
 
     sinks: list[Any]
     retries: int = 2
     backoff: float = 0.05
+    deadline: float | None = None
+    outbox_path: str | Path | None = None
     failures: list[SinkFailure] = field(default_factory=list)
-    outbox: dict[str, deque[Notification]] = field(default_factory=dict)
+    outbox: dict[str, deque[tuple[Notification, str]]] = field(default_factory=dict)
     delivered: dict[str, int] = field(default_factory=dict)
+    from_previous: int = 0  # notifications loaded from the outbox file of an earlier run
+    previous_delivered: int = 0
+    unreadable: int = 0
+    _t0: float = field(default_factory=time.monotonic, repr=False)
+    _foreign: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    _expired: set[str] = field(default_factory=set, repr=False)
+    _old: set[int] = field(default_factory=set, repr=False)
+    _taken: dict[int, str] = field(default_factory=dict, repr=False)  # object id -> entry id
+
+    def __post_init__(self) -> None:
+        if self.outbox_path is None:
+            return
+        box = Outbox(self.outbox_path)
+        keys = {_key(s): s for s in self.sinks}
+        for e in box.load():
+            sink = keys.get(e["sink"])
+            if sink is None:  # a sink this run does not have: kept as it is
+                self._foreign.append(e)
+                continue
+            try:
+                n = Notification.from_dict(e["notification"])
+            except (KeyError, TypeError, ValueError):
+                box.unreadable += 1
+                continue
+            self.outbox.setdefault(sink.name, deque()).append((n, str(e.get("queued_at", ""))))
+            self._old.add(id(n))
+            self._taken[id(n)] = str(e.get("id") or "")
+            self.from_previous += 1
+        self.unreadable = box.unreadable
+
+    def _left(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return self.deadline - (time.monotonic() - self._t0)
 
     def _try(self, sink: Any, notification: Notification) -> str | None:
         error = ""
         for attempt in range(self.retries + 1):
+            left = self._left()
+            if left is not None and left <= 0:
+                return error or f"the sink deadline of {self.deadline:g}s for this run passed"
+            if hasattr(sink, "deadline"):
+                sink.deadline = None if left is None else time.monotonic() + left
             try:
                 sink.send(notification)
                 self.delivered[sink.name] = self.delivered.get(sink.name, 0) + 1
                 return None
             except Exception as exc:  # a sink must never stop the monitor
-                error = f"{type(exc).__name__}: {exc}"
+                error = redact_text(f"{type(exc).__name__}: {exc}")
                 if attempt < self.retries:
-                    time.sleep(self.backoff * (2**attempt))
+                    pause = self.backoff * (2**attempt)
+                    left = self._left()
+                    time.sleep(pause if left is None else max(0.0, min(pause, left)))
         return error
 
     def _drain(self, sink: Any) -> bool:
         queue = self.outbox.setdefault(sink.name, deque())
         while queue:
-            head = queue[0]
+            if sink.name in self._expired:
+                return False
+            head, _ = queue[0]
             error = self._try(sink, head)
             if error is not None:
+                left = self._left()
+                if left is not None and left <= 0:
+                    self._expired.add(sink.name)
+                    error += (f"; sink deadline of {self.deadline:g}s for this run passed, "
+                              "the rest is kept in the outbox")
                 self.failures.append(SinkFailure(sink.name, head.window_label, error,
                                                  self.retries + 1))
                 return False
             queue.popleft()
+            if id(head) in self._old:
+                self.previous_delivered += 1
             self._mark_delivered(sink.name, head.window_label)
         return True
 
@@ -254,30 +358,63 @@ class Dispatcher:
             if f.sink == sink_name and f.window_label == label and not f.delivered_later:
                 self.failures[i] = SinkFailure(f.sink, f.window_label, f.error, f.attempts, True)
 
-    def send(self, notification: Notification) -> None:
+    def start(self) -> None:
+        """Retry what earlier runs left in the outbox, before this run's news."""
         for sink in self.sinks:
-            self.outbox.setdefault(sink.name, deque()).append(notification)
+            if self.outbox.get(sink.name):
+                self._drain(sink)
+
+    def send(self, notification: Notification) -> None:
+        now = datetime.now(UTC).isoformat()
+        for sink in self.sinks:
+            self.outbox.setdefault(sink.name, deque()).append((notification, now))
             self._drain(sink)
 
     def window(self, window: dict[str, Any]) -> None:
         for sink in self.sinks:
+            if sink.name in self._expired:
+                continue
             try:
                 sink.on_window(window)
             except Exception as exc:
                 self.failures.append(SinkFailure(sink.name, str(window.get("label", "")),
-                                                 f"{type(exc).__name__}: {exc}", 1))
+                                                 redact_text(f"{type(exc).__name__}: {exc}"), 1))
 
     def close(self, report: dict[str, Any]) -> None:
         for sink in self.sinks:
             self._drain(sink)
+            if sink.name in self._expired:
+                continue
             try:
                 sink.close(report)
             except Exception as exc:
                 self.failures.append(SinkFailure(sink.name, "close",
-                                                 f"{type(exc).__name__}: {exc}", 1))
+                                                 redact_text(f"{type(exc).__name__}: {exc}"), 1))
+        if self.outbox_path is not None:
+            keys = {s.name: _key(s) for s in self.sinks}
+            entries = [Outbox.entry(keys.get(name, name), name, n.to_dict(), queued,
+                                    self._taken.get(id(n)) or None)
+                       for name, q in self.outbox.items() for n, queued in q]
+            try:  # entries of sinks this run does not have stay as they are in the file
+                Outbox(self.outbox_path).save(entries, taken=set(self._taken.values()))
+            except OSError as exc:
+                self.failures.append(SinkFailure(
+                    "outbox", "close", f"cannot write the outbox {self.outbox_path} "
+                    f"({exc.strerror or exc}); the undelivered notifications are only in "
+                    "the report", 1))
 
     def undelivered(self) -> list[dict[str, Any]]:
-        return [{"sink": name, **n.to_dict()} for name, q in self.outbox.items() for n in q]
+        return [{"sink": name, "queued_at": queued, **n.to_dict()}
+                for name, q in self.outbox.items() for n, queued in q]
+
+    @property
+    def kept_for_other_sinks(self) -> int:
+        """Outbox entries of sinks this run does not have (left in the file untouched)."""
+        return len(self._foreign)
+
+
+def _key(sink: Any) -> str:
+    return str(getattr(sink, "key", None) or sink.name)
 
 
 def parse_sink(spec: str, *, model_name: str = "", model_version: str = "",
@@ -293,7 +430,8 @@ def parse_sink(spec: str, *, model_name: str = "", model_version: str = "",
         return JsonLinesSink(arg)
     if kind in ("webhook", "slack") and arg:
         return WebhookSink(arg, style="slack" if kind == "slack" else "json")
+    shown = f"{kind}:{display_url(arg)}" if "://" in arg else redact_text(spec)
     raise ConfigError(
-        f"sink {spec!r} is not understood; use console, jsonl:PATH, webhook:URL, slack:URL "
+        f"sink {shown!r} is not understood; use console, jsonl:PATH, webhook:URL, slack:URL "
         "or mlflow"
     )

@@ -10,6 +10,7 @@ network loads; every user-supplied string is escaped.
 
 from __future__ import annotations
 
+import json
 from html import escape
 from typing import Any
 
@@ -60,6 +61,8 @@ def _badge(severity: str | None) -> str:
 
 
 def _kv_table(data: Any, depth: int = 0) -> str:
+    if depth > 8:  # a hand-edited report.json: no recursion without end
+        return _e(json.dumps(data, default=str)[:200]) if depth < 50 else "…"
     if isinstance(data, dict):
         if not data:
             return '<span class="sub">none</span>'
@@ -102,9 +105,22 @@ def _alerts_section(report: dict[str, Any]) -> str:
         out.append("<h3>Sink failures</h3><table><tr><th>sink</th><th>window</th><th>error</th>"
                    f"<th>attempts</th><th>delivered later</th></tr>{rows}</table>")
     if report.get("undelivered"):
-        out.append(f"<p><b>{len(report['undelivered'])} notification(s) could not be delivered"
-                   "</b>; they are kept in report.json under <code>undelivered</code>.</p>")
+        where = (f"kept in the outbox <code>{_e(report['outbox'])}</code> and retried first on "
+                 "the next run, and in report.json under <code>undelivered</code>"
+                 if report.get("outbox") else "kept in report.json under <code>undelivered"
+                 "</code>")
+        out.append(f"<p><b>{len(report['undelivered'])} notification(s) not delivered</b>; "
+                   f"{where}.</p>")
     return "".join(out)
+
+
+def _skipped_text(summary: dict[str, Any]) -> str:
+    """`` · 12 rows skipped: non-finite outcome`` for the intro line ('' when none)."""
+    skipped = summary.get("skipped_rows") or {}
+    if not isinstance(skipped, dict) or not skipped:
+        return ""
+    parts = [f"{_e(n)} rows skipped: {_e(reason)}" for reason, n in skipped.items()]
+    return " · " + "; ".join(parts)
 
 
 def _model_section(report: dict[str, Any]) -> str:
@@ -287,7 +303,7 @@ def _windows_section(report: dict[str, Any]) -> str:
         sev = max((a["severity"] for a in w.get("alerts", [])),
                   key=lambda s: ("info", "warning", "critical").index(s), default=None)
         rows.append(f"<tr><td>{_e(w['label'])}</td><td>{_e((w.get('start') or '')[:16])}</td>"
-                    f"<td class=n>{w['n_rows']}</td><td>{_e(w['status'])}</td>"
+                    f"<td class=n>{_e(w['n_rows'])}</td><td>{_e(w['status'])}</td>"
                     f"<td>{_badge(sev) if sev else ''}</td><td class=n>{len(w.get('alerts', []))}"
                     f"</td><td>{_e(' '.join(w.get('notes', [])))}</td></tr>")
     return ("<h2 id=windows>Windows</h2><table><tr><th>window</th><th>start</th><th>rows</th>"
@@ -324,10 +340,11 @@ def render_html(report: dict[str, Any]) -> str:
         f"{_e(model.get('stage'))}</span></h1>"
         f"<p class=sub>Generated {_e(report.get('created_at'))} · windows: "
         f"{_e(report.get('window'))} ({_e(report.get('tz'))}) · "
-        f"{summary.get('windows', 0)} windows, {summary.get('rows', 0)} rows · policy "
+        f"{_e(summary.get('windows', 0))} windows, {_e(summary.get('rows', 0))} rows · policy "
         f"{_e((report.get('policy') or {}).get('name'))} · findings over all windows: "
-        f"{counts.get('critical', 0)} critical, {counts.get('warning', 0)} warning, "
-        f"{counts.get('info', 0)} info · {summary.get('notifications', 0)} message(s) sent</p>"
+        f"{_e(counts.get('critical', 0))} critical, {_e(counts.get('warning', 0))} warning, "
+        f"{_e(counts.get('info', 0))} info · {_e(summary.get('notifications', 0))} message(s) "
+        f"sent{_skipped_text(summary)}</p>"
     )
     body = [
         _alerts_section(report), _model_section(report), _feature_section(report),
