@@ -29,8 +29,8 @@ def _block(marker: str) -> str:
 
 def test_every_python_block_is_covered() -> None:
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-    markers = ("detect_feature_degradation", "train_and_register", "from modelsteward import run_monitor",
-               "baseline_from_spark")
+    markers = ("detect_feature_degradation", "train_and_register",
+               "from modelsteward import run_monitor", "baseline_from_spark")
     for block in blocks:
         assert any(m in block for m in markers), f"a README python block no test runs:\n{block}"
 

@@ -8,6 +8,7 @@ the called function does with the value is tested with that function.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -183,6 +184,23 @@ def test_serve_options_reach_the_server(args: list[str], where: str, key: str, e
     config = rec.args[0]
     got = getattr(config, key) if where == "config" else rec.kwargs[key]
     assert got == expected
+
+
+def test_serve_allow_unverified_reaches_workers(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flag sets the environment the uvicorn workers inherit; without it nothing is set."""
+    import modelsteward.serve.runner as runner
+    from modelsteward.registry.integrity import ALLOW_UNVERIFIED_ENV
+
+    monkeypatch.setattr(runner, "run", _Recorder(None))
+    monkeypatch.delenv(ALLOW_UNVERIFIED_ENV, raising=False)
+    base = ["serve", "--model", "m", "--log", f"sqlite:///{tmp_path / 'p.db'}", "--token", "t-1"]
+    assert CliRunner().invoke(main, base).exit_code == 0
+    assert ALLOW_UNVERIFIED_ENV not in os.environ
+    res = CliRunner().invoke(main, [*base, "--allow-unverified"])
+    assert res.exit_code == 0, res.output
+    assert os.environ[ALLOW_UNVERIFIED_ENV] == "1"
+    monkeypatch.delenv(ALLOW_UNVERIFIED_ENV)
 
 
 def test_demo_options_reach_run_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

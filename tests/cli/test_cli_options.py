@@ -23,6 +23,7 @@ CALIBRATE = "monitor/test_monitor_calibrate.py::"
 MONITOR_CLI = "monitor/test_monitor_cli.py::"
 DRIFT_CLI = "drift/test_drift_cli.py::"
 REGISTRY_CLI = "registry/test_registry_cli.py::"
+OUTBOX = "monitor/test_monitor_outbox.py::"
 
 # (command path, option) -> the test that passes it
 OPTION_TESTS: dict[tuple[str, str], str] = {
@@ -115,6 +116,14 @@ OPTION_TESTS: dict[tuple[str, str], str] = {
     ("steward report", "--out"): MONITOR_CLI + "test_report_writes_and_rerenders",
     ("steward report", "--from"): MONITOR_CLI + "test_report_writes_and_rerenders",
     ("steward report", "--sink"): EFFECTS + "test_sink_option_reaches_monitor",
+    ("steward monitor", "--outbox"): OUTBOX + "test_down_webhook_outbox_on_disk_retried_next_run",
+    ("steward monitor", "--sink-deadline"):
+        OUTBOX + "test_down_webhook_outbox_on_disk_retried_next_run",
+    ("steward report", "--outbox"): OUTBOX + "test_report_with_a_down_sink_writes_and_exits_3",
+    ("steward report", "--sink-deadline"):
+        OUTBOX + "test_report_with_a_down_sink_writes_and_exits_3",
+    ("steward serve", "--allow-unverified"):
+        EFFECTS + "test_serve_allow_unverified_reaches_workers",
     ("steward report", "--json"): MONITOR_CLI + "test_report_writes_and_rerenders",
     # serve
     ("steward serve", "--model"): EFFECTS + "test_serve_options_reach_the_server",

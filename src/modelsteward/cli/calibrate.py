@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from modelsteward.cli._console import make_console
+from modelsteward.cli._console import esc, make_console, plain
 from modelsteward.cli._errors import errors
 from modelsteward.cli.monitor import data_options
 
@@ -98,19 +98,19 @@ def command(incidents_path: str, out_path: str, lookback: int, as_json: bool,
         return
     from rich.table import Table
 
-    table = Table(title=f"candidates replayed on {len(result.windows)} windows "
-                        f"({result.windows[0]} .. {result.windows[-1]}), "
-                        f"grid around {result.start}")
+    table = Table(title=esc(f"candidates replayed on {len(result.windows)} windows "
+                            f"({result.windows[0]} .. {result.windows[-1]}), "
+                            f"grid around {result.start}"))
     for col in ("candidate", "alerts sent", "caught", "lead (windows)", "false alerts"):
         table.add_column(col)
     for c in result.candidates:
         mark = " *" if result.recommended is not None and c.name == result.recommended.name \
             else ""
-        table.add_row(c.name + mark, str(c.alerts_sent), f"{c.caught}/{c.incidents}",
+        table.add_row(esc(c.name + mark), str(c.alerts_sent), f"{c.caught}/{c.incidents}",
                       ", ".join("-" if x is None else str(x) for x in c.lead_windows),
                       str(c.false_alerts))
     make_console().print(table)
     if result.recommended is None:
         click.echo("no candidate caught every incident; nothing written")
     else:
-        click.echo(f"recommended: {result.recommended.name}; wrote {out_path}")
+        click.echo(plain(f"recommended: {result.recommended.name}; wrote {out_path}"))

@@ -14,14 +14,14 @@ Without --tracking-uri or MLFLOW_TRACKING_URI the embedded store under ./.stewar
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.markup import escape
 
-from modelsteward.cli._console import make_console
+from modelsteward.cli._console import make_console, plain
 from modelsteward.cli._errors import errors as _errors
 from modelsteward.errors import ModelCardError
 
@@ -46,19 +46,14 @@ def _console() -> Any:
     return make_console()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def _plain(value: Any, *, newlines: bool = False) -> str:
     """A user string safe for the terminal: control characters (ANSI escapes...) removed."""
-    text = _CONTROL.sub("", "" if value is None else str(value))
+    text = plain("" if value is None else value, keep_newlines=True)
     return text if newlines else text.replace("\n", " ").replace("\t", " ")
 
 
 def _cell(value: Any) -> str:
     """A user string safe inside a rich table: no control characters, markup escaped."""
-    from rich.markup import escape
-
     return escape(_plain(value))
 
 
