@@ -27,10 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from modelsteward._params import MODE, ROW_LIMIT, InstanceOf, Interval, validate_params
 from modelsteward.baseline.columns import KINDS, as_columns
 from modelsteward.baseline.concept import ConceptReference
 from modelsteward.baseline.profile import ColumnProfile, profile_column
 from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
+from modelsteward.stats.psi import N_BINS
 
 __all__ = ["Baseline", "FORMAT_VERSION", "BASELINE_FILE"]
 
@@ -84,6 +86,15 @@ class Baseline:
 
     # ------------------------------------------------------------------ fit
     @classmethod
+    @validate_params(
+        {
+            "n_bins": N_BINS,
+            "mode": MODE,
+            "exact_max_rows": ROW_LIMIT,
+            "sketch_k": [Interval("int", 8, 2**20), None],
+            "kinds": [InstanceOf((Mapping,), "a mapping of column name to kind"), None],
+        }
+    )
     def fit(
         cls,
         data: Any,
@@ -134,8 +145,6 @@ class Baseline:
         for name, kind in kinds.items():
             if kind not in KINDS:
                 raise BaselineError(f"kinds[{name!r}] = {kind!r}; use 'numeric' or 'categorical'")
-        if int(n_bins) != n_bins or n_bins < 1:
-            raise BaselineError(f"n_bins must be a positive integer, got {n_bins!r}")
         if all(v.shape[0] == 0 for v in cols.values()):
             raise EmptyDataError("cannot fit a baseline on data without rows")
         names = list(cols)

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from modelsteward._params import P_THRESHOLD, InstanceOf, Interval, validate_params
 from modelsteward.errors import ConfigError, DataError, EmptyDataError
 from modelsteward.stats import fisher_z_drop_pvalue
 
@@ -405,6 +406,15 @@ def _reference(
     return r_fit, int(keep.sum()), ("binary" if is_binary(o[keep]) else "numeric")
 
 
+@validate_params(
+    {
+        "p_threshold": P_THRESHOLD,
+        "min_drop": [Interval("real", 0.0, 2.0)],
+        "min_samples": [Interval("int", 4, None)],
+        "reference_n": [Interval("int", 4, None), None],
+        "tz": [InstanceOf((str,), "a time zone name")],
+    }
+)
 def detect_concept_drift(
     predictions: Any,
     outcomes: Any,
@@ -427,13 +437,12 @@ def detect_concept_drift(
     also carries the reference size ``n``). With a bare float and no ``reference_n``, the
     reference is treated as exact and only the window's sampling error enters the test.
     ``windows`` (pre-cut, e.g. by the monitor) overrides ``window``/``timestamps``.
+
+    ``p_threshold`` follows the one rule of every detector (a real number strictly between
+    0 and 1), ``min_drop`` is in [0, 2], ``min_samples`` and ``reference_n`` are integers
+    >= 4 (the Fisher z test needs n > 3); anything else is an
+    :class:`~modelsteward.errors.InvalidParameterError`.
     """
-    if not 0.0 < p_threshold < 1.0:
-        raise ConfigError(f"p_threshold={p_threshold} must lie strictly between 0 and 1")
-    if min_drop < 0.0:
-        raise ConfigError(f"min_drop={min_drop} must be >= 0")
-    if min_samples < 4:
-        raise ConfigError(f"min_samples={min_samples} must be at least 4 (Fisher z needs n > 3)")
     pred = _as_float_array(predictions, "predictions")
     out = _as_float_array(outcomes, "outcomes")
     if pred.size != out.size:

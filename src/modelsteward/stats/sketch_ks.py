@@ -27,6 +27,8 @@ import numpy as np
 from scipy import special as _special
 from scipy import stats as _st
 
+from modelsteward._params import NON_NEGATIVE, P_THRESHOLD, validate_params
+
 __all__ = [
     "PsiInterval",
     "SketchKSResult",
@@ -71,14 +73,13 @@ def ks_pvalue_asymptotic(d: float, n_ref: int, n_cur: int) -> float:
     return min(max(p, 0.0), 1.0)
 
 
+@validate_params({"p_threshold": P_THRESHOLD})
 def ks_critical_value(p_threshold: float, n_ref: int, n_cur: int) -> float:
     """Smallest KS distance whose asymptotic p-value falls below ``p_threshold``.
 
     >>> round(ks_critical_value(0.01, 1_000_000, 1_000_000), 5)
     0.0023
     """
-    if not 0.0 < p_threshold < 1.0:
-        raise ValueError(f"p_threshold must be in (0, 1), got {p_threshold}")
     en = max(round(_effective_n(n_ref, n_cur)), 1)
     if en > _LIMIT_N:
         return float(_special.kolmogi(p_threshold) / _stephens(en))
@@ -119,6 +120,7 @@ class SketchKSResult:
         return asdict(self)
 
 
+@validate_params({"p_threshold": P_THRESHOLD, "min_effect": NON_NEGATIVE})
 def ks_decision(
     d: float,
     bound: float,
