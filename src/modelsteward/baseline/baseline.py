@@ -30,6 +30,12 @@ import numpy as np
 from modelsteward._params import MODE, ROW_LIMIT, InstanceOf, Interval, validate_params
 from modelsteward.baseline.columns import KINDS, as_columns
 from modelsteward.baseline.concept import ConceptReference
+from modelsteward.baseline.manifest import (
+    check_profile_arrays,
+    load_npy,
+    read_manifest,
+    validate_manifest,
+)
 from modelsteward.baseline.profile import ColumnProfile, profile_column
 from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
 from modelsteward.stats.psi import N_BINS
@@ -202,7 +208,9 @@ class Baseline:
 
     @classmethod
     def load(cls, directory: str | Path) -> Baseline:
-        """Read a baseline written by :meth:`save`."""
+        """Read a baseline written by :meth:`save`, validated first: the manifest against its
+        schema, each array against its header, file size and the manifest (see
+        :mod:`modelsteward.baseline.manifest`); anything else is a BaselineFormatError."""
         root = Path(directory)
         if root.is_file() and root.name == BASELINE_FILE:
             root = root.parent
@@ -211,10 +219,7 @@ class Baseline:
             raise BaselineFormatError(
                 f"no {BASELINE_FILE} in {root}; point to the directory Baseline.save wrote"
             )
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise BaselineFormatError(f"{path} is not valid JSON ({exc})") from None
+        doc = read_manifest(path)
         if not isinstance(doc, dict) or doc.get("format") != "modelsteward.baseline":
             raise BaselineFormatError(f"{path} is not a modelsteward baseline")
         version = doc.get("format_version")
@@ -223,37 +228,33 @@ class Baseline:
                 f"{path} has format version {version!r}; this modelsteward reads version "
                 f"{FORMAT_VERSION} (upgrade modelsteward or refit the baseline)"
             )
-        try:
-            profiles: dict[str, ColumnProfile] = {}
-            for entry in doc["columns"]:
-                kwargs: dict[str, Any] = {k: entry[k] for k in _SCALAR_FIELDS if k in entry}
-                for key, fname in entry.get("arrays", {}).items():
-                    if key not in _ARRAY_FIELDS or not _safe_name(fname):
-                        raise BaselineFormatError(f"{path}: bad array entry {key!r}: {fname!r}")
-                    kwargs[key] = np.load(root / fname, allow_pickle=False)
-                kwargs["extra"] = _load_extra(root, entry.get("extra", {}))
-                for k in ("mean", "variance", "minimum", "maximum"):
-                    kwargs[k] = float(kwargs[k])
-                if kwargs.get("category_counts") is not None:
-                    kwargs["category_counts"] = {
-                        str(k): int(v) for k, v in kwargs["category_counts"].items()
-                    }
-                profiles[str(entry["name"])] = ColumnProfile(**kwargs)
-            concept = doc.get("concept")
-            return cls(
-                columns=profiles,
-                concept=None if concept is None else ConceptReference.from_dict(concept),
-                created_at=datetime.fromisoformat(doc["created_at"]),
-                metadata={str(k): str(v) for k, v in doc.get("metadata", {}).items()},
-                n_bins=int(doc.get("n_bins", 10)),
-            )
-        except BaselineFormatError:
-            raise
-        except (KeyError, TypeError, ValueError, OSError) as exc:
-            raise BaselineFormatError(
-                f"{path} is incomplete or corrupt ({type(exc).__name__}: {exc}); refit and save "
-                "the baseline again"
-            ) from None
+        validate_manifest(doc, path)
+        profiles: dict[str, ColumnProfile] = {}
+        for i, entry in enumerate(doc["columns"]):
+            at = f"columns[{i}]"
+            kwargs: dict[str, Any] = {k: entry[k] for k in _SCALAR_FIELDS if k in entry}
+            arrays: dict[str, np.ndarray] = {}
+            for key, fname in entry.get("arrays", {}).items():
+                kinds = "iu" if key == "psi_reference_counts" else "f"
+                arrays[key] = load_npy(root / fname, f"{at}.arrays.{key}", kinds)
+            check_profile_arrays(path, at, entry, arrays)
+            kwargs.update(arrays)
+            kwargs["extra"] = _load_extra(root, entry.get("extra", {}), at)
+            for k in ("mean", "variance", "minimum", "maximum"):
+                kwargs[k] = float(kwargs[k])
+            if kwargs.get("category_counts") is not None:
+                kwargs["category_counts"] = {
+                    str(k): int(v) for k, v in kwargs["category_counts"].items()
+                }
+            profiles[str(entry["name"])] = ColumnProfile(**kwargs)
+        concept = doc.get("concept")
+        return cls(
+            columns=profiles,
+            concept=None if concept is None else ConceptReference.from_dict(concept),
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            metadata={str(k): str(v) for k, v in doc.get("metadata", {}).items()},
+            n_bins=int(doc.get("n_bins", 10)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no raw arrays)."""
@@ -299,13 +300,17 @@ def _save_extra(out: Path, prefix: str, extra: Mapping[str, Any]) -> dict[str, A
     return saved
 
 
-def _load_extra(root: Path, saved: Mapping[str, Any]) -> dict[str, Any]:
+def _load_extra(root: Path, saved: Mapping[str, Any], at: str = "extra") -> dict[str, Any]:
     extra: dict[str, Any] = {}
     for key, spec in saved.items():
         if "npy" in spec and _safe_name(spec["npy"]):
-            extra[key] = np.load(root / spec["npy"], allow_pickle=False)
+            extra[key] = load_npy(root / spec["npy"], f"{at}.extra.{key}", "biuf", one_dim=False)
         elif "bin" in spec and _safe_name(spec["bin"]):
-            extra[key] = (root / spec["bin"]).read_bytes()
+            try:
+                extra[key] = (root / spec["bin"]).read_bytes()
+            except OSError as exc:
+                raise BaselineFormatError(f"{root / spec['bin']} ({at}.extra.{key}) cannot be "
+                                          f"read ({exc}); refit and save the baseline") from None
         elif "json" in spec:
             extra[key] = spec["json"]
         else:
