@@ -21,6 +21,7 @@ duplicate is a :class:`~modelsteward.errors.DataError` naming it.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,6 +63,7 @@ _UNIT_SECONDS: dict[str, tuple[int, int]] = {
 }
 _TEMPORAL = ("datetime64", "datetime", "date", "timedelta64", "timedelta")
 _NAT = np.iinfo(np.int64).min
+_DATE_TYPES = (_dt.date, _dt.timedelta, np.datetime64, np.timedelta64)
 
 
 def _seconds(arr: np.ndarray) -> np.ndarray:
@@ -108,6 +110,11 @@ def epoch_seconds(values: np.ndarray, name: str = "values") -> np.ndarray:
     inferred = pd.api.types.infer_dtype(values[:64], skipna=True)
     if inferred == "empty" and values.size > 64:
         inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred == "mixed" and any(isinstance(v, _DATE_TYPES) for v in values[:64].tolist()):
+        raise ColumnTypeError(
+            f"column {name!r} holds datetimes mixed with other values; clean it, or convert "
+            "it to numbers yourself (datetimes are compared as epoch seconds, never as text)"
+        )
     if inferred not in _TEMPORAL:
         return values
     series = pd.Series(values, dtype=object, copy=False)
