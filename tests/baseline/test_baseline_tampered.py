@@ -174,3 +174,25 @@ def test_a_validated_reload_gives_the_same_results(tmp_path: Path) -> None:
     before = [r.to_dict() for r in detect_data_drift(Baseline.load(root), window)]
     assert before == [r.to_dict() for r in detect_data_drift(Baseline.load(root), window)]
     assert issubclass(BaselineFormatError, BaselineError)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda raw: raw[:40],
+        lambda raw: raw[:8] + b"\xff" * 8 + raw[16:],
+        lambda raw: raw[:-50],
+        lambda raw: raw[:8] + b"[" * 50_000,
+        lambda raw: raw[:4] + struct.pack("<I", 2) + b"[]",
+    ],
+)
+def test_corrupt_sketch_blobs_fail_at_load_naming_the_file(tmp_path: Path, corrupt: Any) -> None:
+    data = {"x": np.arange(1_000.0), "c": np.array(["a", "b"] * 500)}
+    root = Baseline.fit(data, mode="sketch").save(tmp_path / "s")
+    for blob in sorted(root.glob("*.bin")):
+        raw = blob.read_bytes()
+        blob.write_bytes(corrupt(raw))
+        with pytest.raises(BaselineFormatError, match=rf"{blob.name}.*extra.sketch"):
+            Baseline.load(root)
+        blob.write_bytes(raw)
+    Baseline.load(root)

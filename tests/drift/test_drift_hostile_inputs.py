@@ -228,3 +228,17 @@ def test_parquet_timestamps_are_numeric_in_sketch_and_exact_mode(tmp_path: Path)
         assert base.kinds == {"t": "numeric"}
         (r,) = detect_data_drift(base, tmp_path / "cur.parquet", mode=mode)
         assert r.is_drifted and r.mode == mode
+
+
+def test_more_entry_points_validate_their_inputs() -> None:
+    from modelsteward.drift import expected_distinct
+    from modelsteward.drift.data_drift import one_sided_psi
+    from modelsteward.stats import ks_2samp_sorted
+
+    with pytest.raises(InvalidParameterError, match="eps"):
+        one_sided_psi(np.array([3, 4]), eps=float("nan"))
+    with pytest.raises(InvalidParameterError, match="m must be an integer"):
+        expected_distinct(np.array([1, 2, 3]), float("nan"))
+    # unsorted in the middle only: the old check compared the two ends
+    with pytest.raises(DataError, match="not sorted"):
+        ks_2samp_sorted(np.array([0.0, 5.0, 1.0, 9.0]), np.array([1.0, 2.0]))

@@ -246,7 +246,17 @@ class Baseline:
                 kwargs["category_counts"] = {
                     str(k): int(v) for k, v in kwargs["category_counts"].items()
                 }
-            profiles[str(entry["name"])] = ColumnProfile(**kwargs)
+            profile = ColumnProfile(**kwargs)
+            if profile.mode == "sketch":  # decode (and cache) the sketch now: corrupt -> here
+                from modelsteward.baseline.sketch_baseline import sketch_of
+
+                try:
+                    sketch_of(profile)
+                except BaselineError as exc:
+                    spec = entry.get("extra", {}).get("sketch", {})
+                    where = root / spec["bin"] if "bin" in spec else path
+                    raise BaselineFormatError(f"{where} ({at}.extra.sketch): {exc}") from None
+            profiles[str(entry["name"])] = profile
         concept = doc.get("concept")
         return cls(
             columns=profiles,

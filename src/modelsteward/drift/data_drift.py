@@ -32,7 +32,7 @@ from modelsteward.drift.results import DriftResult
 from modelsteward.stats._grid import extremes_and_counts, grid_for
 from modelsteward.stats.chi2 import chi2_homogeneity
 from modelsteward.stats.ks import ks_from_extremes, ks_from_sorted
-from modelsteward.stats.psi import categorical_psi, psi_bin_counts, psi_from_counts
+from modelsteward.stats.psi import EPS, categorical_psi, psi_bin_counts, psi_from_counts
 
 __all__ = ["detect_data_drift", "one_sided_psi"]
 
@@ -41,6 +41,7 @@ DEFAULT_EPS = 1e-4
 _GRID_MIN_VALUES = 30_000
 
 
+@validate_params({"eps": EPS})
 def one_sided_psi(counts: np.ndarray, eps: float = DEFAULT_EPS) -> float:
     """PSI when one side has no value at all: its proportions are all 0 (+eps).
 

@@ -42,7 +42,14 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from modelsteward._params import MODE, NON_NEGATIVE, ROW_LIMIT, SHARE, validate_params
+from modelsteward._params import (
+    MODE,
+    NON_NEGATIVE,
+    ROW_LIMIT,
+    SHARE,
+    Interval,
+    validate_params,
+)
 from modelsteward.baseline.columns import CATEGORICAL, numeric_values
 from modelsteward.baseline.profile import ColumnProfile, moments
 from modelsteward.drift._inputs import (
@@ -58,6 +65,7 @@ __all__ = ["detect_feature_degradation", "expected_distinct"]
 MIN_REFERENCE_DISTINCT = 10  # the chapter: only features with more than 10 distinct values
 
 
+@validate_params({"m": [Interval("int", 0, None)]})
 def expected_distinct(
     value_counts: np.ndarray, m: int, multiplicity: np.ndarray | None = None
 ) -> float:

@@ -90,7 +90,7 @@ def ks_2samp_sorted(reference_sorted: np.ndarray, current: np.ndarray) -> tuple[
             f"the KS test needs at least one non-null value on each side; the {side} sample "
             "has none (drop the feature or fix the upstream data)"
         )
-    if ref.shape[0] > 1 and ref[0] > ref[-1]:
+    if ref.shape[0] > 1 and not bool(np.all(ref[1:] >= ref[:-1])):  # one vectorised pass
         from modelsteward.errors import DataError
 
         raise DataError("reference_sorted is not sorted ascending; pass np.sort(reference)")
