@@ -242,3 +242,42 @@ def test_more_entry_points_validate_their_inputs() -> None:
     # unsorted in the middle only: the old check compared the two ends
     with pytest.raises(DataError, match="not sorted"):
         ks_2samp_sorted(np.array([0.0, 5.0, 1.0, 9.0]), np.array([1.0, 2.0]))
+
+
+def test_odd_containers_and_values_are_steward_errors() -> None:
+    """Found beyond the issue: each of these gave a raw numpy/pandas/Python error or a silently
+    wrong answer (2-D predictions were flattened, pairing the wrong values)."""
+    base = Baseline.fit({"x": np.arange(100.0)})
+    ts = None
+    calls = {
+        "ragged": (lambda: as_columns({"a": [[1, 2], [3]]}), DataError),
+        "structured": (lambda: Baseline.fit({"x": np.zeros(3, dtype=[("a", float)])}), DataError),
+        "complex": (lambda: detect_data_drift(base, {"x": np.array([1 + 2j, 3j])}), DataError),
+        "huge int": (
+            lambda: detect_data_drift(base, {"x": np.array([10**400, 1], dtype=object)}),
+            DataError,
+        ),
+        "metadata": (
+            lambda: Baseline.fit({"a": [1.0, 2.0]}, metadata=[1, 2]),
+            InvalidParameterError,
+        ),
+        "2-D predictions": (
+            lambda: detect_concept_drift(np.zeros((10, 2)), np.zeros((10, 2)), ts, window=5,
+                                         reference_correlation=0.5),
+            DataError,
+        ),
+        "bool correlation": (
+            lambda: detect_concept_drift(np.zeros(10), np.zeros(10), ts, window=5,
+                                         reference_correlation=True),
+            InvalidParameterError,
+        ),
+        "str correlation": (
+            lambda: detect_concept_drift(np.zeros(10), np.zeros(10), ts, window=5,
+                                         reference_correlation="0.5"),
+            InvalidParameterError,
+        ),
+    }
+    for name, (call, error) in calls.items():
+        with pytest.raises(error):
+            call()
+            pytest.fail(name)

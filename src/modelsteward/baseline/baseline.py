@@ -99,6 +99,7 @@ class Baseline:
             "exact_max_rows": ROW_LIMIT,
             "sketch_k": [Interval("int", 8, 2**20), None],
             "kinds": [InstanceOf((Mapping,), "a mapping of column name to kind"), None],
+            "metadata": [InstanceOf((Mapping,), "a mapping of str to str"), None],
         }
     )
     def fit(

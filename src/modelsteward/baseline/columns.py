@@ -44,7 +44,22 @@ CATEGORICAL = "categorical"
 KINDS = (NUMERIC, CATEGORICAL)
 
 
+def _as_array(name: str, values: Any) -> np.ndarray:
+    """``np.asarray(values)``; ragged nested lists are a ColumnTypeError, not numpy's."""
+    try:
+        return np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise ColumnTypeError(
+            f"column {name!r} cannot be read as one array ({exc}); pass a flat list or a "
+            "1-D array per column"
+        ) from None
+
+
 def _one_dim(name: str, arr: np.ndarray) -> np.ndarray:
+    if arr.dtype.names is not None or arr.dtype.kind == "V":
+        raise ColumnTypeError(
+            f"column {name!r} has a structured dtype {arr.dtype}; pass one column per field"
+        )
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
@@ -199,7 +214,7 @@ def as_columns(data: Any) -> dict[str, np.ndarray]:
                 else:
                     arr = np.asarray(values.to_numpy(zero_copy_only=False))
             else:
-                arr = np.asarray(values)
+                arr = _as_array(str(name), values)
             out[str(name)] = _column(str(name), arr)
         return out
     module = type(data).__module__
@@ -265,6 +280,11 @@ def numeric_values(name: str, values: np.ndarray) -> np.ndarray:
         return values.astype(np.float64)
     if kind in "mM":
         return _seconds(values)
+    if kind == "c":
+        raise ColumnTypeError(
+            f"column {name!r} holds complex numbers; split them into real and imaginary "
+            "columns or drop the column"
+        )
     if kind == "O":
         converted = epoch_seconds(values, name)
         if converted is not values:
@@ -273,6 +293,11 @@ def numeric_values(name: str, values: np.ndarray) -> np.ndarray:
         import pandas as pd
 
         return np.asarray(pd.to_numeric(pd.Series(values, dtype=object)), dtype=np.float64)
+    except OverflowError:
+        raise ColumnTypeError(
+            f"column {name!r} holds integers beyond the float64 range (about 1.8e308); "
+            "scale or clip them upstream"
+        ) from None
     except (TypeError, ValueError):
         bad = next(
             (v for v in values.tolist() if v is not None and not isinstance(v, (int, float))),

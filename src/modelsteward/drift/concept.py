@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from modelsteward._params import P_THRESHOLD, InstanceOf, Interval, validate_params
+from modelsteward._params import P_THRESHOLD, InstanceOf, Interval, check_param, validate_params
 from modelsteward.errors import ConfigError, DataError, EmptyDataError
 from modelsteward.stats import fisher_z_drop_pvalue
 
@@ -298,11 +298,16 @@ class ConceptDriftResult:
 
 def _as_float_array(values: Any, name: str) -> np.ndarray:
     try:
-        arr = np.asarray(values, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(
             f"{name} must be numbers ({exc}); encode labels as 0/1 or numeric values"
-        ) from exc
+        ) from None
+    if arr.ndim != 1:  # a 2-D array was flattened silently, pairing the wrong values
+        raise DataError(
+            f"{name} must be one-dimensional (one value per row), got "
+            f"{'a scalar' if arr.ndim == 0 else f'shape {arr.shape}'}"
+        )
     if np.isinf(arr).any():
         raise DataError(
             f"{name} contains infinite values; replace them before checking concept drift"
@@ -378,12 +383,10 @@ def _reference(
             n = getattr(reference_correlation, "n", None)
             task = getattr(reference_correlation, "task", None)
             return float(reference_correlation.correlation), (int(n) if n else None), task
-        r = float(reference_correlation)
-        if not -1.0 <= r <= 1.0 or math.isnan(r):
-            raise ConfigError(
-                f"reference_correlation={reference_correlation!r} must lie in [-1, 1]"
-            )
-        return r, None, None
+        # not a ConceptReference: a correlation, one rule (a bool or "0.5" is not one)
+        check_param("detect_concept_drift", "reference_correlation", reference_correlation,
+                    [Interval("real", -1.0, 1.0)])
+        return float(reference_correlation), None, None
     if reference_predictions is None or reference_outcomes is None:
         raise ConfigError(
             "concept drift needs a reference: pass reference_correlation (e.g. the baseline's "
