@@ -230,6 +230,19 @@ class Baseline:
                 f"{FORMAT_VERSION} (upgrade modelsteward or refit the baseline)"
             )
         validate_manifest(doc, path)
+        try:
+            return cls._from_manifest(root, path, doc)
+        except BaselineError:
+            raise
+        except (KeyError, TypeError, ValueError, OSError) as exc:  # a gap in the schema
+            raise BaselineFormatError(
+                f"{path} is incomplete or corrupt ({type(exc).__name__}: {exc}); refit and save "
+                "the baseline again"
+            ) from None
+
+    @classmethod
+    def _from_manifest(cls, root: Path, path: Path, doc: dict[str, Any]) -> Baseline:
+        """The baseline of a validated manifest (arrays checked as they are loaded)."""
         profiles: dict[str, ColumnProfile] = {}
         for i, entry in enumerate(doc["columns"]):
             at = f"columns[{i}]"
