@@ -281,3 +281,13 @@ def test_odd_containers_and_values_are_steward_errors() -> None:
         with pytest.raises(error):
             call()
             pytest.fail(name)
+
+
+def test_sketch_ks_entry_points() -> None:
+    from modelsteward.stats.sketch_ks import ks_pvalue_asymptotic
+
+    with pytest.raises(InvalidParameterError, match="d must be a finite real"):
+        ks_pvalue_asymptotic(float("nan"), 10, 10)  # gave p = nan
+    with pytest.raises(InvalidParameterError, match="n_ref"):
+        ks_decision(0.1, 0.0, -5, 10)
+    assert ks_decision(0.0, 0.0, 0, 0).is_significant is False  # was ZeroDivisionError

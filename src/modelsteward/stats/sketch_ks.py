@@ -27,7 +27,7 @@ import numpy as np
 from scipy import special as _special
 from scipy import stats as _st
 
-from modelsteward._params import NON_NEGATIVE, P_THRESHOLD, validate_params
+from modelsteward._params import NON_NEGATIVE, P_THRESHOLD, Interval, validate_params
 
 __all__ = [
     "PsiInterval",
@@ -41,7 +41,8 @@ __all__ = [
 
 
 def _effective_n(n_ref: int, n_cur: int) -> float:
-    return n_ref * n_cur / (n_ref + n_cur)
+    total = n_ref + n_cur
+    return n_ref * n_cur / total if total > 0 else 0.0  # both empty: no ZeroDivisionError
 
 
 #: above this effective size, the Kolmogorov limit with Stephens' correction replaces scipy's
@@ -55,6 +56,10 @@ def _stephens(en: float) -> float:
     return root + 0.12 + 0.11 / root
 
 
+@validate_params(
+    {"d": [Interval("real")], "n_ref": [Interval("int", 0, None)],
+     "n_cur": [Interval("int", 0, None)]}
+)
 def ks_pvalue_asymptotic(d: float, n_ref: int, n_cur: int) -> float:
     """Two-sided KS p-value for distance ``d`` (scipy's ``method='asymp'`` distribution,
     ``kstwo`` at the effective size; the Kolmogorov limit above 50,000).
@@ -73,7 +78,10 @@ def ks_pvalue_asymptotic(d: float, n_ref: int, n_cur: int) -> float:
     return min(max(p, 0.0), 1.0)
 
 
-@validate_params({"p_threshold": P_THRESHOLD})
+@validate_params(
+    {"p_threshold": P_THRESHOLD, "n_ref": [Interval("int", 0, None)],
+     "n_cur": [Interval("int", 0, None)]}
+)
 def ks_critical_value(p_threshold: float, n_ref: int, n_cur: int) -> float:
     """Smallest KS distance whose asymptotic p-value falls below ``p_threshold``.
 
@@ -120,7 +128,11 @@ class SketchKSResult:
         return asdict(self)
 
 
-@validate_params({"p_threshold": P_THRESHOLD, "min_effect": NON_NEGATIVE})
+@validate_params(
+    {"p_threshold": P_THRESHOLD, "min_effect": NON_NEGATIVE, "d": [Interval("real", 0.0, 1.0)],
+     "bound": NON_NEGATIVE, "n_ref": [Interval("int", 0, None)],
+     "n_cur": [Interval("int", 0, None)]}
+)
 def ks_decision(
     d: float,
     bound: float,
