@@ -85,6 +85,10 @@ class ConfigError(StewardError, ValueError):
     """A policy, preset, TOML file or option is invalid."""
 
 
+class InvalidParameterError(StewardError, ValueError):
+    """A function parameter is outside its declared range or type (see ``modelsteward._params``)."""
+
+
 class StoreError(StewardError):
     """The prediction log cannot be opened, written or read."""
 

@@ -18,8 +18,8 @@ def test_inferred_kinds() -> None:
     assert infer_kind(np.array(["a", "b"])) == "categorical"
     assert infer_kind(np.array([1.5, None, 2], dtype=object)) == "numeric"
     assert infer_kind(np.array([1, "a", None], dtype=object)) == "categorical"  # mixed
-    with pytest.raises(ColumnTypeError, match="datetime"):
-        infer_kind(np.array(["2024-01-01"], dtype="datetime64[ns]"))
+    # datetimes are numeric on epoch seconds (see tests/baseline/test_baseline_hostile.py)
+    assert infer_kind(np.array(["2024-01-01"], dtype="datetime64[ns]")) == "numeric"
 
 
 def test_nullable_and_string_dtypes_from_every_container() -> None:

@@ -19,6 +19,8 @@ MODULES = [
     "modelsteward.drift.data_drift",
     "modelsteward.drift.degradation",
     "modelsteward.drift.psi",
+    "modelsteward._params",
+    "modelsteward.baseline.manifest",
 ]
 
 

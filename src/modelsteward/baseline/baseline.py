@@ -27,10 +27,18 @@ from typing import Any
 
 import numpy as np
 
+from modelsteward._params import MODE, ROW_LIMIT, InstanceOf, Interval, validate_params
 from modelsteward.baseline.columns import KINDS, as_columns
 from modelsteward.baseline.concept import ConceptReference
+from modelsteward.baseline.manifest import (
+    check_profile_arrays,
+    load_npy,
+    read_manifest,
+    validate_manifest,
+)
 from modelsteward.baseline.profile import ColumnProfile, profile_column
 from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
+from modelsteward.stats.psi import N_BINS
 
 __all__ = ["Baseline", "FORMAT_VERSION", "BASELINE_FILE"]
 
@@ -84,6 +92,16 @@ class Baseline:
 
     # ------------------------------------------------------------------ fit
     @classmethod
+    @validate_params(
+        {
+            "n_bins": N_BINS,
+            "mode": MODE,
+            "exact_max_rows": ROW_LIMIT,
+            "sketch_k": [Interval("int", 8, 2**20), None],
+            "kinds": [InstanceOf((Mapping,), "a mapping of column name to kind"), None],
+            "metadata": [InstanceOf((Mapping,), "a mapping of str to str"), None],
+        }
+    )
     def fit(
         cls,
         data: Any,
@@ -134,8 +152,6 @@ class Baseline:
         for name, kind in kinds.items():
             if kind not in KINDS:
                 raise BaselineError(f"kinds[{name!r}] = {kind!r}; use 'numeric' or 'categorical'")
-        if int(n_bins) != n_bins or n_bins < 1:
-            raise BaselineError(f"n_bins must be a positive integer, got {n_bins!r}")
         if all(v.shape[0] == 0 for v in cols.values()):
             raise EmptyDataError("cannot fit a baseline on data without rows")
         names = list(cols)
@@ -193,7 +209,9 @@ class Baseline:
 
     @classmethod
     def load(cls, directory: str | Path) -> Baseline:
-        """Read a baseline written by :meth:`save`."""
+        """Read a baseline written by :meth:`save`, validated first: the manifest against its
+        schema, each array against its header, file size and the manifest (see
+        :mod:`modelsteward.baseline.manifest`); anything else is a BaselineFormatError."""
         root = Path(directory)
         if root.is_file() and root.name == BASELINE_FILE:
             root = root.parent
@@ -202,10 +220,7 @@ class Baseline:
             raise BaselineFormatError(
                 f"no {BASELINE_FILE} in {root}; point to the directory Baseline.save wrote"
             )
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise BaselineFormatError(f"{path} is not valid JSON ({exc})") from None
+        doc = read_manifest(path)
         if not isinstance(doc, dict) or doc.get("format") != "modelsteward.baseline":
             raise BaselineFormatError(f"{path} is not a modelsteward baseline")
         version = doc.get("format_version")
@@ -214,37 +229,56 @@ class Baseline:
                 f"{path} has format version {version!r}; this modelsteward reads version "
                 f"{FORMAT_VERSION} (upgrade modelsteward or refit the baseline)"
             )
+        validate_manifest(doc, path)
         try:
-            profiles: dict[str, ColumnProfile] = {}
-            for entry in doc["columns"]:
-                kwargs: dict[str, Any] = {k: entry[k] for k in _SCALAR_FIELDS if k in entry}
-                for key, fname in entry.get("arrays", {}).items():
-                    if key not in _ARRAY_FIELDS or not _safe_name(fname):
-                        raise BaselineFormatError(f"{path}: bad array entry {key!r}: {fname!r}")
-                    kwargs[key] = np.load(root / fname, allow_pickle=False)
-                kwargs["extra"] = _load_extra(root, entry.get("extra", {}))
-                for k in ("mean", "variance", "minimum", "maximum"):
-                    kwargs[k] = float(kwargs[k])
-                if kwargs.get("category_counts") is not None:
-                    kwargs["category_counts"] = {
-                        str(k): int(v) for k, v in kwargs["category_counts"].items()
-                    }
-                profiles[str(entry["name"])] = ColumnProfile(**kwargs)
-            concept = doc.get("concept")
-            return cls(
-                columns=profiles,
-                concept=None if concept is None else ConceptReference.from_dict(concept),
-                created_at=datetime.fromisoformat(doc["created_at"]),
-                metadata={str(k): str(v) for k, v in doc.get("metadata", {}).items()},
-                n_bins=int(doc.get("n_bins", 10)),
-            )
-        except BaselineFormatError:
+            return cls._from_manifest(root, path, doc)
+        except BaselineError:
             raise
-        except (KeyError, TypeError, ValueError, OSError) as exc:
+        except (KeyError, TypeError, ValueError, OSError) as exc:  # a gap in the schema
             raise BaselineFormatError(
                 f"{path} is incomplete or corrupt ({type(exc).__name__}: {exc}); refit and save "
                 "the baseline again"
             ) from None
+
+    @classmethod
+    def _from_manifest(cls, root: Path, path: Path, doc: dict[str, Any]) -> Baseline:
+        """The baseline of a validated manifest (arrays checked as they are loaded)."""
+        profiles: dict[str, ColumnProfile] = {}
+        for i, entry in enumerate(doc["columns"]):
+            at = f"columns[{i}]"
+            kwargs: dict[str, Any] = {k: entry[k] for k in _SCALAR_FIELDS if k in entry}
+            arrays: dict[str, np.ndarray] = {}
+            for key, fname in entry.get("arrays", {}).items():
+                kinds = "iu" if key == "psi_reference_counts" else "f"
+                arrays[key] = load_npy(root / fname, f"{at}.arrays.{key}", kinds)
+            check_profile_arrays(path, at, entry, arrays)
+            kwargs.update(arrays)
+            kwargs["extra"] = _load_extra(root, entry.get("extra", {}), at)
+            for k in ("mean", "variance", "minimum", "maximum"):
+                kwargs[k] = float(kwargs[k])
+            if kwargs.get("category_counts") is not None:
+                kwargs["category_counts"] = {
+                    str(k): int(v) for k, v in kwargs["category_counts"].items()
+                }
+            profile = ColumnProfile(**kwargs)
+            if profile.mode == "sketch":  # decode (and cache) the sketch now: corrupt -> here
+                from modelsteward.baseline.sketch_baseline import sketch_of
+
+                try:
+                    sketch_of(profile)
+                except BaselineError as exc:
+                    spec = entry.get("extra", {}).get("sketch", {})
+                    where = root / spec["bin"] if "bin" in spec else path
+                    raise BaselineFormatError(f"{where} ({at}.extra.sketch): {exc}") from None
+            profiles[str(entry["name"])] = profile
+        concept = doc.get("concept")
+        return cls(
+            columns=profiles,
+            concept=None if concept is None else ConceptReference.from_dict(concept),
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            metadata={str(k): str(v) for k, v in doc.get("metadata", {}).items()},
+            n_bins=int(doc.get("n_bins", 10)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no raw arrays)."""
@@ -290,13 +324,17 @@ def _save_extra(out: Path, prefix: str, extra: Mapping[str, Any]) -> dict[str, A
     return saved
 
 
-def _load_extra(root: Path, saved: Mapping[str, Any]) -> dict[str, Any]:
+def _load_extra(root: Path, saved: Mapping[str, Any], at: str = "extra") -> dict[str, Any]:
     extra: dict[str, Any] = {}
     for key, spec in saved.items():
         if "npy" in spec and _safe_name(spec["npy"]):
-            extra[key] = np.load(root / spec["npy"], allow_pickle=False)
+            extra[key] = load_npy(root / spec["npy"], f"{at}.extra.{key}", "biuf", one_dim=False)
         elif "bin" in spec and _safe_name(spec["bin"]):
-            extra[key] = (root / spec["bin"]).read_bytes()
+            try:
+                extra[key] = (root / spec["bin"]).read_bytes()
+            except OSError as exc:
+                raise BaselineFormatError(f"{root / spec['bin']} ({at}.extra.{key}) cannot be "
+                                          f"read ({exc}); refit and save the baseline") from None
         elif "json" in spec:
             extra[key] = spec["json"]
         else:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from modelsteward._params import validate_params
 from modelsteward.baseline.columns import (
     CATEGORICAL,
     KINDS,
@@ -21,7 +22,7 @@ from modelsteward.baseline.columns import (
     numeric_values,
 )
 from modelsteward.errors import BaselineError
-from modelsteward.stats.psi import psi_bin_counts, psi_edges
+from modelsteward.stats.psi import N_BINS, psi_bin_counts, psi_edges
 
 __all__ = ["ColumnProfile", "moments", "numeric_summary", "profile_column"]
 
@@ -159,6 +160,7 @@ def _distinct_sorted(v: np.ndarray) -> int:
     return int(np.count_nonzero(v[1:] != v[:-1])) + 1
 
 
+@validate_params({"n_bins": N_BINS})
 def profile_column(
     name: str, values: np.ndarray, kind: str | None = None, n_bins: int = 10
 ) -> ColumnProfile:

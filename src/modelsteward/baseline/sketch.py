@@ -689,12 +689,25 @@ class SketchProfile:
                         size = int(entry[key])
                         entry[key] = _b64(data[off : off + size])
                         off += size
-        except (struct.error, ValueError, KeyError) as exc:
+            if not isinstance(head, dict):
+                raise ValueError("the header is not an object")
+            head["format"] = "modelsteward.sketch_profile"
+            return cls.from_json(head)
+        except BaselineFormatError:
+            raise
+        except RecursionError:
             raise BaselineFormatError(
-                f"sketch profile bytes are corrupt ({exc}); re-create the profile"
+                "sketch profile bytes are corrupt (header nested too deeply); re-create the "
+                "profile"
             ) from None
-        head["format"] = "modelsteward.sketch_profile"
-        return cls.from_json(head)
+        except (
+            struct.error, ValueError, KeyError, TypeError, AttributeError, RuntimeError,
+            OverflowError, IndexError,
+        ) as exc:  # RuntimeError, IndexError: datasketches rejecting a corrupt sketch
+            raise BaselineFormatError(
+                f"sketch profile bytes are corrupt ({type(exc).__name__}: {exc}); re-create "
+                "the profile"
+            ) from None
 
 
 def merge_profiles(profiles: Sequence[SketchProfile]) -> SketchProfile:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from modelsteward._params import MODE, Interval, check_param, validate_params
 from modelsteward.baseline.columns import CATEGORICAL, KINDS, NUMERIC, as_columns, infer_kind
 from modelsteward.baseline.concept import ConceptReference
 from modelsteward.baseline.profile import ColumnProfile
@@ -48,6 +49,7 @@ from modelsteward.baseline.streaming import (
     small_csv_table,
 )
 from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
+from modelsteward.stats.psi import N_BINS
 
 if TYPE_CHECKING:
     from modelsteward.baseline.baseline import Baseline
@@ -71,8 +73,7 @@ _IN_MEMORY_BATCH = 1_000_000
 
 
 def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise BaselineError(f"mode={mode!r} is not one of {MODES}; 'auto' picks by row count")
+    check_param("mode", "mode", mode, MODE)
     return mode
 
 
@@ -221,6 +222,8 @@ def _kinds_of(cols: Mapping[str, np.ndarray], kinds: Mapping[str, str]) -> dict[
     return {name: kinds.get(name) or infer_kind(values) for name, values in cols.items()}
 
 
+@validate_params({"n_bins": N_BINS, "k": [Interval("int", 8, 2**20), None],
+                  "batch_size": [Interval("int", 1, None)]})
 def fit_sketch_baseline(
     data: Any,
     kinds: Mapping[str, str] | None = None,
@@ -237,8 +240,6 @@ def fit_sketch_baseline(
     for name, kind in kinds.items():
         if kind not in KINDS:
             raise BaselineError(f"kinds[{name!r}] = {kind!r}; use 'numeric' or 'categorical'")
-    if int(n_bins) != n_bins or n_bins < 1:
-        raise BaselineError(f"n_bins must be a positive integer, got {n_bins!r}")
     k = DEFAULT_K if k is None else int(k)
     if is_dataset_source(data):
         profile = profile_dataset(data, kinds, k=k, batch_size=batch_size)

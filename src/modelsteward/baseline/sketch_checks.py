@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from modelsteward._params import MODE, NON_NEGATIVE, P_THRESHOLD, ROW_LIMIT, validate_params
 from modelsteward.baseline.columns import as_columns
 from modelsteward.baseline.sketch import (
     DEFAULT_K,
@@ -33,6 +34,7 @@ from modelsteward.baseline.streaming import (
     small_csv_table,
 )
 from modelsteward.errors import DataError, EmptyDataError
+from modelsteward.stats.psi import EPS, N_BINS
 from modelsteward.stats.sketch_ks import (
     PsiInterval,
     SketchKSResult,
@@ -67,6 +69,7 @@ def sketch_ks_distance(ref: NumericSketch, cur: NumericSketch) -> tuple[float, f
     )
 
 
+@validate_params({"p_threshold": P_THRESHOLD, "min_effect": NON_NEGATIVE})
 def sketch_ks(
     ref: NumericSketch,
     cur: NumericSketch,
@@ -81,6 +84,7 @@ def sketch_ks(
     )
 
 
+@validate_params({"n_bins": N_BINS})
 def sketch_psi_edges(ref: NumericSketch, n_bins: int = 10) -> np.ndarray:
     """-inf, the reference sketch's unique inner quantiles at k/n_bins, +inf."""
     if ref.kll.is_empty():
@@ -105,6 +109,7 @@ def _bin_props(sk: NumericSketch, edges: np.ndarray) -> tuple[np.ndarray, np.nda
     return props, err
 
 
+@validate_params({"n_bins": N_BINS, "eps": EPS})
 def sketch_psi(
     ref: NumericSketch,
     cur: NumericSketch,
@@ -131,6 +136,7 @@ def baseline_is_sketch(baseline: Any) -> bool:
     return any(p.mode == "sketch" for p in baseline.columns.values())
 
 
+@validate_params({"mode": MODE, "exact_max_rows": ROW_LIMIT})
 def choose_check_mode(
     baseline: Any, current: Any, mode: str = "auto", exact_max_rows: int | None = None
 ) -> tuple[str, Any]:
@@ -142,8 +148,6 @@ def choose_check_mode(
     """
     from modelsteward.baseline.sketch_baseline import resolve_mode
 
-    if mode not in ("auto", "exact", "sketch"):
-        raise DataError(f"mode={mode!r} is not one of ('auto', 'exact', 'sketch')")
     if isinstance(current, SketchProfile):
         if mode == "exact":
             raise DataError(

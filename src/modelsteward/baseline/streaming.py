@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from modelsteward.baseline.columns import epoch_seconds
 from modelsteward.baseline.sketch import (
     DEFAULT_K,
     CategoricalSketch,
@@ -133,8 +134,11 @@ def _csv_options(path: Path, kinds: Mapping[str, str] | None) -> tuple[Any, Any,
     for f in inferred:
         kind = (kinds or {}).get(f.name)
         if kind is None:
-            kind = "numeric" if _is_numeric_type(f.type) else "categorical"
-        types[f.name] = pa.float64() if kind == "numeric" else pa.string()
+            kind = "numeric" if _is_numeric_or_temporal(f.type) else "categorical"
+        if kind == "numeric" and _is_temporal_type(f.type):
+            types[f.name] = f.type  # parsed as a timestamp, read as epoch seconds
+        else:
+            types[f.name] = pa.float64() if kind == "numeric" else pa.string()
     schema = pa.schema([(name, t) for name, t in types.items()])
     return parse, types, schema
 
@@ -143,9 +147,21 @@ def _is_numeric_type(t: pa.DataType) -> bool:
     return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
 
 
+def _is_temporal_type(t: pa.DataType) -> bool:
+    return bool(pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_duration(t))
+
+
+def _is_numeric_or_temporal(t: pa.DataType) -> bool:
+    return _is_numeric_type(t) or _is_temporal_type(t)
+
+
 def infer_kinds(schema: pa.Schema) -> dict[str, str]:
-    """Column kinds from an Arrow schema: integer/float/decimal numeric, the rest categorical."""
-    return {f.name: "numeric" if _is_numeric_type(f.type) else "categorical" for f in schema}
+    """Column kinds from an Arrow schema: integer/float/decimal numeric, timestamps, dates
+    and durations numeric too (read as epoch seconds in UTC, as ``as_columns`` reads them),
+    the rest categorical."""
+    return {
+        f.name: "numeric" if _is_numeric_or_temporal(f.type) else "categorical" for f in schema
+    }
 
 
 def dataset_schema(source: Any, kinds: Mapping[str, str] | None = None) -> pa.Schema:
@@ -234,6 +250,8 @@ def _check_columns(columns: Sequence[str] | None, names: Sequence[str], path: Pa
 def _numpy_of(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if _is_temporal_type(arr.type):  # timestamps (UTC inside Arrow), dates, durations
+        return epoch_seconds(np.asarray(arr.to_numpy(zero_copy_only=False)))
     if _is_numeric_type(arr.type):
         if pa.types.is_decimal(arr.type):
             arr = arr.cast(pa.float64())
@@ -295,7 +313,7 @@ def update_profile_from_arrow(profile: SketchProfile, batch: pa.RecordBatch | pa
             )
         arr = batch.column(names.index(name))
         if isinstance(col, NumericSketch):
-            if not _is_numeric_type(arr.type):
+            if not _is_numeric_or_temporal(arr.type):
                 arr = arr.cast(pa.float64())  # raises ArrowInvalid on non-numbers
             col.update(_numpy_of(arr))
         else:

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from modelsteward._params import P_THRESHOLD, InstanceOf, Interval, check_param, validate_params
 from modelsteward.errors import ConfigError, DataError, EmptyDataError
 from modelsteward.stats import fisher_z_drop_pvalue
 
@@ -297,11 +298,16 @@ class ConceptDriftResult:
 
 def _as_float_array(values: Any, name: str) -> np.ndarray:
     try:
-        arr = np.asarray(values, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(
             f"{name} must be numbers ({exc}); encode labels as 0/1 or numeric values"
-        ) from exc
+        ) from None
+    if arr.ndim != 1:  # a 2-D array was flattened silently, pairing the wrong values
+        raise DataError(
+            f"{name} must be one-dimensional (one value per row), got "
+            f"{'a scalar' if arr.ndim == 0 else f'shape {arr.shape}'}"
+        )
     if np.isinf(arr).any():
         raise DataError(
             f"{name} contains infinite values; replace them before checking concept drift"
@@ -377,12 +383,10 @@ def _reference(
             n = getattr(reference_correlation, "n", None)
             task = getattr(reference_correlation, "task", None)
             return float(reference_correlation.correlation), (int(n) if n else None), task
-        r = float(reference_correlation)
-        if not -1.0 <= r <= 1.0 or math.isnan(r):
-            raise ConfigError(
-                f"reference_correlation={reference_correlation!r} must lie in [-1, 1]"
-            )
-        return r, None, None
+        # not a ConceptReference: a correlation, one rule (a bool or "0.5" is not one)
+        check_param("detect_concept_drift", "reference_correlation", reference_correlation,
+                    [Interval("real", -1.0, 1.0)])
+        return float(reference_correlation), None, None
     if reference_predictions is None or reference_outcomes is None:
         raise ConfigError(
             "concept drift needs a reference: pass reference_correlation (e.g. the baseline's "
@@ -405,6 +409,15 @@ def _reference(
     return r_fit, int(keep.sum()), ("binary" if is_binary(o[keep]) else "numeric")
 
 
+@validate_params(
+    {
+        "p_threshold": P_THRESHOLD,
+        "min_drop": [Interval("real", 0.0, 2.0)],
+        "min_samples": [Interval("int", 4, None)],
+        "reference_n": [Interval("int", 4, None), None],
+        "tz": [InstanceOf((str,), "a time zone name")],
+    }
+)
 def detect_concept_drift(
     predictions: Any,
     outcomes: Any,
@@ -427,13 +440,12 @@ def detect_concept_drift(
     also carries the reference size ``n``). With a bare float and no ``reference_n``, the
     reference is treated as exact and only the window's sampling error enters the test.
     ``windows`` (pre-cut, e.g. by the monitor) overrides ``window``/``timestamps``.
+
+    ``p_threshold`` follows the one rule of every detector (a real number strictly between
+    0 and 1), ``min_drop`` is in [0, 2], ``min_samples`` and ``reference_n`` are integers
+    >= 4 (the Fisher z test needs n > 3); anything else is an
+    :class:`~modelsteward.errors.InvalidParameterError`.
     """
-    if not 0.0 < p_threshold < 1.0:
-        raise ConfigError(f"p_threshold={p_threshold} must lie strictly between 0 and 1")
-    if min_drop < 0.0:
-        raise ConfigError(f"min_drop={min_drop} must be >= 0")
-    if min_samples < 4:
-        raise ConfigError(f"min_samples={min_samples} must be at least 4 (Fisher z needs n > 3)")
     pred = _as_float_array(predictions, "predictions")
     out = _as_float_array(outcomes, "outcomes")
     if pred.size != out.size:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from modelsteward._params import MODE, NON_NEGATIVE, P_THRESHOLD, ROW_LIMIT, validate_params
 from modelsteward.baseline.columns import CATEGORICAL, numeric_values
 from modelsteward.baseline.profile import ColumnProfile
 from modelsteward.drift._inputs import (
@@ -28,11 +29,10 @@ from modelsteward.drift._inputs import (
     sorted_valid,
 )
 from modelsteward.drift.results import DriftResult
-from modelsteward.errors import DataError
 from modelsteward.stats._grid import extremes_and_counts, grid_for
 from modelsteward.stats.chi2 import chi2_homogeneity
 from modelsteward.stats.ks import ks_from_extremes, ks_from_sorted
-from modelsteward.stats.psi import categorical_psi, psi_bin_counts, psi_from_counts
+from modelsteward.stats.psi import EPS, categorical_psi, psi_bin_counts, psi_from_counts
 
 __all__ = ["detect_data_drift", "one_sided_psi"]
 
@@ -41,6 +41,7 @@ DEFAULT_EPS = 1e-4
 _GRID_MIN_VALUES = 30_000
 
 
+@validate_params({"eps": EPS})
 def one_sided_psi(counts: np.ndarray, eps: float = DEFAULT_EPS) -> float:
     """PSI when one side has no value at all: its proportions are all 0 (+eps).
 
@@ -52,16 +53,6 @@ def one_sided_psi(counts: np.ndarray, eps: float = DEFAULT_EPS) -> float:
         return 0.0
     pct = c / total + eps
     return float(np.sum((pct - eps) * np.log(pct / eps)))
-
-
-def _check_threshold(p_threshold: float) -> float:
-    try:
-        t = float(p_threshold)
-    except (TypeError, ValueError):
-        raise DataError(f"p_threshold must be a number in (0, 1], got {p_threshold!r}") from None
-    if not (0.0 < t <= 1.0):
-        raise DataError(f"p_threshold must be in (0, 1], got {p_threshold!r}")
-    return t
 
 
 def _degenerate(
@@ -186,6 +177,10 @@ def _missing(profile: ColumnProfile, threshold: float) -> DriftResult:
     )
 
 
+@validate_params(
+    {"p_threshold": P_THRESHOLD, "mode": MODE, "exact_max_rows": ROW_LIMIT,
+     "min_effect": NON_NEGATIVE}
+)
 def detect_data_drift(
     reference: Any,
     current: Any,
@@ -214,8 +209,12 @@ def detect_data_drift(
     large; ``"sketch"`` forces sketches: KS D with its bound, drifted only when D - bound
     clears the critical value and ``min_effect`` (see :mod:`modelsteward.stats.sketch_ks`).
     Each result's ``mode`` says which produced it.
+
+    ``p_threshold`` is a real number strictly between 0 and 1 (the one rule of every
+    detector), ``min_effect`` a finite real >= 0; anything else is an
+    :class:`~modelsteward.errors.InvalidParameterError`.
     """
-    threshold = _check_threshold(p_threshold)
+    threshold = float(p_threshold)
     baseline = as_baseline(reference)
     from modelsteward.baseline import sketch_checks as _sketch
 

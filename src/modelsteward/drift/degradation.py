@@ -36,13 +36,20 @@ Two more rules:
 
 from __future__ import annotations
 
-import math
 import weakref
 from typing import Any
 
 import numpy as np
 from scipy import special
 
+from modelsteward._params import (
+    MODE,
+    NON_NEGATIVE,
+    ROW_LIMIT,
+    SHARE,
+    Interval,
+    validate_params,
+)
 from modelsteward.baseline.columns import CATEGORICAL, numeric_values
 from modelsteward.baseline.profile import ColumnProfile, moments
 from modelsteward.drift._inputs import (
@@ -52,13 +59,13 @@ from modelsteward.drift._inputs import (
     map_columns,
 )
 from modelsteward.drift.results import DegradationAlert
-from modelsteward.errors import DataError
 
 __all__ = ["detect_feature_degradation", "expected_distinct"]
 
 MIN_REFERENCE_DISTINCT = 10  # the chapter: only features with more than 10 distinct values
 
 
+@validate_params({"m": [Interval("int", 0, None)]})
 def expected_distinct(
     value_counts: np.ndarray, m: int, multiplicity: np.ndarray | None = None
 ) -> float:
@@ -155,16 +162,17 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _check_ratio(name: str, value: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise DataError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or v < 0:
-        raise DataError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
-
-
+@validate_params(
+    {
+        "null_rate_threshold": SHARE,
+        "variance_ratio_threshold": NON_NEGATIVE,
+        "cardinality_ratio_threshold": NON_NEGATIVE,
+        "out_of_range_threshold": SHARE,
+        "unseen_category_threshold": SHARE,
+        "mode": MODE,
+        "exact_max_rows": ROW_LIMIT,
+    }
+)
 def detect_feature_degradation(
     reference: Any,
     current: Any,
@@ -183,14 +191,10 @@ def detect_feature_degradation(
     polars, pyarrow). See the module docstring for the exact rules. ``current`` may also be
     a ``SketchProfile`` or Parquet/CSV files; ``mode`` picks exact or sketch checking as in
     :func:`~modelsteward.drift.detect_data_drift` (same rules, from the sketches' counts).
+    Thresholds of shares (null rate, out of range, unseen categories) are real numbers in
+    [0, 1], the ratio thresholds finite reals >= 0; anything else (a bool, a string, NaN) is
+    an :class:`~modelsteward.errors.InvalidParameterError`.
     """
-    null_rate_threshold = _check_ratio("null_rate_threshold", null_rate_threshold)
-    variance_ratio_threshold = _check_ratio("variance_ratio_threshold", variance_ratio_threshold)
-    cardinality_ratio_threshold = _check_ratio(
-        "cardinality_ratio_threshold", cardinality_ratio_threshold
-    )
-    out_of_range_threshold = _check_ratio("out_of_range_threshold", out_of_range_threshold)
-    unseen_category_threshold = _check_ratio("unseen_category_threshold", unseen_category_threshold)
     baseline = as_baseline(reference)
     from modelsteward.baseline import sketch_checks as _sketch
 

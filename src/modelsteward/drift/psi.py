@@ -15,12 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from modelsteward.baseline.columns import CATEGORICAL, infer_kind
+from modelsteward._params import validate_params
+from modelsteward.baseline.columns import CATEGORICAL, epoch_seconds, infer_kind
 from modelsteward.baseline.profile import ColumnProfile
 from modelsteward.drift._inputs import current_categories, sorted_valid
 from modelsteward.errors import EmptyDataError
 from modelsteward.stats.psi import (
+    EPS,
+    N_BINS,
     categorical_psi,
+    one_dim,
     psi_bin_counts,
     psi_edges,
     psi_from_counts,
@@ -29,6 +33,7 @@ from modelsteward.stats.psi import (
 __all__ = ["compute_psi"]
 
 
+@validate_params({"n_bins": N_BINS, "eps": EPS})
 def compute_psi(reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-4) -> float:
     """Population Stability Index of ``current`` against ``reference``.
 
@@ -39,12 +44,18 @@ def compute_psi(reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-
     from its sorted values; a sketch profile (no values kept) uses the bins and reference
     counts fitted with it, so ``n_bins`` is the one it was fitted with.
     Bands: < 0.1 stable, 0.1-0.2 investigate, > 0.2 act.
+
+    Arrays must be one-dimensional (a scalar or a 2-D array is a
+    :class:`~modelsteward.errors.DataError`); ``n_bins`` is an integer in [1, 10000] and
+    ``eps`` a positive finite number (else
+    :class:`~modelsteward.errors.InvalidParameterError`). Datetime arrays are compared as
+    epoch seconds (UTC), as :func:`~modelsteward.baseline.as_columns` reads them.
     """
-    cur = np.asarray(current) if not isinstance(current, np.ndarray) else current
+    cur = epoch_seconds(one_dim("current", current))
     if isinstance(reference, ColumnProfile):
         kind = reference.kind
     else:
-        reference = np.asarray(reference) if not isinstance(reference, np.ndarray) else reference
+        reference = epoch_seconds(one_dim("reference", reference))
         kind = infer_kind(reference)
     if kind == CATEGORICAL:
         if isinstance(reference, ColumnProfile):

@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 
+from modelsteward._params import Interval, validate_params
 from modelsteward.errors import EmptyDataError
 from modelsteward.stats._kolmogorov import kstwo_sf
 
@@ -89,7 +90,7 @@ def ks_2samp_sorted(reference_sorted: np.ndarray, current: np.ndarray) -> tuple[
             f"the KS test needs at least one non-null value on each side; the {side} sample "
             "has none (drop the feature or fix the upstream data)"
         )
-    if ref.shape[0] > 1 and ref[0] > ref[-1]:
+    if ref.shape[0] > 1 and not bool(np.all(ref[1:] >= ref[:-1])):  # one vectorised pass
         from modelsteward.errors import DataError
 
         raise DataError("reference_sorted is not sorted ascending; pass np.sort(reference)")
@@ -175,6 +176,10 @@ def _extremes(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
     return plus, minus
 
 
+@validate_params(
+    {"d": [Interval("real", 0.0, 1.0)], "n1": [Interval("int", 1, None)],
+     "n2": [Interval("int", 1, None)]}
+)
 def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     """(statistic, p-value) as ``scipy.stats.ks_2samp(method='auto')`` reports them.
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from modelsteward._params import MAX_BINS, Interval, validate_params
 from modelsteward.errors import DataError, EmptyDataError
 
 __all__ = ["categorical_psi", "psi", "psi_bin_counts", "psi_edges", "psi_from_counts"]
@@ -32,13 +33,24 @@ __all__ = ["categorical_psi", "psi", "psi_bin_counts", "psi_edges", "psi_from_co
 UNSEEN_BUCKET = "__unseen__"
 
 
-def _check_params(n_bins: int, eps: float) -> None:
-    if int(n_bins) != n_bins or n_bins < 1:
-        raise DataError(f"n_bins must be a positive integer, got {n_bins!r}")
-    if not (eps > 0 and np.isfinite(eps)):
-        raise DataError(f"eps must be a positive finite number, got {eps!r}")
+#: ``n_bins``: 1 to :data:`~modelsteward._params.MAX_BINS` bins
+N_BINS = [Interval("int", 1, MAX_BINS)]
+#: ``eps``: the proportion added to every bin, a positive finite number
+EPS = [Interval("real", 0.0, None, closed="neither")]
 
 
+def one_dim(what: str, values: object) -> np.ndarray:
+    """``values`` as a 1-D array, or a DataError naming its shape (scalars included)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise DataError(
+            f"{what} must be a one-dimensional array of values, got "
+            f"{'a scalar' if arr.ndim == 0 else f'shape {arr.shape}'}; pass one column"
+        )
+    return arr
+
+
+@validate_params({"n_bins": N_BINS})
 def psi_edges(reference_sorted: np.ndarray, n_bins: int = 10) -> np.ndarray:
     """Bin edges from a sorted, NaN-free reference: -inf, unique inner quantiles, +inf.
 
@@ -48,8 +60,7 @@ def psi_edges(reference_sorted: np.ndarray, n_bins: int = 10) -> np.ndarray:
         >>> psi_edges(np.arange(11.0), n_bins=2)
         array([-inf,   5.,  inf])
     """
-    _check_params(n_bins, 1.0)
-    ref = np.asarray(reference_sorted, dtype=np.float64)
+    ref = one_dim("reference_sorted", reference_sorted).astype(np.float64, copy=False)
     ref = ref[~np.isnan(ref)] if ref.size and np.isnan(ref[-1]) else ref
     if ref.size == 0:
         raise EmptyDataError("PSI edges need at least one non-null reference value")
@@ -78,6 +89,7 @@ def psi_bin_counts(values_sorted: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.diff(cum).astype(np.int64)
 
 
+@validate_params({"eps": EPS})
 def psi_from_counts(
     ref_counts: np.ndarray | list[int], cur_counts: np.ndarray | list[int], eps: float = 1e-4
 ) -> float:
@@ -86,7 +98,6 @@ def psi_from_counts(
     >>> round(psi_from_counts([50, 50], [25, 75]), 6)
     0.274586
     """
-    _check_params(1, eps)
     ref = np.asarray(ref_counts, dtype=np.float64)
     cur = np.asarray(cur_counts, dtype=np.float64)
     if ref.shape != cur.shape or ref.ndim != 1:
@@ -109,6 +120,15 @@ def psi_from_counts(
     return float(max(np.sum((cur_pct - ref_pct) * np.log(cur_pct / ref_pct)), 0.0))
 
 
+def _floats(what: str, values: object) -> np.ndarray:
+    arr = one_dim(what, values)
+    try:
+        return arr.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} holds values that are not numbers; use categorical_psi") from None
+
+
+@validate_params({"n_bins": N_BINS, "eps": EPS})
 def psi(reference: np.ndarray, current: np.ndarray, n_bins: int = 10, eps: float = 1e-4) -> float:
     """PSI of two numeric samples (NaN dropped), bins from the reference's quantiles.
 
@@ -116,9 +136,8 @@ def psi(reference: np.ndarray, current: np.ndarray, n_bins: int = 10, eps: float
     >>> psi(rng.normal(size=10_000), rng.normal(1.0, 1.0, 10_000)) > 0.2
     True
     """
-    _check_params(n_bins, eps)
-    ref = np.sort(np.asarray(reference, dtype=np.float64))
-    cur = np.sort(np.asarray(current, dtype=np.float64))
+    ref = np.sort(_floats("reference", reference))
+    cur = np.sort(_floats("current", current))
     ref = ref[: int(np.searchsorted(ref, np.nan))] if ref.size and np.isnan(ref[-1]) else ref
     cur = cur[: int(np.searchsorted(cur, np.nan))] if cur.size and np.isnan(cur[-1]) else cur
     if ref.size == 0 or cur.size == 0:
@@ -130,6 +149,7 @@ def psi(reference: np.ndarray, current: np.ndarray, n_bins: int = 10, eps: float
     return psi_from_counts(psi_bin_counts(ref, edges), psi_bin_counts(cur, edges), eps)
 
 
+@validate_params({"eps": EPS})
 def categorical_psi(
     ref_counts: Mapping[str, int], cur_counts: Mapping[str, int], eps: float = 1e-4
 ) -> float:

@@ -27,6 +27,8 @@ import numpy as np
 from scipy import special as _special
 from scipy import stats as _st
 
+from modelsteward._params import NON_NEGATIVE, P_THRESHOLD, Interval, validate_params
+
 __all__ = [
     "PsiInterval",
     "SketchKSResult",
@@ -39,7 +41,8 @@ __all__ = [
 
 
 def _effective_n(n_ref: int, n_cur: int) -> float:
-    return n_ref * n_cur / (n_ref + n_cur)
+    total = n_ref + n_cur
+    return n_ref * n_cur / total if total > 0 else 0.0  # both empty: no ZeroDivisionError
 
 
 #: above this effective size, the Kolmogorov limit with Stephens' correction replaces scipy's
@@ -53,6 +56,10 @@ def _stephens(en: float) -> float:
     return root + 0.12 + 0.11 / root
 
 
+@validate_params(
+    {"d": [Interval("real")], "n_ref": [Interval("int", 0, None)],
+     "n_cur": [Interval("int", 0, None)]}
+)
 def ks_pvalue_asymptotic(d: float, n_ref: int, n_cur: int) -> float:
     """Two-sided KS p-value for distance ``d`` (scipy's ``method='asymp'`` distribution,
     ``kstwo`` at the effective size; the Kolmogorov limit above 50,000).
@@ -71,14 +78,16 @@ def ks_pvalue_asymptotic(d: float, n_ref: int, n_cur: int) -> float:
     return min(max(p, 0.0), 1.0)
 
 
+@validate_params(
+    {"p_threshold": P_THRESHOLD, "n_ref": [Interval("int", 0, None)],
+     "n_cur": [Interval("int", 0, None)]}
+)
 def ks_critical_value(p_threshold: float, n_ref: int, n_cur: int) -> float:
     """Smallest KS distance whose asymptotic p-value falls below ``p_threshold``.
 
     >>> round(ks_critical_value(0.01, 1_000_000, 1_000_000), 5)
     0.0023
     """
-    if not 0.0 < p_threshold < 1.0:
-        raise ValueError(f"p_threshold must be in (0, 1), got {p_threshold}")
     en = max(round(_effective_n(n_ref, n_cur)), 1)
     if en > _LIMIT_N:
         return float(_special.kolmogi(p_threshold) / _stephens(en))
@@ -119,6 +128,11 @@ class SketchKSResult:
         return asdict(self)
 
 
+@validate_params(
+    {"p_threshold": P_THRESHOLD, "min_effect": NON_NEGATIVE, "d": [Interval("real", 0.0, 1.0)],
+     "bound": NON_NEGATIVE, "n_ref": [Interval("int", 0, None)],
+     "n_cur": [Interval("int", 0, None)]}
+)
 def ks_decision(
     d: float,
     bound: float,
