@@ -80,13 +80,25 @@ def test_categorical_psi_unseen_bucket() -> None:
     assert categorical_psi({"a": 10}, {"a": 5, "zz": 5}) > 1.0
 
 
-def test_chi2_matches_scipy_contingency_over_union() -> None:
-    ref, cur = {"a": 30, "b": 50, "c": 20}, {"a": 40, "b": 40, "d": 5}
+def test_chi2_matches_scipy_contingency_without_new_categories() -> None:
+    ref, cur = {"a": 30, "b": 50, "c": 20}, {"a": 40, "b": 40, "c": 5}
     stat, p = chi2_homogeneity(ref, cur)
-    table = np.array([[30, 50, 20, 0], [40, 40, 0, 5]])
-    expected = ss.chi2_contingency(table, correction=False)
+    expected = ss.chi2_contingency(np.array([[30, 50, 20], [40, 40, 5]]), correction=False)
     assert stat == pytest.approx(expected.statistic, rel=1e-12)
     assert p == pytest.approx(expected.pvalue, rel=1e-9)
+
+
+def test_chi2_with_new_categories_combines_known_and_new_parts() -> None:
+    """Statistic: Pearson over the union table; p-value: Bonferroni over the known-category
+    table (scipy) and the Good-Turing test of the new-category count."""
+    ref, cur = {"a": 30, "b": 50, "c": 20}, {"a": 40, "b": 40, "d": 5}
+    stat, p = chi2_homogeneity(ref, cur)
+    union = ss.chi2_contingency(np.array([[30, 50, 20, 0], [40, 40, 0, 5]]), correction=False)
+    known = ss.chi2_contingency(np.array([[30, 50, 20], [40, 40, 0]]), correction=False)
+    # no reference singletons: 5 new draws of 5 + 0 at rate 85 / (85 + 100)
+    new = ss.binom.sf(4, 5, 85 / 185)
+    assert stat == pytest.approx(union.statistic, rel=1e-12)
+    assert p == pytest.approx(min(1.0, 2 * min(known.pvalue, new)), rel=1e-9)
 
 
 def test_fisher_z_drop() -> None:

@@ -87,18 +87,31 @@ def test_categorical_psi_unseen_bucket_by_hand() -> None:
     )
 
 
-def _pooled_by_hand(ref: dict, cur: dict) -> np.ndarray:
-    """Reference categories (those with < 5 values in both samples pooled into one column),
-    then every category only the current sample has pooled into one column."""
-    seen = [k for k in ref if ref[k] + cur.get(k, 0) >= 5]
-    rare = [k for k in ref if 0 < ref[k] + cur.get(k, 0) < 5]
-    new = [k for k in cur if k not in ref]
+def _tables_by_hand(ref: dict, cur: dict) -> tuple[np.ndarray, np.ndarray, int]:
+    """(known table, shown table, new draws): reference categories whose smaller expected
+    count is >= 5 (the others leave the known table; the shown table pools them into one
+    column), then one column for every category only the current sample has."""
+    n_ref = sum(ref.values())
+    n_known = sum(cur.get(k, 0) for k in ref)
+    share = min(n_ref, n_known) / (n_ref + n_known)
+    seen = [k for k in ref if (ref[k] + cur.get(k, 0)) * share >= 5]
+    sparse = [k for k in ref if ref[k] + cur.get(k, 0) > 0 and k not in seen]
+    new = sum(cur[k] for k in cur if k not in ref)
     cols = [[ref[k], cur.get(k, 0)] for k in seen]
-    if rare:
-        cols.append([sum(ref[k] for k in rare), sum(cur.get(k, 0) for k in rare)])
-    if sum(cur[k] for k in new) > 0:
-        cols.append([0, sum(cur[k] for k in new)])
-    return np.array(cols, dtype=float).T.reshape(2, len(cols))
+    shown = list(cols)
+    if sparse:
+        shown.append([sum(ref[k] for k in sparse), sum(cur.get(k, 0) for k in sparse)])
+    if new > 0:
+        cols.append([0, new])
+        shown.append([0, new])
+    as_table = lambda c: np.array(c, dtype=float).T.reshape(2, len(c))  # noqa: E731
+    return as_table(cols), as_table(shown), new
+
+
+def _scipy_p(table: np.ndarray) -> float:
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 1.0
+    return float(ss.chi2_contingency(table, correction=False).pvalue)
 
 
 @settings(max_examples=150, deadline=None)
@@ -106,28 +119,42 @@ def _pooled_by_hand(ref: dict, cur: dict) -> np.ndarray:
     st.dictionaries(st.sampled_from("abcdef"), st.integers(0, 500), min_size=1),
     st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 500), min_size=1),
 )
-def test_chi2_matches_scipy_on_the_pooled_table(ref: dict, cur: dict) -> None:
-    if sum(ref.values()) == 0 or sum(cur.values()) == 0:
+def test_chi2_matches_scipy_on_its_tables(ref: dict, cur: dict) -> None:
+    """Statistic: scipy's on the shown table. p-value: scipy's on the known table without new
+    categories; with them, Bonferroni of that and the Good-Turing new-category test."""
+    if sum(ref.values()) == 0 or sum(cur.values()) == 0 or \
+            sum(cur.get(k, 0) for k in ref) == 0 and not any(cur[k] for k in cur if k not in ref):
         return
     stat, p = chi2_homogeneity(ref, cur)
-    table = _pooled_by_hand(ref, cur)
-    if table.shape[1] < 2:
-        assert (stat, p) == (0.0, 1.0)
+    known, shown, new = _tables_by_hand(ref, cur)
+    if shown.shape[1] < 2:
+        assert stat == 0.0
+    else:
+        expected = ss.chi2_contingency(shown, correction=False)
+        assert stat == pytest.approx(expected.statistic, rel=1e-9, abs=1e-12)
+    if new == 0:
+        assert p == pytest.approx(_scipy_p(known), rel=1e-7, abs=1e-300)
         return
-    expected = ss.chi2_contingency(table, correction=False)
-    assert stat == pytest.approx(expected.statistic, rel=1e-9, abs=1e-12)
-    assert p == pytest.approx(expected.pvalue, rel=1e-7, abs=1e-300)
+    n, m = sum(ref.values()), sum(cur.values())
+    singletons = sum(1 for v in ref.values() if v == 1)
+    p_new = float(ss.binom.sf(new - 1, new + singletons, m / (m + n)))
+    expected_p = min(1.0, 2 * min(_scipy_p(known[:, :-1]), p_new))
+    assert p == pytest.approx(expected_p, rel=1e-7, abs=1e-300)
 
 
 @settings(max_examples=100, deadline=None)
 @given(
-    st.dictionaries(st.sampled_from("abcdef"), st.integers(5, 500), min_size=1),
-    st.dictionaries(st.sampled_from("abcdef") | st.just("z"), st.integers(0, 500), min_size=1),
+    st.dictionaries(st.sampled_from("abcdef"), st.integers(50, 500), min_size=1),
+    st.dictionaries(st.sampled_from("abcdef"), st.integers(50, 500), min_size=1),
 )
-def test_chi2_without_sparse_columns_is_the_plain_union_table(ref: dict, cur: dict) -> None:
-    """No rare category and at most one new one: exactly scipy on the union table."""
-    if sum(cur.values()) == 0 or sum(1 for k in cur if k not in ref and cur[k]) > 1:
+def test_chi2_without_sparse_or_new_columns_is_scipy_on_the_union_table(
+        ref: dict, cur: dict) -> None:
+    """No sparse and no new category: exactly scipy on the union table."""
+    if any(k not in ref for k in cur):
         return
+    known, _shown, _new = _tables_by_hand(ref, cur)
+    if known.shape[1] != sum(1 for k in ref if ref[k] + cur.get(k, 0) > 0):
+        return  # a sparse column left the table
     stat, p = chi2_homogeneity(ref, cur)
     keys = sorted(set(ref) | set(cur))
     table = np.array([[ref.get(k, 0) for k in keys], [cur.get(k, 0) for k in keys]])
@@ -141,11 +168,12 @@ def test_chi2_without_sparse_columns_is_the_plain_union_table(ref: dict, cur: di
 
 
 def test_chi2_disjoint_categories_are_different() -> None:
-    """1,000 vs 1,000 categories with none shared: the old union table said p = 0.49."""
-    ref = {f"r{i}": 1 for i in range(1_000)}
-    cur = {f"c{i}": 1 for i in range(1_000)}
+    """1,000 vs 1,000 categories with none shared, the reference's repeating (5 rows each):
+    the old union table said p = 0.49. (All-singleton references: see test_drift_properties.)"""
+    ref = {f"r{i}": 5 for i in range(1_000)}
+    cur = {f"c{i}": 5 for i in range(1_000)}
     stat, p = chi2_homogeneity(ref, cur)
-    assert p < 1e-100 and stat == pytest.approx(2_000.0)
+    assert p < 1e-100 and stat == pytest.approx(10_000.0)
     # thinly spread new mass next to a shared category still counts as one block
     stat, p = chi2_homogeneity({"a": 500}, {"a": 250, **{f"n{i}": 1 for i in range(250)}})
     assert p < 1e-50
