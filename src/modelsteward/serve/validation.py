@@ -81,6 +81,22 @@ _TYPES: dict[str, tuple[Any, Any, str, str | None]] = {
 }
 
 
+# the range a value must fit in once converted (JSON allows any number of digits)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_RANGES: dict[str, tuple[float, float]] = {
+    "float": (-_FLOAT32_MAX, _FLOAT32_MAX),
+    "long": (-(2**63), 2**63 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+}
+
+
+def _in_range(type_name: str, values: list[Any]) -> bool:
+    bounds = _RANGES.get(type_name)
+    if bounds is None or not values:
+        return True
+    return bool(bounds[0] <= min(values) and max(values) <= bounds[1])
+
+
 # types a whole column may hold to skip the per-value check (bool is not an int here)
 _FAST_TYPES: dict[str, tuple[set[type], None]] = {
     "double": ({float, int}, None),
@@ -100,6 +116,8 @@ def _describe(v: Any) -> str:
     if isinstance(v, str):
         shown = v if len(v) <= 40 else v[:37] + "..."
         return f"string {shown!r}"
+    if isinstance(v, int) and abs(v) >= 10**30:
+        return f"a {len(str(abs(v)))}-digit integer"
     if isinstance(v, int | float):
         return f"number {v!r}"
     if isinstance(v, list):
@@ -222,7 +240,17 @@ class InputSchema:
             raise RequestValidationError(
                 f"row {row}, field {spec.name!r}: expected a finite {expected}",
                 field=spec.name, expected=spec.type, row=row)
-        return convert(value)
+        try:
+            converted = convert(value)
+            fits = not isinstance(converted, float) or math.isfinite(converted)
+        except OverflowError:  # an integer of hundreds of digits for a double
+            converted, fits = None, False
+        if not fits or (isinstance(converted, int | float) and not isinstance(converted, bool)
+                        and not _in_range(spec.type, [converted])):
+            raise RequestValidationError(
+                f"row {row}, field {spec.name!r}: {_describe(value)} is out of the range of "
+                f"{expected}", field=spec.name, expected=spec.type, row=row)
+        return converted
 
     def _parse_records(self, records: list[Any]) -> ParsedBatch:
         if not records:
@@ -267,17 +295,18 @@ class InputSchema:
             if fast is not None and kinds <= fast[0]:
                 if spec.type in ("double", "float"):
                     if kinds == {float}:
-                        if not all(map(math.isfinite, values)):
-                            values = [self._check(spec, v, i) for i, v in enumerate(values)]
-                        out[spec.name] = values
+                        converted = values
                     else:
-                        out[spec.name] = [float(v) for v in values]
-                        if float in kinds and not all(map(math.isfinite, out[spec.name])):
-                            out[spec.name] = [self._check(spec, v, i)
-                                              for i, v in enumerate(values)]
-                else:
+                        try:
+                            converted = [float(v) for v in values]
+                        except OverflowError:  # an integer too large for a double
+                            converted = [math.inf]
+                    if all(map(math.isfinite, converted)) and _in_range(spec.type, converted):
+                        out[spec.name] = converted
+                        continue
+                elif _in_range(spec.type, values):
                     out[spec.name] = values
-                continue
+                    continue
             out[spec.name] = [self._check(spec, v, i) for i, v in enumerate(values)]
         return out
 

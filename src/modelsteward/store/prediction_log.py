@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import math
 import os
 import secrets
 import threading
@@ -212,7 +213,7 @@ class PredictionLog:
                     "an in-memory SQLite prediction log would lose every prediction; "
                     "give a file: sqlite:///path/predictions.db"
                 )
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database))
             # ?synchronous=normal trades power-loss durability for commit latency (a process
             # crash still loses nothing committed); the default FULL fsyncs every commit
             sync = str(parsed.query.get("synchronous", "full")).upper()
@@ -471,13 +472,19 @@ class PredictionLog:
         for pid, value in outcomes_.items():
             try:
                 number = float(value)
+            except OverflowError:  # an int of hundreds of digits
+                number = math.inf
             except (TypeError, ValueError) as exc:
                 raise StoreError(
-                    f"outcome for prediction {pid!r} is {value!r}, not a number; send 0/1 for "
-                    "classes or the observed value"
+                    f"outcome for prediction {str(pid)[:64]!r} is {str(value)[:40]!r}, not a "
+                    "number; send 0/1 for classes or the observed value"
                 ) from exc
-            if number != number:
-                raise StoreError(f"outcome for prediction {pid!r} is NaN; send the observed value")
+            if not math.isfinite(number):
+                # one infinite outcome would stop every later monitor run on this log
+                raise StoreError(
+                    f"outcome for prediction {str(pid)[:64]!r} is not a finite number "
+                    f"({'too large' if number == number else 'NaN'}); nothing was recorded; "
+                    "send the observed value")
             clean[str(pid)] = number
         if not clean:
             return 0
@@ -580,6 +587,29 @@ class PredictionLog:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read the prediction log {self._safe_url()}: {exc}") from exc
         return _rows_to_frame(rows)
+
+
+def _create_private(database: Path) -> None:
+    """Create the SQLite file 0600 (and its directory 0700 when it does not exist yet).
+
+    The log holds every feature sent to the model: nobody but the owner should read it.
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's permissions. An existing
+    file or directory is left as it is.
+    """
+    parent = database.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            parent.chmod(0o700)
+        except OSError:  # pragma: no cover - a file system without permissions
+            pass
+    try:
+        fd = os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # SQLite names the problem when it opens the file
+    os.close(fd)
 
 
 def _decode_many(texts: Iterable[str]) -> list[Any]:
