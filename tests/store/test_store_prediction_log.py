@@ -283,3 +283,11 @@ def test_sqlite_log_and_its_new_directory_are_private(tmp_path: Path) -> None:
     PredictionLog(f"sqlite:///{existing / 'p.db'}").close()
     assert stat.S_IMODE(existing.stat().st_mode) == 0o755  # a directory we did not make
     assert stat.S_IMODE((existing / "p.db").stat().st_mode) == 0o600
+
+
+def test_store_errors_hold_no_password_or_secret_query() -> None:
+    with pytest.raises(StoreError) as info:
+        PredictionLog("postgresql://ml:hunter2@127.0.0.1:1/db?sslpassword=q-secret-9")
+    text = str(info.value)
+    assert "127.0.0.1" in text
+    assert "hunter2" not in text and "q-secret-9" not in text

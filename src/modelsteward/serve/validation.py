@@ -127,6 +127,12 @@ def _describe(v: Any) -> str:
     return type(v).__name__
 
 
+def _name(name: Any, limit: int = 80) -> str:
+    """A client-sent field name as echoed in an error: at most ``limit`` characters."""
+    text = str(name)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One input column of the signature."""
@@ -221,8 +227,8 @@ class InputSchema:
         extra = [n for n in names if n not in self.by_name]
         if extra:
             raise RequestValidationError(
-                f"unknown field {extra[0]!r}; the model takes {', '.join(self.names)}",
-                field=str(extra[0]))
+                f"unknown field {_name(extra[0])!r}; the model takes {', '.join(self.names)}",
+                field=_name(extra[0]))
 
     def _check(self, spec: FieldSpec, value: Any, row: int) -> Any:
         if value is None:
@@ -316,14 +322,14 @@ class InputSchema:
         for name, values in cols.items():
             if not isinstance(values, list):
                 raise RequestValidationError(
-                    f"column {name!r} must be a list of values, got {_describe(values)}",
-                    field=name)
+                    f"column {_name(name)!r} must be a list of values, got {_describe(values)}",
+                    field=_name(name))
             if n is None:
                 n = len(values)
             elif len(values) != n:
                 raise RequestValidationError(
-                    f"column {name!r} has {len(values)} values but the others have {n}",
-                    field=name)
+                    f"column {_name(name)!r} has {len(values)} values but the others have {n}",
+                    field=_name(name))
         if not n:
             raise RequestValidationError("no rows: send at least one value per column")
         raw: dict[str, list[Any]] = {}

@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from modelsteward.errors import StoreError, UnknownPredictionError
+from modelsteward.redact import redact_text, redact_uri
 from modelsteward.store._schema import (
     SCHEMA_VERSION,
     metadata,
@@ -181,7 +182,7 @@ class PredictionLog:
             parsed = make_url(self.url)
         except ArgumentError as exc:
             raise StoreError(
-                f"prediction log URL {self.url!r} is not a database URL; use "
+                f"prediction log URL {redact_uri(self.url)!r} is not a database URL; use "
                 "sqlite:///path/predictions.db or postgresql://user@host/db"
             ) from exc
         self.dialect = parsed.get_backend_name()
@@ -277,18 +278,20 @@ class PredictionLog:
                     if attempt == 2:
                         raise StoreError(
                             f"cannot create the prediction log tables in {self._safe_url()}: "
-                            f"{exc.orig}; check the URL and that the database exists"
+                            f"{_db_error(exc)}; check the URL and that the database exists"
                         ) from exc
                     time.sleep(0.05 * (attempt + 1))
                 except SQLAlchemyError as exc:
                     raise StoreError(
-                        f"cannot open the prediction log {self._safe_url()}: {exc}; check the "
+                        f"cannot open the prediction log {self._safe_url()}: {_db_error(exc)}; "
+                        "check the "
                         "URL and that the database server is running"
                     ) from exc
             self._initialised = True
 
     def _safe_url(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL with its password and secret-looking query values masked."""
+        return redact_uri(make_url(self.url).render_as_string(hide_password=True))
 
     def schema_version(self) -> int:
         """The schema version stored in the database."""
@@ -422,7 +425,7 @@ class PredictionLog:
                     conn.exec_driver_sql(self._insert_sql, list(rows))
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"cannot write {len(rows)} predictions to {self._safe_url()}: {exc}"
+                f"cannot write {len(rows)} predictions to {self._safe_url()}: {_db_error(exc)}"
             ) from exc
 
     def _insert_multi_row(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -513,7 +516,8 @@ class PredictionLog:
                     {"prediction_id": pid, "ts": ts, "value": v} for pid, v in clean.items()
                 ])
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write outcomes to {self._safe_url()}: {exc}") from exc
+            raise StoreError(
+                f"cannot write outcomes to {self._safe_url()}: {_db_error(exc)}") from exc
 
     def _insert_outcomes(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
         insert: Any
@@ -585,8 +589,17 @@ class PredictionLog:
             with self._engine.connect() as conn:
                 rows = conn.execute(stmt).all()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read the prediction log {self._safe_url()}: {exc}") from exc
+            raise StoreError(
+                f"cannot read the prediction log {self._safe_url()}: {_db_error(exc)}") from exc
         return _rows_to_frame(rows)
+
+
+def _db_error(exc: SQLAlchemyError) -> str:
+    """The driver's message, first line only (no SQL, no bound feature values), redacted."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    first = redact_text(text[0] if text else type(exc).__name__)
+    return first if len(first) <= 300 else first[:297] + "..."
 
 
 def _create_private(database: Path) -> None:
