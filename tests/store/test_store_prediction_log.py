@@ -291,3 +291,15 @@ def test_store_errors_hold_no_password_or_secret_query() -> None:
     text = str(info.value)
     assert "127.0.0.1" in text
     assert "hunter2" not in text and "q-secret-9" not in text
+
+
+def test_non_finite_time_bounds_are_refused(tmp_path: Path) -> None:
+    plog = PredictionLog(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        plog.log_predictions("m", "1", FEATURES[:1], [1])
+        for bad in (float("nan"), float("inf"), 10**400):
+            with pytest.raises(StoreError, match="not a time"):
+                plog.read_frame("m", since=bad)
+        assert len(plog.read_frame("m", since=0)) == 1
+    finally:
+        plog.close()

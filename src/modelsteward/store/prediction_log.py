@@ -142,7 +142,14 @@ def _to_epoch(value: Any, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
+        if not math.isfinite(seconds):  # NaN would silently select no rows at all
+            raise StoreError(f"{name}={value!r} is not a time; pass a datetime, an ISO string "
+                             "or finite epoch seconds")
+        return seconds
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
