@@ -346,6 +346,9 @@ def create_app(config: ServeConfig) -> FastAPI:
         if error is not None:
             return error
         model: LoadedModel | None = service.source.current  # this request stays on it
+        # the log's time is taken with the model: rows of the old version sort before those of
+        # a version swapped in later, however long each request's model call takes
+        received_at = time.time()
         if model is None:
             return _json({"error": _not_ready_reason(service)}, 503)
         big = _is_big(request)
@@ -365,7 +368,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         ids = new_prediction_ids(batch.n_rows)
         try:
             rows = await _off_loop(big, functools.partial(
-                PredictionLog.make_rows_from_columns, ids=ids),
+                PredictionLog.make_rows_from_columns, ids=ids, timestamp=received_at),
                 model.name, model.version, batch.columns, predictions)
         except (StoreError, RecursionError) as exc:  # a value JSON cannot hold (schemaless)
             log.warning("predictions not logged: a value cannot be stored as JSON")
