@@ -141,6 +141,7 @@ class _Launcher:
             args += ["--token", token]
         env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
         env.pop("STEWARD_SERVE_TOKEN", None)
+        env.pop("STEWARD_TOKEN", None)
         err = self.directory / f"serve_{port}_{len(self.started)}.err"
         proc = subprocess.Popen(args, env=env, cwd=self.directory, stdout=subprocess.DEVNULL,
                                 stderr=err.open("wb"))

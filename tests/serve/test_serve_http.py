@@ -37,7 +37,7 @@ def test_predict_and_feedback_end_to_end(server, registry: Registry) -> None:  #
         assert r3.status_code == 200 and len(r3.json()["prediction_ids"]) == 1
 
         fb = c.post("/feedback", json={"prediction_id": ids[0], "outcome": 1})
-        assert fb.json() == {"received": 1, "recorded": 1, "duplicates": 0}
+        assert fb.json() == {"received": 1, "recorded": 1, "duplicates": 0, "repeated_ids": []}
         fb = c.post("/feedback", json={"outcomes": {ids[0]: 1, ids[1]: 0, ids[2]: 1}})
         assert fb.status_code == 200 and fb.json()["recorded"] == 2
         assert fb.json()["duplicates"] == 1
@@ -62,7 +62,7 @@ def test_predict_and_feedback_end_to_end(server, registry: Registry) -> None:  #
 def test_health_ready_metrics(server) -> None:  # type: ignore[no-untyped-def]
     with server.client() as c:
         c.post("/predict", json=[row(1)])
-        health = c.get("/health").json()
+        health = c.get("/status").json()
         assert health["status"] == "ok" and health["tracking"]["reachable"] is True
         assert health["model_version"] == "1"
         assert c.get("/ready").json()["ready"] is True
@@ -103,7 +103,8 @@ def test_malformed_bodies(server) -> None:  # type: ignore[no-untyped-def]
         assert c.post("/predict", json={"rows": [row()]}).status_code == 422
         assert c.post("/predict", json=[]).status_code == 422
         assert c.post("/predict", json=42).status_code == 422
-        assert c.post("/feedback", content=b"{").status_code == 400
+        assert c.post("/feedback", content=b"{",
+                      headers={"content-type": "application/json"}).status_code == 400
 
 
 def test_oversized_body_is_413_without_reading_it(server) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +117,8 @@ def test_oversized_body_is_413_without_reading_it(server) -> None:  # type: igno
             for i in range(0, len(big), 65536):
                 yield big[i:i + 65536]
 
-        assert c.post("/predict", content=chunks()).status_code == 413
+        assert c.post("/predict", content=chunks(),
+                      headers={"content-type": "application/json"}).status_code == 413
         assert c.post("/predict", json=[row()]).status_code == 200  # still serving
 
 

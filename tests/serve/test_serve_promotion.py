@@ -109,9 +109,9 @@ def test_version_that_fails_to_load_keeps_the_old_one(shared, registry: Registry
     try:
         registry.set_alias(broken)
         with server.client() as c:
-            _until(lambda: (c.get("/health").json().get("last_load_error") or {})
+            _until(lambda: (c.get("/status").json().get("last_load_error") or {})
                    .get("version") == broken, what="the failed load")
-            health = c.get("/health").json()
+            health = c.get("/status").json()
             assert health["status"] == "degraded" and health["model_version"] == v1
             assert any("failed to load" in p for p in health["problems"])
             r = c.post("/predict", json=[row(1)])
@@ -120,7 +120,7 @@ def test_version_that_fails_to_load_keeps_the_old_one(shared, registry: Registry
             metrics = c.get("/metrics").text
             assert "steward_model_load_failures_total 0" not in metrics
             registry.set_alias(v1)
-            _until(lambda: c.get("/health").json()["status"] == "ok", what="recovery")
+            _until(lambda: c.get("/status").json()["status"] == "ok", what="recovery")
     finally:
         registry.set_alias(v1)
 
@@ -156,11 +156,11 @@ def test_tracking_server_down_keeps_serving(start_server: ServerFactory,
         _until(up, timeout=90, what="mlflow server")
         server = start_server(tracking_uri=f"http://127.0.0.1:{port}")
         with server.client() as c:
-            assert c.get("/health").json()["tracking"]["reachable"] is True
+            assert c.get("/status").json()["tracking"]["reachable"] is True
             kill_tracking()
-            _until(lambda: c.get("/health").json()["tracking"]["reachable"] is False,
+            _until(lambda: c.get("/status").json()["tracking"]["reachable"] is False,
                    what="/health to notice")
-            health = c.get("/health").json()
+            health = c.get("/status").json()
             assert health["status"] == "degraded"
             assert any("tracking server unreachable" in p for p in health["problems"])
             assert health["tracking"]["error"]

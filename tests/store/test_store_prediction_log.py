@@ -252,3 +252,54 @@ def test_a_duplicate_id_in_a_large_write_writes_nothing(log: PredictionLog) -> N
     with pytest.raises(StoreError):
         log.write_rows(rows)
     assert log.count("dup") == 0
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan"), 10**400, "inf"])
+def test_non_finite_outcomes_are_refused_and_nothing_is_written(log: PredictionLog,
+                                                                 bad: Any) -> None:
+    ids = log.log_predictions("churn", "1", FEATURES[:2], [1, 0])
+    with pytest.raises(StoreError, match="not a finite number"):
+        log.log_outcomes({ids[0]: 1.0, ids[1]: bad})
+    assert log.read_frame("churn")["outcome"].isna().all()  # not even the good one
+    assert log.log_outcomes({ids[1]: 0.0}) == 1  # the real outcome is still accepted
+
+
+def test_sqlite_log_and_its_new_directory_are_private(tmp_path: Path) -> None:
+    import stat
+
+    directory = tmp_path / "project" / ".steward"
+    plog = PredictionLog(f"sqlite:///{directory / 'predictions.db'}")
+    plog.log_predictions("m", "1", FEATURES[:1], [1])
+    try:
+        files = [directory / "predictions.db", directory / "predictions.db-wal"]
+        for path in files:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    finally:
+        plog.close()
+    existing = tmp_path / "shared"
+    existing.mkdir(mode=0o755)
+    existing.chmod(0o755)
+    PredictionLog(f"sqlite:///{existing / 'p.db'}").close()
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o755  # a directory we did not make
+    assert stat.S_IMODE((existing / "p.db").stat().st_mode) == 0o600
+
+
+def test_store_errors_hold_no_password_or_secret_query() -> None:
+    with pytest.raises(StoreError) as info:
+        PredictionLog("postgresql://ml:hunter2@127.0.0.1:1/db?sslpassword=q-secret-9")
+    text = str(info.value)
+    assert "127.0.0.1" in text
+    assert "hunter2" not in text and "q-secret-9" not in text
+
+
+def test_non_finite_time_bounds_are_refused(tmp_path: Path) -> None:
+    plog = PredictionLog(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        plog.log_predictions("m", "1", FEATURES[:1], [1])
+        for bad in (float("nan"), float("inf"), 10**400):
+            with pytest.raises(StoreError, match="not a time"):
+                plog.read_frame("m", since=bad)
+        assert len(plog.read_frame("m", since=0)) == 1
+    finally:
+        plog.close()

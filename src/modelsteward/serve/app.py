@@ -3,8 +3,10 @@
 ``POST /predict`` validates rows against the model signature, predicts (concurrent requests
 share one model call), commits every prediction to the log (concurrent requests share one
 transaction) and only then answers with the prediction ids, the predictions and the model
-version that made them. ``POST /feedback`` takes outcomes by prediction id. ``GET /health``,
-``GET /ready`` and ``GET /metrics`` report on the service. Build it with :func:`create_app`::
+version that made them. ``POST /feedback`` takes outcomes by prediction id. ``GET /health``
+(status only, open), ``GET /ready``, ``GET /status`` (details) and ``GET /metrics`` report on
+the service. POST bodies must be ``application/json`` and the ``Host`` header one of
+``config.allowed_hosts``. Build it with :func:`create_app`::
 
     app = create_app(ServeConfig(model_name="churn", log_url="sqlite:///preds.db"))
 """
@@ -12,6 +14,7 @@ version that made them. ``POST /feedback`` takes outcomes by prediction id. ``GE
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -28,11 +31,14 @@ from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from modelsteward import __version__
 from modelsteward.errors import StoreError, UnknownPredictionError
+from modelsteward.redact import redact_text
 from modelsteward.serve.config import CONFIG_ENV, ServeConfig
+from modelsteward.serve.logs import install_redaction
 from modelsteward.serve.metrics import Metrics
 from modelsteward.serve.model_source import LoadedModel, ModelSource
-from modelsteward.serve.validation import RequestValidationError, schemaless_parse
+from modelsteward.serve.validation import RequestValidationError, _describe, schemaless_parse
 from modelsteward.store import GroupCommitWriter, PredictionLog, new_prediction_ids
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -45,8 +51,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_ROUTES = frozenset({"/predict", "/feedback", "/health", "/ready", "/metrics"})
+_ROUTES = frozenset({"/predict", "/feedback", "/health", "/ready", "/status", "/metrics"})
 _OPEN_ROUTES = frozenset({"/health"})
+_JSON_ROUTES = frozenset({"/predict", "/feedback"})  # POST bodies must be application/json
+_MAX_LISTED_IDS = 20  # unknown ids echoed back by a 404
+_MAX_ID_CHARS = 64  # prediction ids are 32 hex digits; longer ones cannot be in the log
+# bodies larger than this are parsed, validated and encoded for the log in a worker thread,
+# so the event loop keeps answering /health and small requests meanwhile
+_OFF_LOOP_BYTES = 512 * 1024
 
 
 class _BodyTooLarge(Exception):
@@ -74,14 +86,32 @@ def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-class _Guard:
-    """Pure ASGI middleware: bearer token, body size by Content-Length, request metrics."""
+def _host_name(value: bytes) -> str:
+    """The name in a Host header, without port or brackets: ``[::1]:8000`` -> ``::1``."""
+    text = value.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        return text[1:end] if end != -1 else text
+    if text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    return text.rstrip(".")
 
-    def __init__(self, app: ASGIApp, *, token: str | None, max_body: int, metrics: Metrics):
+
+def _shown(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
+
+
+class _Guard:
+    """Pure ASGI middleware: Host header, bearer token, body size by Content-Length, JSON
+    content type on POST routes, request metrics."""
+
+    def __init__(self, app: ASGIApp, *, token: str | None, max_body: int, metrics: Metrics,
+                 allowed_hosts: tuple[str, ...] = ()):
         self.app = app
         self.token = token.encode() if token else None
         self.max_body = max_body
         self.metrics = metrics
+        self.allowed_hosts = frozenset(h.lower().strip("[]") for h in allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,6 +138,14 @@ class _Guard:
 
     def _check(self, scope: Scope, path: str) -> Response | None:
         headers = dict(scope["headers"])
+        host = headers.get(b"host")
+        if self.allowed_hosts and host is not None \
+                and _host_name(host) not in self.allowed_hosts:
+            # a browser page on another site reaching this port through DNS rebinding sends
+            # its own name here: refuse it
+            return _json({"error": f"Host header {_shown(host.decode('latin-1'))} is not "
+                                   "allowed; call the service by one of its allowed names "
+                                   "or start it with --allowed-hosts NAME"}, 400)
         if self.token is not None and path not in _OPEN_ROUTES:
             given = headers.get(b"authorization", b"")
             scheme, _, value = given.partition(b" ")
@@ -124,6 +162,13 @@ class _Guard:
                 return _json({"error": "Content-Length is not a number"}, 400)
             if too_big:
                 return _too_large(self.max_body)
+        if scope.get("method") == "POST" and path in _JSON_ROUTES:
+            given_type = headers.get(b"content-type", b"")
+            media = given_type.split(b";", 1)[0].strip().lower()
+            if media != b"application/json":
+                shown = _shown(given_type.decode("latin-1")) if given_type else "none"
+                return _json({"error": f"the body must be JSON sent with 'Content-Type: "
+                                       f"application/json' (got {shown})"}, 415)
         return None
 
 
@@ -142,16 +187,41 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _is_big(request: Request) -> bool:
+    """Whether the request's body is large enough to be handled off the event loop."""
+    return int(getattr(request.state, "body_size", 0)) > _OFF_LOOP_BYTES
+
+
+async def _off_loop(big: bool, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a worker thread when ``big``, else right here."""
+    return await run_in_threadpool(fn, *args) if big else fn(*args)
+
+
 async def _read_json(request: Request, limit: int) -> Any:
     body = await _read_body(request, limit)
     if not body:
         raise ValueError("the body is empty; send JSON")
     try:
+        request.state.body_size = len(body)
+    except AttributeError:  # a stand-in request without state (unit tests)
+        pass
+    return await _off_loop(len(body) > _OFF_LOOP_BYTES, _parse_json, body)
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
         return orjson.loads(body)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc).lower():
+            log.warning("rejected a request body nested deeper than the JSON parser allows")
+            raise ValueError("it is nested too deeply (more than 1024 levels)") from None
         # NaN/Infinity literals and ints beyond 64 bits: the stdlib parser takes them (and
         # validation then names them); anything else fails there with the same message
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except RecursionError:
+            log.warning("rejected a request body nested deeper than the JSON parser allows")
+            raise ValueError("it is nested too deeply") from None
 
 
 async def _json_body(request: Request, limit: int) -> tuple[Any, Response | None]:
@@ -160,7 +230,7 @@ async def _json_body(request: Request, limit: int) -> tuple[Any, Response | None
         return await _read_json(request, limit), None
     except _BodyTooLarge:
         return None, _too_large(limit)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:  # includes ints of over 4300 digits
         return None, _json({"error": f"the body is not valid JSON: {exc}"}, 400)
 
 
@@ -169,9 +239,12 @@ class _LogCoalescer:
 
     The requests answered by one model call resume in the same loop turn; each adds its rows
     here and the flush, scheduled behind them, gives the writer all of them at once (one
-    wake-up, one transaction, one thread hop back). A lone request while the writer is idle
-    is committed in place, without a hop.
+    wake-up, one transaction, one thread hop back). A lone small request while the writer
+    is idle is committed in place, without a hop; a large one (over ``INLINE_COMMIT_ROWS``)
+    always goes to the writer thread, so its insert does not stop the event loop.
     """
+
+    INLINE_COMMIT_ROWS = 1_000
 
     def __init__(self, writer: GroupCommitWriter) -> None:
         self.writer = writer
@@ -193,7 +266,7 @@ class _LogCoalescer:
     def _flush(self) -> None:
         self.scheduled = False
         batch, self.pending = self.pending, []
-        if len(batch) == 1:
+        if len(batch) == 1 and len(batch[0][0]) <= self.INLINE_COMMIT_ROWS:
             rows, slot = batch[0]
             try:
                 done = self.writer.try_commit_now(rows)
@@ -215,14 +288,22 @@ class _Service:
         self.config = config
         self.metrics = Metrics()
         self.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
-        # the model runs on the event loop (see batching); the executor is for loading only
-        self.source = ModelSource(config, None)
+        # large batches and slow models run in this thread, off the event loop (see batching)
+        self.source = ModelSource(config, self.model_executor)
+        self.secrets = [config.resolved_token()]
         self.log: PredictionLog | None = None
         self.writer: GroupCommitWriter | None = None
         self.coalescer: _LogCoalescer | None = None
         self.started_at = time.time()
 
+    def redact(self, text: object) -> str:
+        """``text`` with URI passwords, secret query values and the bearer token masked."""
+        return redact_text(text, self.secrets)
+
     def start(self) -> None:
+        import mlflow  # noqa: F401 - its log handlers exist before redaction is installed
+
+        install_redaction(self.secrets)
         self.log = PredictionLog(self.config.log_url)
         self.writer = GroupCommitWriter(self.log)
         self.coalescer = _LogCoalescer(self.writer)
@@ -265,33 +346,47 @@ def create_app(config: ServeConfig) -> FastAPI:
         if error is not None:
             return error
         model: LoadedModel | None = service.source.current  # this request stays on it
+        # the log's time is taken with the model: rows of the old version sort before those of
+        # a version swapped in later, however long each request's model call takes
+        received_at = time.time()
         if model is None:
             return _json({"error": _not_ready_reason(service)}, 503)
+        big = _is_big(request)
         try:
-            batch = model.schema.parse(body) if model.schema is not None else \
-                schemaless_parse(body)
+            batch = await _off_loop(big, model.schema.parse if model.schema is not None
+                                    else schemaless_parse, body)
         except RequestValidationError as exc:
             return _json(exc.to_dict(), 422)
         try:
             predictions = await model.batcher.predict(batch)
         except Exception as exc:  # noqa: BLE001 - the model's own failure, reported
-            log.warning("model %s v%s failed: %s", model.name, model.version, exc)
-            return _json({"error": f"the model failed on this input: {type(exc).__name__}: "
-                                   f"{exc}", "model_version": model.version}, 500)
+            text = service.redact(f"{type(exc).__name__}: {exc}")[:500]
+            log.warning("model %s v%s failed: %s", model.name, model.version, text)
+            return _json({"error": f"the model failed on this input: {text}",
+                          "model_version": model.version}, 500)
         assert service.writer is not None
         ids = new_prediction_ids(batch.n_rows)
         try:
-            rows = PredictionLog.make_rows_from_columns(model.name, model.version,
-                                                        batch.columns, predictions, ids=ids)
+            rows = await _off_loop(big, functools.partial(
+                PredictionLog.make_rows_from_columns, ids=ids, timestamp=received_at),
+                model.name, model.version, batch.columns, predictions)
+        except (StoreError, RecursionError) as exc:  # a value JSON cannot hold (schemaless)
+            log.warning("predictions not logged: a value cannot be stored as JSON")
+            return _json({"error": "a feature or prediction cannot be stored as JSON "
+                                   f"({type(exc).__name__}); send plain numbers, strings, "
+                                   "booleans or shallow lists"}, 422)
+        try:
             assert service.coalescer is not None
             await service.coalescer.commit(rows)
         except StoreError as exc:
-            log.error("prediction log write failed: %s", exc)
+            text = service.redact(exc)
+            log.error("prediction log write failed: %s", text)
             return _json({"error": f"the predictions could not be logged, so none are "
-                                   f"returned: {exc}"}, 503)
+                                   f"returned: {text}"}, 503)
         service.metrics.predictions += batch.n_rows
-        return _json({"model_name": model.name, "model_version": model.version,
-                      "prediction_ids": ids, "predictions": predictions})
+        return await _off_loop(big, _json, {"model_name": model.name,
+                                            "model_version": model.version,
+                                            "prediction_ids": ids, "predictions": predictions})
 
     @app.post("/feedback")
     async def feedback(request: Request) -> Response:
@@ -299,7 +394,8 @@ def create_app(config: ServeConfig) -> FastAPI:
         if error is not None:
             return error
         try:
-            outcomes = _parse_outcomes(body)
+            outcomes, received, repeated = await _off_loop(_is_big(request), _parse_outcomes,
+                                                           body)
         except RequestValidationError as exc:
             return _json(exc.to_dict(), 422)
         assert service.log is not None
@@ -307,14 +403,23 @@ def create_app(config: ServeConfig) -> FastAPI:
             new = await run_in_threadpool(service.log.log_outcomes, outcomes)
         except UnknownPredictionError as exc:
             unknown = list(getattr(exc, "ids", []))
-            return _json({"error": str(exc), "unknown_ids": unknown}, 404)
+            return _json({"error": str(exc), "unknown_ids": unknown[:_MAX_LISTED_IDS],
+                          "unknown_count": len(unknown)}, 404)
         except StoreError as exc:
-            return _json({"error": str(exc)}, 503)
-        return _json({"received": len(outcomes), "recorded": new,
-                      "duplicates": len(outcomes) - new})
+            text = service.redact(exc)
+            log.error("outcomes not recorded: %s", text)
+            return _json({"error": text}, 503)
+        # duplicates: items not recorded, because the id already had an outcome or came
+        # earlier in this request (the first value is kept); repeated_ids lists the latter
+        return _json({"received": received, "recorded": new, "duplicates": received - new,
+                      "repeated_ids": repeated[:_MAX_LISTED_IDS]})
 
     @app.get("/health")
     async def health() -> Response:
+        return _json({"status": _health(service)["status"]})
+
+    @app.get("/status")
+    async def status() -> Response:
         return _json(_health(service))
 
     @app.get("/ready")
@@ -329,7 +434,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         return Response(_render_metrics(service), media_type="text/plain; version=0.0.4")
 
     app.add_middleware(_Guard, token=config.resolved_token(), max_body=limit,
-                       metrics=service.metrics)
+                       metrics=service.metrics, allowed_hosts=config.allowed_hosts)
     return app
 
 
@@ -341,8 +446,12 @@ def create_app_from_env() -> FastAPI:
     return create_app(ServeConfig.from_json(text))
 
 
-def _parse_outcomes(body: Any) -> dict[str, float]:
-    """``{"prediction_id": id, "outcome": v}``, ``{"outcomes": {id: v}}`` or a list of those."""
+def _parse_outcomes(body: Any) -> tuple[dict[str, float], int, list[str]]:
+    """``{"prediction_id": id, "outcome": v}``, ``{"outcomes": {id: v}}`` or a list of those.
+
+    Returns the outcomes by id (the first value of an id sent twice), the number of items
+    received and the ids sent more than once. A value must be a finite number.
+    """
     items: list[Any]
     if isinstance(body, dict) and set(body) == {"outcomes"}:
         inner = body["outcomes"]
@@ -364,35 +473,60 @@ def _parse_outcomes(body: Any) -> dict[str, float]:
     if not items:
         raise RequestValidationError("no outcomes: send at least one")
     out: dict[str, float] = {}
+    repeated: dict[str, None] = {}
     for i, item in enumerate(items):
         if not isinstance(item, dict) or set(item) != {"prediction_id", "outcome"}:
             raise RequestValidationError(
                 f"outcome {i} must be an object with exactly 'prediction_id' and 'outcome'",
                 row=i)
         pid, value = item["prediction_id"], item["outcome"]
-        if not isinstance(pid, str):
-            raise RequestValidationError(f"outcome {i}: 'prediction_id' must be a string",
-                                         field="prediction_id", expected="string", row=i)
-        if isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, int | float):
+        if not isinstance(pid, str) or not pid or len(pid) > _MAX_ID_CHARS:
             raise RequestValidationError(
-                f"outcome {i}: 'outcome' must be a number (0/1 for classes), got {value!r}",
-                field="outcome", expected="double", row=i)
-        out[pid] = float(value)
-    return out
+                f"outcome {i}: 'prediction_id' must be an id returned by /predict (a string "
+                f"of at most {_MAX_ID_CHARS} characters)",
+                field="prediction_id", expected="string", row=i)
+        out_value = _outcome_value(value, i)
+        if pid in out:
+            repeated[pid] = None  # the first value sent is kept
+            continue
+        out[pid] = out_value
+    return out, len(items), list(repeated)
+
+
+def _outcome_value(value: Any, i: int) -> float:
+    """A finite float, or RequestValidationError naming the item."""
+    if isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, int | float):
+        raise RequestValidationError(
+            f"outcome {i}: 'outcome' must be a number (0/1 for classes), got "
+            f"{_describe(value)}", field="outcome", expected="double", row=i)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.inf
+    if not math.isfinite(number):
+        log.warning("rejected a non-finite outcome (item %d)", i)
+        raise RequestValidationError(
+            f"outcome {i}: 'outcome' must be a finite number, got "
+            f"{'a number too large for a double' if isinstance(value, int) else value}; "
+            "send the observed value (0/1 for classes)",
+            field="outcome", expected="double", row=i)
+    return number
 
 
 def _not_ready_reason(service: _Service) -> str:
     st = service.source.status
     if not st.tracking_reachable:
-        return f"no model loaded yet: tracking server unreachable ({st.tracking_error})"
-    if st.alias_error:
-        return f"no model loaded yet: {st.alias_error}"
-    if st.load_error:
-        return f"no model loaded yet: version {st.load_error['version']} failed to load " \
-               f"({st.load_error['error']})"
-    return "no model loaded yet: the first poll of the registry is still running"
+        reason = f"no model loaded yet: tracking server unreachable ({st.tracking_error})"
+    elif st.alias_error:
+        reason = f"no model loaded yet: {st.alias_error}"
+    elif st.load_error:
+        reason = f"no model loaded yet: version {st.load_error['version']} failed to load " \
+                 f"({st.load_error['error']})"
+    else:
+        reason = "no model loaded yet: the first poll of the registry is still running"
+    return service.redact(reason)
 
 
 def _health(service: _Service) -> dict[str, Any]:
@@ -406,36 +540,33 @@ def _health(service: _Service) -> dict[str, Any]:
         problems.append(f"version {st.load_error['version']} failed to load; still serving "
                         f"{model.version if model else 'nothing'}")
     if st.alias_error:
-        problems.append(st.alias_error)
+        problems.append(service.redact(st.alias_error))
     writer = service.writer
+    load_error = st.load_error
+    if load_error is not None:
+        load_error = {**load_error, "error": service.redact(load_error.get("error"))}
     return {
         "status": "ok" if not problems else "degraded",
         "problems": problems,
+        "version": __version__,
         "model_name": service.config.model_name,
         "stage": service.config.stage,
         "model_version": model.version if model else None,
         "loaded_at": model.loaded_at if model else None,
         "tracking": {
-            "uri": _hide_password(service.source.tracking_uri),
+            "uri": service.redact(service.source.tracking_uri),
             "reachable": st.tracking_reachable,
-            "error": st.tracking_error,
+            "error": service.redact(st.tracking_error) if st.tracking_error else None,
             "down_since": st.tracking_down_since,
             "last_poll_at": st.last_poll_at,
             "alias_version": st.alias_version,
         },
-        "last_load_error": st.load_error,
-        "prediction_log": {"backlog": writer.backlog if writer else None,
+        "last_load_error": load_error,
+        "prediction_log": {"url": service.redact(service.log.url) if service.log else None,
+                           "backlog": writer.backlog if writer else None,
                            "commits": writer.commits if writer else 0},
         "uptime_seconds": round(time.time() - service.started_at, 3),
     }
-
-
-def _hide_password(uri: str) -> str:
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else uri
-    return uri
 
 
 def _render_metrics(service: _Service) -> str:

@@ -3,15 +3,18 @@
 Requests queue their validated columns; while the model is busy with one batch, the next
 ones accumulate and go in together. A lone request is not delayed: it runs at once.
 
-Without an executor the model runs on the event loop itself: the requests that arrive
-meanwhile wait in the socket buffers, are parsed on the next loop turn, and all join the
-next model call; this avoids two thread hand-offs per request, which cost more than a
-small model call on a busy 2-core machine.
+With an executor, a model call runs on the event loop itself only while it is known to be
+short (a few rows, and the model's last call took under 5 ms): the requests that arrive
+meanwhile wait in the socket buffers and join the next call, and no thread hand-off is paid,
+which costs more than a small model call on a busy 2-core machine. Large batches, a model's
+first call and slow models run in the executor, so health checks and small requests keep
+being answered while they run. Without an executor every call runs on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -22,6 +25,9 @@ import pandas as pd
 from modelsteward.serve.validation import ParsedBatch
 
 __all__ = ["MicroBatcher", "split_predictions"]
+
+INLINE_MAX_ROWS = 64  # model calls of up to this many rows may run on the event loop...
+INLINE_MAX_SECONDS = 0.005  # ...while the model's last call took less than this
 
 
 def split_predictions(output: Any, n_rows: int) -> list[Any]:
@@ -61,6 +67,8 @@ class MicroBatcher:
         self._running = False
         self.calls = 0
         self.rows = 0
+        self.offloaded = 0  # calls run in the executor
+        self._last_seconds: float | None = None  # duration of the last model call
 
     async def predict(self, batch: ParsedBatch) -> list[Any]:
         """Predictions for the batch's rows (possibly computed together with others)."""
@@ -118,15 +126,26 @@ class MicroBatcher:
         finally:
             self._running = False
 
+    def _inline(self, batch: ParsedBatch) -> bool:
+        last = self._last_seconds
+        return self._executor is None or (
+            batch.n_rows <= INLINE_MAX_ROWS and last is not None and last < INLINE_MAX_SECONDS)
+
     async def _call(self, loop: asyncio.AbstractEventLoop, batch: ParsedBatch) -> list[Any]:
-        if self._executor is None:
+        if self._inline(batch):
             return self._run(batch)
+        self.offloaded += 1
         return await loop.run_in_executor(self._executor, self._run, batch)
 
     def _run(self, batch: ParsedBatch) -> list[Any]:
         self.calls += 1
         self.rows += batch.n_rows
-        return split_predictions(self._predict(batch.columns), batch.n_rows)
+        started = time.perf_counter()
+        try:
+            output = self._predict(batch.columns)
+        finally:
+            self._last_seconds = time.perf_counter() - started
+        return split_predictions(output, batch.n_rows)
 
 
 def _merge(batches: list[ParsedBatch]) -> ParsedBatch:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelsteward.redact import redact_text
 from modelsteward.serve.batching import MicroBatcher
 from modelsteward.serve.config import ServeConfig
 from modelsteward.serve.validation import InputSchema
@@ -107,8 +108,9 @@ class ModelSource:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception:  # noqa: BLE001 - the poller must never die
-                log.exception("unexpected error while polling the model alias")
+            except Exception as exc:  # noqa: BLE001 - the poller must never die
+                log.error("unexpected error while polling the model alias: %s",
+                          self._short(exc))
             self.first_poll_done.set()
             self._wake.wait(self.config.poll_interval)
             self._wake.clear()
@@ -140,10 +142,11 @@ class ModelSource:
                     f"{self.config.stage!r} (alias {self.alias!r})")
                 return
             if status.tracking_reachable:
-                log.warning("tracking server %s unreachable: %s", self.tracking_uri, exc)
+                log.warning("tracking server %s unreachable: %s",
+                            self._short(self.tracking_uri), self._short(exc))
                 status.tracking_down_since = time.time()
             status.tracking_reachable = False
-            status.tracking_error = _short(exc)
+            status.tracking_error = self._short(exc)
             return
         status.tracking_reachable = True
         status.tracking_error = None
@@ -159,9 +162,11 @@ class ModelSource:
             loaded = self.load(version, getattr(mv, "run_id", None))
         except Exception as exc:  # noqa: BLE001
             status.load_failures += 1
-            status.load_error = {"version": version, "error": _short(exc), "at": time.time()}
+            status.load_error = {"version": version, "error": self._short(exc),
+                                 "at": time.time()}
             log.error("version %s of %s failed to load; still serving %s: %s", version,
-                      self.config.model_name, current.version if current else "nothing", exc)
+                      self.config.model_name, current.version if current else "nothing",
+                      self._short(exc))
             return
         self.current = loaded
         # move everything loaded so far (mlflow, sklearn, the model) out of the collector's
@@ -172,6 +177,12 @@ class ModelSource:
         status.load_error = None
         log.info("now serving %s version %s (was %s)", self.config.model_name, version,
                  current.version if current else "nothing")
+
+    def _short(self, exc: BaseException | str) -> str:
+        """The error's text, shortened, with URI passwords and the bearer token masked."""
+        text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        text = redact_text(text, [self.config.resolved_token()])
+        return text if len(text) <= 300 else text[:297] + "..."
 
     def load(self, version: str, run_id: str | None) -> LoadedModel:
         """Load ``models:/<name>/<version>`` from the registry (never from a client path)."""
@@ -231,7 +242,3 @@ def _is_missing(exc: BaseException) -> bool:
     return ("alias" in text.lower() and "not found" in text.lower()) or code in (
         "RESOURCE_DOES_NOT_EXIST",) or "RESOURCE_DOES_NOT_EXIST" in text
 
-
-def _short(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 300 else text[:297] + "..."

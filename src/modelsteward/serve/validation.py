@@ -81,6 +81,22 @@ _TYPES: dict[str, tuple[Any, Any, str, str | None]] = {
 }
 
 
+# the range a value must fit in once converted (JSON allows any number of digits)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_RANGES: dict[str, tuple[float, float]] = {
+    "float": (-_FLOAT32_MAX, _FLOAT32_MAX),
+    "long": (-(2**63), 2**63 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+}
+
+
+def _in_range(type_name: str, values: list[Any]) -> bool:
+    bounds = _RANGES.get(type_name)
+    if bounds is None or not values:
+        return True
+    return bool(bounds[0] <= min(values) and max(values) <= bounds[1])
+
+
 # types a whole column may hold to skip the per-value check (bool is not an int here)
 _FAST_TYPES: dict[str, tuple[set[type], None]] = {
     "double": ({float, int}, None),
@@ -100,6 +116,8 @@ def _describe(v: Any) -> str:
     if isinstance(v, str):
         shown = v if len(v) <= 40 else v[:37] + "..."
         return f"string {shown!r}"
+    if isinstance(v, int) and abs(v) >= 10**30:
+        return f"a {len(str(abs(v)))}-digit integer"
     if isinstance(v, int | float):
         return f"number {v!r}"
     if isinstance(v, list):
@@ -107,6 +125,12 @@ def _describe(v: Any) -> str:
     if isinstance(v, dict):
         return "an object"
     return type(v).__name__
+
+
+def _name(name: Any, limit: int = 80) -> str:
+    """A client-sent field name as echoed in an error: at most ``limit`` characters."""
+    text = str(name)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -203,8 +227,8 @@ class InputSchema:
         extra = [n for n in names if n not in self.by_name]
         if extra:
             raise RequestValidationError(
-                f"unknown field {extra[0]!r}; the model takes {', '.join(self.names)}",
-                field=str(extra[0]))
+                f"unknown field {_name(extra[0])!r}; the model takes {', '.join(self.names)}",
+                field=_name(extra[0]))
 
     def _check(self, spec: FieldSpec, value: Any, row: int) -> Any:
         if value is None:
@@ -222,7 +246,17 @@ class InputSchema:
             raise RequestValidationError(
                 f"row {row}, field {spec.name!r}: expected a finite {expected}",
                 field=spec.name, expected=spec.type, row=row)
-        return convert(value)
+        try:
+            converted = convert(value)
+            fits = not isinstance(converted, float) or math.isfinite(converted)
+        except OverflowError:  # an integer of hundreds of digits for a double
+            converted, fits = None, False
+        if not fits or (isinstance(converted, int | float) and not isinstance(converted, bool)
+                        and not _in_range(spec.type, [converted])):
+            raise RequestValidationError(
+                f"row {row}, field {spec.name!r}: {_describe(value)} is out of the range of "
+                f"{expected}", field=spec.name, expected=spec.type, row=row)
+        return converted
 
     def _parse_records(self, records: list[Any]) -> ParsedBatch:
         if not records:
@@ -267,17 +301,18 @@ class InputSchema:
             if fast is not None and kinds <= fast[0]:
                 if spec.type in ("double", "float"):
                     if kinds == {float}:
-                        if not all(map(math.isfinite, values)):
-                            values = [self._check(spec, v, i) for i, v in enumerate(values)]
-                        out[spec.name] = values
+                        converted = values
                     else:
-                        out[spec.name] = [float(v) for v in values]
-                        if float in kinds and not all(map(math.isfinite, out[spec.name])):
-                            out[spec.name] = [self._check(spec, v, i)
-                                              for i, v in enumerate(values)]
-                else:
+                        try:
+                            converted = [float(v) for v in values]
+                        except OverflowError:  # an integer too large for a double
+                            converted = [math.inf]
+                    if all(map(math.isfinite, converted)) and _in_range(spec.type, converted):
+                        out[spec.name] = converted
+                        continue
+                elif _in_range(spec.type, values):
                     out[spec.name] = values
-                continue
+                    continue
             out[spec.name] = [self._check(spec, v, i) for i, v in enumerate(values)]
         return out
 
@@ -287,14 +322,14 @@ class InputSchema:
         for name, values in cols.items():
             if not isinstance(values, list):
                 raise RequestValidationError(
-                    f"column {name!r} must be a list of values, got {_describe(values)}",
-                    field=name)
+                    f"column {_name(name)!r} must be a list of values, got {_describe(values)}",
+                    field=_name(name))
             if n is None:
                 n = len(values)
             elif len(values) != n:
                 raise RequestValidationError(
-                    f"column {name!r} has {len(values)} values but the others have {n}",
-                    field=name)
+                    f"column {_name(name)!r} has {len(values)} values but the others have {n}",
+                    field=_name(name))
         if not n:
             raise RequestValidationError("no rows: send at least one value per column")
         raw: dict[str, list[Any]] = {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import math
 import os
 import secrets
 import threading
@@ -39,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from modelsteward.errors import StoreError, UnknownPredictionError
+from modelsteward.redact import redact_text, redact_uri
 from modelsteward.store._schema import (
     SCHEMA_VERSION,
     metadata,
@@ -140,7 +142,14 @@ def _to_epoch(value: Any, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
+        if not math.isfinite(seconds):  # NaN would silently select no rows at all
+            raise StoreError(f"{name}={value!r} is not a time; pass a datetime, an ISO string "
+                             "or finite epoch seconds")
+        return seconds
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
@@ -180,7 +189,7 @@ class PredictionLog:
             parsed = make_url(self.url)
         except ArgumentError as exc:
             raise StoreError(
-                f"prediction log URL {self.url!r} is not a database URL; use "
+                f"prediction log URL {redact_uri(self.url)!r} is not a database URL; use "
                 "sqlite:///path/predictions.db or postgresql://user@host/db"
             ) from exc
         self.dialect = parsed.get_backend_name()
@@ -212,7 +221,7 @@ class PredictionLog:
                     "an in-memory SQLite prediction log would lose every prediction; "
                     "give a file: sqlite:///path/predictions.db"
                 )
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database))
             # ?synchronous=normal trades power-loss durability for commit latency (a process
             # crash still loses nothing committed); the default FULL fsyncs every commit
             sync = str(parsed.query.get("synchronous", "full")).upper()
@@ -276,18 +285,20 @@ class PredictionLog:
                     if attempt == 2:
                         raise StoreError(
                             f"cannot create the prediction log tables in {self._safe_url()}: "
-                            f"{exc.orig}; check the URL and that the database exists"
+                            f"{_db_error(exc)}; check the URL and that the database exists"
                         ) from exc
                     time.sleep(0.05 * (attempt + 1))
                 except SQLAlchemyError as exc:
                     raise StoreError(
-                        f"cannot open the prediction log {self._safe_url()}: {exc}; check the "
+                        f"cannot open the prediction log {self._safe_url()}: {_db_error(exc)}; "
+                        "check the "
                         "URL and that the database server is running"
                     ) from exc
             self._initialised = True
 
     def _safe_url(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL with its password and secret-looking query values masked."""
+        return redact_uri(make_url(self.url).render_as_string(hide_password=True))
 
     def schema_version(self) -> int:
         """The schema version stored in the database."""
@@ -421,7 +432,7 @@ class PredictionLog:
                     conn.exec_driver_sql(self._insert_sql, list(rows))
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"cannot write {len(rows)} predictions to {self._safe_url()}: {exc}"
+                f"cannot write {len(rows)} predictions to {self._safe_url()}: {_db_error(exc)}"
             ) from exc
 
     def _insert_multi_row(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -471,13 +482,19 @@ class PredictionLog:
         for pid, value in outcomes_.items():
             try:
                 number = float(value)
+            except OverflowError:  # an int of hundreds of digits
+                number = math.inf
             except (TypeError, ValueError) as exc:
                 raise StoreError(
-                    f"outcome for prediction {pid!r} is {value!r}, not a number; send 0/1 for "
-                    "classes or the observed value"
+                    f"outcome for prediction {str(pid)[:64]!r} is {str(value)[:40]!r}, not a "
+                    "number; send 0/1 for classes or the observed value"
                 ) from exc
-            if number != number:
-                raise StoreError(f"outcome for prediction {pid!r} is NaN; send the observed value")
+            if not math.isfinite(number):
+                # one infinite outcome would stop every later monitor run on this log
+                raise StoreError(
+                    f"outcome for prediction {str(pid)[:64]!r} is not a finite number "
+                    f"({'too large' if number == number else 'NaN'}); nothing was recorded; "
+                    "send the observed value")
             clean[str(pid)] = number
         if not clean:
             return 0
@@ -506,7 +523,8 @@ class PredictionLog:
                     {"prediction_id": pid, "ts": ts, "value": v} for pid, v in clean.items()
                 ])
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write outcomes to {self._safe_url()}: {exc}") from exc
+            raise StoreError(
+                f"cannot write outcomes to {self._safe_url()}: {_db_error(exc)}") from exc
 
     def _insert_outcomes(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
         insert: Any
@@ -578,8 +596,40 @@ class PredictionLog:
             with self._engine.connect() as conn:
                 rows = conn.execute(stmt).all()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read the prediction log {self._safe_url()}: {exc}") from exc
+            raise StoreError(
+                f"cannot read the prediction log {self._safe_url()}: {_db_error(exc)}") from exc
         return _rows_to_frame(rows)
+
+
+def _db_error(exc: SQLAlchemyError) -> str:
+    """The driver's message, first line only (no SQL, no bound feature values), redacted."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    first = redact_text(text[0] if text else type(exc).__name__)
+    return first if len(first) <= 300 else first[:297] + "..."
+
+
+def _create_private(database: Path) -> None:
+    """Create the SQLite file 0600 (and its directory 0700 when it does not exist yet).
+
+    The log holds every feature sent to the model: nobody but the owner should read it.
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's permissions. An existing
+    file or directory is left as it is.
+    """
+    parent = database.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            parent.chmod(0o700)
+        except OSError:  # pragma: no cover - a file system without permissions
+            pass
+    try:
+        fd = os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # SQLite names the problem when it opens the file
+    os.close(fd)
 
 
 def _decode_many(texts: Iterable[str]) -> list[Any]:
