@@ -24,6 +24,7 @@ MONITOR_CLI = "monitor/test_monitor_cli.py::"
 DRIFT_CLI = "drift/test_drift_cli.py::"
 REGISTRY_CLI = "registry/test_registry_cli.py::"
 OUTBOX = "monitor/test_monitor_outbox.py::"
+SERVE_UNITS = "serve/test_serve_hardening_units.py::"
 
 # (command path, option) -> the test that passes it
 OPTION_TESTS: dict[tuple[str, str], str] = {
@@ -122,6 +123,10 @@ OPTION_TESTS: dict[tuple[str, str], str] = {
     ("steward report", "--outbox"): OUTBOX + "test_report_with_a_down_sink_writes_and_exits_3",
     ("steward report", "--sink-deadline"):
         OUTBOX + "test_report_with_a_down_sink_writes_and_exits_3",
+    ("steward serve", "--allowed-hosts"): SERVE_UNITS + "test_token_sources_and_non_loopback_binds",
+    ("steward serve", "--insecure-no-token"):
+        SERVE_UNITS + "test_token_sources_and_non_loopback_binds",
+    ("steward serve", "--token-file"): SERVE_UNITS + "test_token_sources_and_non_loopback_binds",
     ("steward serve", "--allow-unverified"):
         EFFECTS + "test_serve_allow_unverified_reaches_workers",
     ("steward report", "--json"): MONITOR_CLI + "test_report_writes_and_rerenders",

@@ -156,10 +156,9 @@ def test_a_large_batch_runs_off_the_event_loop(tmp_path: Path,
     client = SimpleNamespace(get_model_version_by_alias=lambda name, alias: SimpleNamespace(
         version="1", run_id=None))
     monkeypatch.setattr(model_source.ModelSource, "_mlflow_client", lambda self: client)
-    import importlib
+    import modelsteward.registry.loading as loading  # the checked loader serve calls
 
-    pyfunc = importlib.import_module("mlflow.pyfunc")  # the module, not a lazy loader
-    monkeypatch.setattr(pyfunc, "load_model", lambda uri: SlowModel())
+    monkeypatch.setattr(loading, "load_model", lambda *args, **kwargs: SlowModel())
     app = create_app(ServeConfig(model_name="m", log_url=f"sqlite:///{tmp_path / 'p.db'}",
                                  poll_interval=3600))
     service = app.state.service
