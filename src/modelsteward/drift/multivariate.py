@@ -12,9 +12,14 @@ Two checks against a :class:`~modelsteward.baseline.joint.JointReference`
   part is the normal approximation ``s^2 / n`` too (the bootstrap mean is normal there).
   Two-sided: a window outside the band either way is drifted.
 * :func:`detect_classifier_drift` — a ``HistGradientBoostingClassifier`` trained to tell the
-  reference sample from the window, stratified k-fold (default 5); the AUC of its
-  out-of-fold scores is tested against 0.5 with the one-sided Mann–Whitney U test (normal
-  approximation with tie correction). Permutation importance on the out-of-fold rows of one
+  reference sample from the window, stratified k-fold (default 5). In each fold the AUC of
+  the held-out fold's scores is a Mann–Whitney U statistic, tested against 0.5 one-sided
+  (normal approximation, tie and continuity corrected); the folds' p-values are merged as
+  twice their median (Vovk & Wang 2020: a valid p-value under any dependence between the
+  folds), and the reported AUC is the folds' mean. Measured on 80 no-change windows:
+  pooling all out-of-fold scores into one U test gave 8.8% false alarms at a nominal 5%,
+  Stouffer's sum of the fold z values 11% (the folds' models share training rows), the
+  median rule 0% (conservative). Permutation importance on the held-out rows of one
   fold says which features it leans on ("what moved together"); it is only computed when
   the test flags, to bound the cost.
 
@@ -156,10 +161,10 @@ def detect_reconstruction_drift(
     )
 
 
-def _mann_whitney_auc(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """AUC of ``scores`` for ``labels == 1`` and the one-sided p-value of AUC > 0.5
-    (Mann–Whitney U, normal approximation with tie correction)."""
-    from scipy.stats import norm, rankdata
+def _mann_whitney_z(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """AUC of ``scores`` for ``labels == 1`` and the Mann–Whitney z of AUC > 0.5 (normal
+    approximation with tie and continuity correction)."""
+    from scipy.stats import rankdata
 
     n1 = int(labels.sum())
     n0 = labels.size - n1
@@ -171,9 +176,8 @@ def _mann_whitney_auc(scores: np.ndarray, labels: np.ndarray) -> tuple[float, fl
     tie = float((counts**3 - counts).sum()) / (n * (n - 1))
     var = n1 * n0 / 12.0 * ((n + 1) - tie)
     if var <= 0:
-        return auc, 1.0
-    z = (u - n1 * n0 / 2.0 - 0.5) / math.sqrt(var)  # continuity correction
-    return auc, float(norm.sf(z))
+        return auc, 0.0
+    return auc, (u - n1 * n0 / 2.0 - 0.5) / math.sqrt(var)
 
 
 def detect_classifier_drift(
@@ -210,16 +214,19 @@ def detect_classifier_drift(
                              f"{MIN_ROWS} rows; refit it on more reference rows")
     if ref.shape[0] > max_rows_per_side:
         ref = ref[rng.choice(ref.shape[0], max_rows_per_side, replace=False)]
-    cur = raw
+    # the sample is stored as float32: round the window the same way, or the classifier
+    # can tell the two sides apart by their precision alone
+    cur = raw.astype(np.float32).astype(np.float64)
     if cur.shape[0] > max_rows_per_side:
         cur = cur[rng.choice(cur.shape[0], max_rows_per_side, replace=False)]
     x = np.concatenate([ref, cur])
     y = np.concatenate([np.zeros(ref.shape[0], np.int64), np.ones(cur.shape[0], np.int64)])
     cat_mask = np.array([c.kind == "categorical" for c in reference.encoding])
     k = max(2, min(folds, int(min(ref.shape[0], cur.shape[0]))))
-    scores = np.empty(y.size)
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     last: tuple[Any, np.ndarray] | None = None
+    aucs: list[float] = []
+    zs: list[float] = []
     with threadpool_limits(1):
         for train, test in splitter.split(x, y):
             model = HistGradientBoostingClassifier(
@@ -227,16 +234,20 @@ def detect_classifier_drift(
                 early_stopping=False, random_state=seed,
                 categorical_features=cat_mask if cat_mask.any() else None)
             model.fit(x[train], y[train])
-            scores[test] = model.predict_proba(x[test])[:, 1]
+            fold_auc, fold_z = _mann_whitney_z(model.predict_proba(x[test])[:, 1], y[test])
+            aucs.append(fold_auc)
+            zs.append(fold_z)
             last = (model, test)
-        auc, p = _mann_whitney_auc(scores, y)
+        from scipy.stats import norm
+
+        auc = float(np.mean(aucs))
+        # twice the median of the folds' p-values: valid whatever their dependence
+        p = min(1.0, 2.0 * float(np.median(norm.sf(np.array(zs)))))
         drifted = bool(p < p_threshold and auc >= min_auc)
         top_features: tuple[tuple[str, float], ...] = ()
         if drifted and last is not None:
             top_features = _permutation_importance(last[0], x[last[1]], y[last[1]],
                                                    reference.columns, top, rng)
-    from scipy.stats import norm
-
     n1, n0 = int(y.sum()), int(y.size - y.sum())
     crit = 0.5 + float(norm.isf(p_threshold)) * math.sqrt((n1 + n0 + 1) / (12.0 * n1 * n0))
     notes = ([f"not in the window (all null for the classifier): {', '.join(missing)}"]
@@ -251,12 +262,12 @@ def detect_classifier_drift(
 def _permutation_importance(model: Any, x: np.ndarray, y: np.ndarray, names: list[str],
                             top: int, rng: np.random.Generator) -> tuple[tuple[str, float], ...]:
     """AUC lost when one feature is shuffled (one repeat), largest first."""
-    base, _ = _mann_whitney_auc(model.predict_proba(x)[:, 1], y)
+    base, _ = _mann_whitney_z(model.predict_proba(x)[:, 1], y)
     drops = np.zeros(x.shape[1])
     for j in range(x.shape[1]):
         xp = x.copy()
         xp[:, j] = xp[rng.permutation(x.shape[0]), j]
-        auc, _ = _mann_whitney_auc(model.predict_proba(xp)[:, 1], y)
+        auc, _ = _mann_whitney_z(model.predict_proba(xp)[:, 1], y)
         drops[j] = base - auc
     order = np.argsort(-drops)[:top]
     return tuple((names[i], float(drops[i])) for i in order if drops[i] > 0)
