@@ -220,3 +220,34 @@ def test_reservoir_samples_merge_to_the_sample_of_the_union() -> None:
     right = (rows[600:][np.argsort(keys[600:])[:100]], np.sort(keys[600:])[:100])
     merged, _ = merge_samples(left, right, 100)
     assert np.array_equal(np.sort(merged[:, 0]), whole)
+
+
+# ------------------------------------------------------------------ monitor and report
+def test_monitor_alerts_on_the_decoupled_window_and_the_report_charts_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from modelsteward.monitor import monitor
+    from modelsteward.monitor.policy import load_policy
+
+    base = Baseline.fit(frame(20_000, RHO, np.random.default_rng(21)), joint=True)
+    weeks = [frame(1_000, RHO if i < 3 else 0.0, np.random.default_rng(40 + i)) for i in range(4)]
+    data = pd.DataFrame({k: np.concatenate([w[k] for w in weeks]) for k in weeks[0]})
+    data["timestamp"] = pd.date_range("2026-01-05", periods=4_000, freq="604.8s", tz="UTC")
+    toml = tmp_path / "policy.toml"
+    toml.write_text("[thresholds]\njoint_alpha = 0.005\n")
+    pol = load_policy(str(toml))
+    assert pol.cite("joint_alpha") == "joint_alpha 0.005 (file policy.toml)"
+    rep = monitor("m", data, baseline=base, sinks=[], policy=pol, describe=False)
+    kinds = [[a.alert_type for a in w.alerts if a.kind == "multivariate_drift"]
+             for w in rep.windows]
+    assert kinds[:3] == [[], [], []]
+    assert set(kinds[3]) == {"reconstruction_error", "domain_classifier"}
+    alert = next(a for a in rep.windows[3].alerts if a.alert_type == "reconstruction_error")
+    assert "x" in alert.summary and "y" in alert.summary
+    assert alert.threshold_source == "file policy.toml"
+    assert any("multivariate" in str(n.to_dict()) for n in rep.notifications)
+    assert all(len(w.multivariate) == 2 for w in rep.windows)
+    html = rep.write(tmp_path / "out")["html"].read_text()
+    assert "Multivariate drift" in html and "no-change band" in html
+    assert [w.status for w in monitor("m", data, baseline=Baseline.fit(data.drop(
+        columns="timestamp")), sinks=[], describe=False).windows if w.multivariate] == []

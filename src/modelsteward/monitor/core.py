@@ -61,6 +61,7 @@ class WindowResult:
     alerts: tuple[Alert, ...] = ()
     notes: tuple[str, ...] = ()
     model_versions: dict[str, int] = field(default_factory=dict)
+    multivariate: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class WindowResult:
             "concept": self.concept.to_dict() if self.concept else None,
             "alerts": [a.to_dict() for a in self.alerts], "notes": list(self.notes),
             "model_versions": dict(self.model_versions),
+            "multivariate": list(self.multivariate),
         }
 
 
@@ -421,7 +423,8 @@ def monitor(
                 alerts = [tracker.stamp(a) for a in alerts]
                 alerts.sort(key=lambda a: -severity_rank(a.severity))
                 result = WindowResult(w.index, w.label, w.start, w.end, w.n, "ok", chk.features,
-                                      chk.degradation, c, tuple(alerts), chk.notes, versions)
+                                      chk.degradation, c, tuple(alerts), chk.notes, versions,
+                                      chk.multivariate)
                 if note is not None:
                     notifications.append(note)
                     dispatcher.send(note)
