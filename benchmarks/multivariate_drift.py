@@ -20,7 +20,8 @@ p < 0.01) in ``.venv-bench-alibi``. alibi gets a 2,500-row reference sample (our
 Then the cost: one weekly window of 100 columns x 100,000 rows, ``check_window`` with and
 without the joint reference, median of 3 runs.
 
-    python benchmarks/multivariate_drift.py [--windows 10] [--cost-rows 100000] [--peers nannyml,alibi]
+    python benchmarks/multivariate_drift.py [--windows 10] [--cost-rows 100000]
+        [--peers nannyml,alibi]
 """
 
 from __future__ import annotations
@@ -215,9 +216,9 @@ def main() -> None:
                 res.update(peer(ROOT.parent / "main" / ".venv-bench-alibi" / "bin" / "python",
                                 "alibi", path))
             results[case] = res
-            print(case, json.dumps({m: (r if m == "error" else
-                                        {"flags": sum(r["flags"]), "seconds": round(r["seconds"], 2)})
-                                    for m, r in res.items()}), flush=True)
+            brief = {m: r if m == "error" else [sum(r["flags"]), round(r["seconds"], 2)]
+                     for m, r in res.items()}
+            print(case, json.dumps(brief), flush=True)
     methods = sorted({m for r in results.values() for m in r if m != "error"})
     print(f"windows of {args.window_rows} rows, {args.windows} per case; detected / windows "
           "(no_change: false alarms); seconds for all windows of the case")
