@@ -14,8 +14,8 @@ today's per-feature KS (any feature p < 0.01 / 8, Bonferroni), NannyML 0.13
 ``DataReconstructionDriftCalculator`` (chunk = window, its default threshold: reference
 chunks' mean +- 3 sd) in ``.venv-bench``, alibi-detect 0.13 ``ClassifierDrift`` (sklearn
 HistGradientBoosting, 5 folds, p < 0.01) and ``MMDDrift`` (pytorch, 100 permutations,
-p < 0.01) in ``.venv-bench-alibi``. alibi gets a 2,000-row reference sample (ours uses
-2,000 per side too); MMD a 2,000-row sample (its kernel matrix is quadratic in rows).
+p < 0.01) in ``.venv-bench-alibi``. alibi gets a 2,000-row reference sample (ours 1,500
+per side); MMD a 2,000-row sample (its kernel matrix is quadratic in rows).
 
 Then the cost: one weekly window of 100 columns x 100,000 rows, ``check_window`` with and
 without the joint reference, median of 3 runs.
