@@ -30,6 +30,7 @@ import numpy as np
 from modelsteward._params import MODE, ROW_LIMIT, InstanceOf, Interval, validate_params
 from modelsteward.baseline.columns import KINDS, as_columns
 from modelsteward.baseline.concept import ConceptReference
+from modelsteward.baseline.joint import JointReference
 from modelsteward.baseline.manifest import (
     check_profile_arrays,
     load_npy,
@@ -70,6 +71,7 @@ class Baseline:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     metadata: dict[str, str] = field(default_factory=dict)
     n_bins: int = 10
+    joint: JointReference | None = None  # multivariate drift state (fit with joint=True)
 
     @property
     def feature_names(self) -> list[str]:
@@ -114,6 +116,8 @@ class Baseline:
         mode: str = "auto",
         exact_max_rows: int | None = None,
         sketch_k: int | None = None,
+        joint: bool = False,
+        sample_size: int = 20_000,
     ) -> Baseline:
         """Fit one profile per column of ``data`` (dict of arrays, pandas, polars, pyarrow).
 
@@ -125,11 +129,18 @@ class Baseline:
         by batch. ``mode``: ``"exact"``, ``"sketch"`` (mergeable sketches, bounded memory;
         see :mod:`modelsteward.baseline.sketch_baseline`) or ``"auto"``: exact up to
         ``exact_max_rows`` rows (default 10,000,000), sketches above.
+
+        ``joint=True`` also fits a :class:`JointReference` (PCA and a reference sample of at
+        most ``sample_size`` rows) for the multivariate drift checks (exact mode only; in
+        sketch mode fit one from a sample and set ``baseline.joint``).
         """
         from modelsteward.baseline import sketch_baseline as _sketch
 
         chosen, data = _sketch.choose_fit_mode(data, mode, exact_max_rows)
         if chosen == "sketch":
+            if joint:
+                raise BaselineError("joint=True needs exact mode; fit JointReference.fit(sample)"
+                                    " on a row sample and assign it to baseline.joint")
             return _sketch.fit_sketch_baseline(
                 data,
                 kinds,
@@ -173,8 +184,10 @@ class Baseline:
             if predictions is None or outcomes is None:
                 raise BaselineError("pass both predictions and outcomes, or neither")
             concept = ConceptReference.fit(predictions, outcomes)
+        joint_ref = JointReference.fit(cols, kinds, sample_size=sample_size) if joint else None
         return cls(
-            columns=profiles, concept=concept, metadata=dict(metadata or {}), n_bins=int(n_bins)
+            columns=profiles, concept=concept, metadata=dict(metadata or {}), n_bins=int(n_bins),
+            joint=joint_ref,
         )
 
     # ------------------------------------------------------------------ save / load
@@ -204,6 +217,8 @@ class Baseline:
             "concept": None if self.concept is None else self.concept.to_dict(),
             "columns": columns,
         }
+        if self.joint is not None:
+            doc["joint"] = self.joint.save(out)
         (out / BASELINE_FILE).write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
         return out
 
@@ -278,6 +293,7 @@ class Baseline:
             created_at=datetime.fromisoformat(doc["created_at"]),
             metadata={str(k): str(v) for k, v in doc.get("metadata", {}).items()},
             n_bins=int(doc.get("n_bins", 10)),
+            joint=JointReference.load(root, doc["joint"]) if doc.get("joint") else None,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -141,6 +141,7 @@ class WindowCheck:
     degradation: tuple[dict[str, Any], ...]
     alerts: tuple[Alert, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    multivariate: tuple[dict[str, Any], ...] = ()  # joint checks (baseline fitted joint=True)
 
 
 def check_window(
@@ -247,4 +248,8 @@ def check_window(
             f"{factor:g} >= psi_warning {psi_warn:g}); only KS/chi-square info alerts there"
         )
     checks.sort(key=lambda c: (-severity_rank(c.severity), -(c.psi or 0.0)))
-    return WindowCheck(tuple(checks), tuple(degr_dicts), tuple(alerts), tuple(notes))
+    from modelsteward.monitor.joint_checks import joint_checks
+
+    joint, joint_alerts, joint_notes = joint_checks(baseline, current, policy, common)
+    return WindowCheck(tuple(checks), tuple(degr_dicts), tuple(alerts + joint_alerts),
+                       tuple(notes + joint_notes), tuple(joint))

@@ -63,6 +63,7 @@ class WindowResult:
     notes: tuple[str, ...] = ()
     model_versions: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    multivariate: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +77,7 @@ class WindowResult:
             "alerts": [a.to_dict() for a in self.alerts], "notes": list(self.notes),
             "model_versions": dict(self.model_versions),
             "skipped_rows": dict(self.skipped),
+            "multivariate": list(self.multivariate),
         }
 
 
@@ -461,7 +463,8 @@ def monitor(
                 alerts.sort(key=lambda a: -severity_rank(a.severity))
                 result = WindowResult(w.index, w.label, w.start, w.end, n_usable, "ok",
                                       chk.features, chk.degradation, c, tuple(alerts),
-                                      (*chk.notes, *skip_text), versions, skipped)
+                                      (*chk.notes, *skip_text), versions, skipped,
+                                      chk.multivariate)
                 if note is not None:
                     notifications.append(note)
                     dispatcher.send(note)

@@ -55,6 +55,12 @@ _SPEC: dict[str, tuple[str, Any, Any, Any]] = {
     "psi_noise_factor": ("a window is too small for PSI bands when this many times its no-drift "
                          "PSI, (bins - 1) * (1/n_ref + 1/n_cur), reaches psi_warning",
                          3.0, 3.0, 2.0),
+    "joint_alpha": ("two-sided level of the multivariate reconstruction-error band (no-change "
+                    "windows flagged at about this rate)", 0.001, 0.01, 0.05),
+    "classifier_p_value": ("domain-classifier p-value (per-fold Mann-Whitney, twice the median) "
+                           "below which a window differs jointly", 0.001, 0.01, 0.05),
+    "classifier_min_auc": ("smallest domain-classifier AUC that counts as multivariate drift",
+                           0.6, 0.55, 0.52),
     "notify_severity": ("lowest severity that is sent to sinks (lower ones stay in the report)",
                         "warning", "warning", "info"),
 }
@@ -138,8 +144,10 @@ def _validate(key: str, raw: Any, source: str) -> Any:
         return int(raw)
     value = float(raw)
     if key in ("ks_p_value", "concept_p_value", "null_rate", "variance_ratio",
-               "cardinality_ratio") and not 0.0 < value < 1.0:
+               "cardinality_ratio", "joint_alpha", "classifier_p_value") and not 0.0 < value < 1.0:
         raise ConfigError(f"{key}={raw!r} in {source} must lie strictly between 0 and 1")
+    if key == "classifier_min_auc" and not 0.5 <= value < 1.0:
+        raise ConfigError(f"{key}={raw!r} in {source} must lie in [0.5, 1)")
     if value <= 0.0 and key != "concept_min_drop":
         raise ConfigError(f"{key}={raw!r} in {source} must be positive")
     if value < 0.0:

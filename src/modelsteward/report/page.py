@@ -297,6 +297,43 @@ def _concept_section(report: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _multivariate_section(report: dict[str, Any]) -> str:
+    """Reconstruction error over windows with each window's no-change band; classifier table."""
+    windows = [w for w in report.get("windows") or [] if w.get("multivariate")]
+    if not windows:
+        return ""
+    labels = [w["label"] for w in windows]
+    rec = [next((r for r in w["multivariate"] if r["method"] == "reconstruction"), None)
+           for w in windows]
+    series = [("band upper", [r["upper"] if r else None for r in rec], "#9e9e9e"),
+              ("band lower", [r["lower"] if r else None for r in rec], MUTED),
+              ("mean error", [r["statistic"] if r else None for r in rec], "#1f77b4")]
+    vals = [v for _, vs, _ in series for v in vs if v is not None]
+    out = ["<h2 id=multivariate>Multivariate drift: features moving together</h2>",
+           line_chart(labels, series, title="mean PCA reconstruction error (blue) and the "
+                      "no-change band for each window's size (grey)",
+                      ymin=min(vals) * 0.95 if vals else 0.0,
+                      ymax=max(vals) * 1.05 if vals else 1.0)]
+    rows = []
+    for w in windows:
+        for r in w["multivariate"]:
+            top = ", ".join(f"{_e(t['feature'])} ({_num(t['score'])})" for t in r["top_features"])
+            band = f"[{_num(r['lower'])}, {_num(r['upper'])}]"
+            rows.append(f"<tr><td>{_e(w['label'])}</td><td>{_e(r['method'])}</td><td class=n>"
+                        f"{r['n']}</td><td class=n>{_num(r['statistic'])}</td><td class=n>"
+                        f"{band}</td><td class=n>{_num(r.get('p_value'))}</td><td>"
+                        f"{_badge('warning' if r['is_drifted'] else 'ok')}</td><td>{top}</td></tr>")
+    out.append('<p class="sub">Reconstruction: mean squared error of a PCA fitted on the '
+               "reference, against a bootstrap band at the window's row count. Classifier: "
+               "cross-validated AUC of a model telling reference rows from the window (band: "
+               "0.5 to the critical AUC). Features: largest error increase / permutation "
+               "importance.</p>")
+    out.append("<table><tr><th>window</th><th>check</th><th>rows</th><th>statistic</th>"
+               "<th>band</th><th>p</th><th>status</th><th>features that moved</th></tr>"
+               + "".join(rows) + "</table>")
+    return "".join(out)
+
+
 def _windows_section(report: dict[str, Any]) -> str:
     rows = []
     for w in report.get("windows") or []:
@@ -349,6 +386,6 @@ def render_html(report: dict[str, Any]) -> str:
     body = [
         _alerts_section(report), _model_section(report), _feature_section(report),
         _distribution_section(report), _psi_section(report), _concept_section(report),
-        _windows_section(report), _policy_section(report),
+        _multivariate_section(report), _windows_section(report), _policy_section(report),
     ]
     return head + intro + "".join(body) + "</main></body></html>"
