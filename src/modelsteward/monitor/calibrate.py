@@ -208,7 +208,7 @@ def calibrate(model: str, data: Any, incidents: list[Incident], *,
         if timestamp_column not in frame.columns:
             raise DataError(f"since/until need the time column {timestamp_column!r}, which the "
                             "data lacks; name it with timestamp_column= (--timestamp-column)")
-        frame = _time_filter(frame, timestamp_column, since, until)
+        frame = frame[_time_filter(frame, timestamp_column, since, until)].reset_index(drop=True)
     if monitor_kwargs.get("baseline") is None:  # one registry lookup, not one per candidate
         base, version, _, _ = _resolve(model, monitor_kwargs.get("stage", "production"),
                                        monitor_kwargs.get("tracking_uri"), None,
