@@ -55,6 +55,11 @@ _SPEC: dict[str, tuple[str, Any, Any, Any]] = {
     "psi_noise_factor": ("a window is too small for PSI bands when this many times its no-drift "
                          "PSI, (bins - 1) * (1/n_ref + 1/n_cur), reaches psi_warning",
                          3.0, 3.0, 2.0),
+    "label_coverage_final": ("label coverage at which a closed window's concept result is "
+                             "final (below it, later runs re-evaluate it as labels arrive)",
+                             0.9, 0.9, 0.95),
+    "label_delay_max": ("days after a window closes during which its concept result is "
+                        "re-evaluated as late labels arrive", 56, 56, 56),
     "notify_severity": ("lowest severity that is sent to sinks (lower ones stay in the report)",
                         "warning", "warning", "info"),
 }
@@ -140,6 +145,8 @@ def _validate(key: str, raw: Any, source: str) -> Any:
     if key in ("ks_p_value", "concept_p_value", "null_rate", "variance_ratio",
                "cardinality_ratio") and not 0.0 < value < 1.0:
         raise ConfigError(f"{key}={raw!r} in {source} must lie strictly between 0 and 1")
+    if key == "label_coverage_final" and not 0.0 < value <= 1.0:
+        raise ConfigError(f"{key}={raw!r} in {source} must lie in (0, 1]")
     if value <= 0.0 and key != "concept_min_drop":
         raise ConfigError(f"{key}={raw!r} in {source} must be positive")
     if value < 0.0:

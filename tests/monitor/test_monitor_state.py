@@ -1,0 +1,270 @@
+"""Issue 12: the monitor remembers between runs (state store), checks each complete window
+once, keeps alert episodes across runs, and delivers each notification once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, insert
+
+from modelsteward.cli import main
+from modelsteward.monitor import monitor
+from modelsteward.monitor.state import MonitorState, create_v1, target_key
+
+START = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday: week i is [START + i weeks, ...)
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _week(i: int) -> str:
+    return (START + pd.Timedelta(weeks=i)).isoformat()
+
+
+def _files(tmp_path, baseline, make_stream, **events):
+    bdir = tmp_path / "baseline"
+    if not bdir.exists():
+        baseline.save(bdir)
+    data = tmp_path / "prod.csv"
+    make_stream(**events).to_csv(data, index=False)
+    return bdir, data
+
+
+EVENTS = dict(weeks=6, shift={2: 0.7, 3: 0.7}, null_week=4, seed=50)
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_state_schema_v1_is_migrated_not_lost(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    create_v1(engine)
+    from modelsteward.monitor.state import _tables
+
+    t = _tables(1).tables
+    with engine.begin() as conn:
+        conn.execute(insert(t["steward_monitor_windows"]), {
+            "target": "m|1|p|W|UTC", "label": "2026-W02", "idx": 0, "start": _week(0),
+            "end": _week(1), "n_rows": 10, "status": "ok", "coverage": 1.0,
+            "concept_final": True, "result": json.dumps({"label": "2026-W02"}),
+            "tracker": "{}", "checked_at": "2026-01-12T00:00:00+00:00"})
+        conn.execute(insert(t["steward_monitor_episodes"]), {
+            "target": "m|1|p|W|UTC", "alert_key": "k", "feature": "f", "opened_label": "2026-W02",
+            "severity": "critical", "status": "open"})
+    engine.dispose()
+    state = MonitorState.open(url)
+    assert state.schema_version() == 2
+    assert list(state.checked("m|1|p|W|UTC")) == ["2026-W02"]
+    (episode,) = state.episodes(open_only=True)
+    assert episode.alert_key == "k" and episode.ack_at is None
+    assert state.ack(episode.id, "known", by="ana").ack_reason == "known"  # the new columns
+    assert state.silences() == []  # the new table
+
+
+def test_state_file_is_private(tmp_path) -> None:
+    db = tmp_path / "st" / "monitor.db"
+    MonitorState.open(f"sqlite:///{db}")
+    assert db.stat().st_mode & 0o077 == 0 and db.parent.stat().st_mode & 0o077 == 0
+
+
+def test_run_twice_the_second_run_sends_nothing(tmp_path, baseline, make_stream) -> None:
+    bdir, data = _files(tmp_path, baseline, make_stream, **EVENTS)
+    sink = tmp_path / "alerts.jsonl"
+    args = ["monitor", "--model", "churn", "--baseline", str(bdir), "--data", str(data),
+            "--sink", f"jsonl:{sink}", "--state", f"sqlite:///{tmp_path / 'state.db'}",
+            "--now", _week(6)]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, (first.output, first.exception)
+    sent = _lines(sink)
+    assert len(sent) >= 2 and all(n["id"].startswith("n-") for n in sent)
+    assert len({n["id"] for n in sent}) == len(sent)
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 0, second.output
+    assert _lines(sink) == sent  # nothing sent again
+    assert "6 window(s) already checked" in second.output
+    assert "No alert reached the notification threshold." in second.output
+
+
+def test_since_on_a_later_run_does_not_announce_old_alerts_as_new(
+        tmp_path, baseline, make_stream) -> None:
+    """The issue's --since 2026-03-23 case: episodes open for weeks are not 'new' again."""
+    frame = make_stream(weeks=6, shift={2: 0.7, 3: 0.7, 4: 0.7, 5: 0.7}, seed=50)
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    common = dict(baseline=baseline, sinks=[], state=url)
+    monitor("churn", frame, now=_week(5), **common)
+    rep = monitor("churn", frame, now=_week(6), since=_week(5), **common)
+    assert [w.label for w in rep.windows] == ["2026-W07"]
+    assert not any(e.event == "new" and e.alert.feature == "f2"
+                   for n in rep.notifications for e in n.events)
+    assert any(a.feature == "f2" for a in rep.open_alerts)
+
+
+def test_weekly_increments_equal_the_full_replay(tmp_path, baseline, make_stream) -> None:
+    frame = make_stream(weeks=10, shift={2: 0.7, 3: 0.7, 6: 1.0}, null_week=4, const_week=7,
+                        concept_from=8, seed=7)
+    full = monitor("churn", frame, baseline=baseline, sinks=[],
+                   state=f"sqlite:///{tmp_path / 'full.db'}", now=_week(10))
+    steps = []
+    inc_url = f"sqlite:///{tmp_path / 'inc.db'}"
+    for week in range(1, 11):  # a simulated clock: one run per Thursday, then the last Monday
+        now = START + pd.Timedelta(weeks=week) + pd.Timedelta(days=3 if week < 10 else 0)
+        rep = monitor("churn", frame, baseline=baseline, sinks=[], state=inc_url, now=now)
+        assert [w.status for w in rep.windows if w.status == "in_progress"] == (
+            ["in_progress"] if week < 10 else [])
+        steps += list(rep.notifications)
+    assert len(full.notifications) >= 4
+    assert [(n.id, n.text) for n in steps] == [(n.id, n.text) for n in full.notifications]
+    target = full.target
+    assert target is not None
+
+    def results(url: str) -> list[dict]:
+        return MonitorState.open(url).window_results(target)
+
+    assert results(inc_url) == results(f"sqlite:///{tmp_path / 'full.db'}")
+    ep = [(e.alert_key, e.opened_label, e.severity, e.status, e.resolved_label)
+          for e in MonitorState.open(inc_url).episodes()]
+    assert ep == [(e.alert_key, e.opened_label, e.severity, e.status, e.resolved_label)
+                  for e in MonitorState.open(f"sqlite:///{tmp_path / 'full.db'}").episodes()]
+
+
+def test_open_window_is_in_progress_unless_include_partial(tmp_path, baseline,
+                                                           make_stream) -> None:
+    bdir, data = _files(tmp_path, baseline, make_stream, weeks=4, shift={3: 1.0}, seed=3)
+    sink = tmp_path / "a.jsonl"
+    args = ["monitor", "--model", "churn", "--baseline", str(bdir), "--data", str(data),
+            "--sink", f"jsonl:{sink}", "--state", f"sqlite:///{tmp_path / 's.db'}"]
+    res = CliRunner().invoke(main, args)  # files: the last week ends after the last row
+    assert res.exit_code == 0, res.output
+    assert "2026-W05: in progress (window still open, no alert raised)" in res.output
+    assert _lines(sink) == []
+    res = CliRunner().invoke(main, [*args, "--include-partial", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert [n["window_label"] for n in doc["notifications"]] == ["2026-W05"]
+    assert doc["state"]["in_progress"] == []
+    assert [n["window_label"] for n in _lines(sink)] == ["2026-W05"]
+    # the partial check was not recorded: the window is still to be checked when complete,
+    # and its notification (same id) is not sent a second time
+    res = CliRunner().invoke(main, [*args, "--now", _week(5), "--json"])
+    doc = json.loads(res.output)
+    assert [w["label"] for w in doc["windows"]] == ["2026-W05"]
+    assert len(_lines(sink)) == 1
+
+
+def test_rerun_recomputes_a_range_and_says_what_it_replaced(tmp_path, baseline,
+                                                            make_stream) -> None:
+    bdir, data = _files(tmp_path, baseline, make_stream, **EVENTS)
+    sink = tmp_path / "a.jsonl"
+    args = ["monitor", "--model", "churn", "--baseline", str(bdir), "--data", str(data),
+            "--sink", f"jsonl:{sink}", "--state", f"sqlite:///{tmp_path / 's.db'}",
+            "--now", _week(6)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    sent = _lines(sink)
+    res = CliRunner().invoke(main, [*args, "--rerun", "--since", _week(3), "--until", _week(5)])
+    assert res.exit_code == 0, res.output
+    assert "--rerun replaced the results of 2 window(s): 2026-W05, 2026-W06" in res.output
+    assert _lines(sink) == sent  # the same news has the same id: not sent again
+
+
+class _Hook(HTTPServer):
+    allow_reuse_address = True
+
+
+def _serve(status: list[int]) -> tuple[_Hook, list[tuple[str, dict]]]:
+    got: list[tuple[str, dict]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if status[0] == 200:
+                got.append((self.headers.get("Idempotency-Key", ""), body))
+            self.send_response(status[0])
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = _Hook(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, got
+
+
+def test_webhook_gets_an_idempotency_key_and_undelivered_is_retried(
+        tmp_path, baseline, make_stream) -> None:
+    bdir, data = _files(tmp_path, baseline, make_stream, **EVENTS)
+    status = [503]
+    server, got = _serve(status)
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    args = ["monitor", "--model", "churn", "--baseline", str(bdir), "--data", str(data),
+            "--sink", f"webhook:{url}", "--state", f"sqlite:///{tmp_path / 's.db'}",
+            "--now", _week(6), "--sink-deadline", "20"]
+    try:
+        down = CliRunner().invoke(main, args)
+        assert down.exit_code == 3, (down.output, down.exception)
+        assert "not delivered" in down.output and got == []
+        status[0] = 200
+        back = CliRunner().invoke(main, args)
+        assert back.exit_code == 0, back.output
+        again = CliRunner().invoke(main, args)
+        assert again.exit_code == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(got) >= 2
+    keys = [k for k, _ in got]
+    assert keys == [b["id"] for _, b in got] and len(set(keys)) == len(keys)
+    deliveries = MonitorState.open(f"sqlite:///{tmp_path / 's.db'}").deliveries()
+    assert {d["status"] for d in deliveries} == {"delivered"}
+    assert max(d["attempts"] for d in deliveries) >= 2  # the failed tries are counted
+
+
+def test_a_held_lock_stops_a_second_run_with_a_clear_message(tmp_path, baseline,
+                                                              make_stream) -> None:
+    frame = make_stream(**EVENTS)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    state = MonitorState.open(url)
+    from modelsteward.monitor.policy import load_policy
+    from modelsteward.monitor.state import MonitorBusyError
+
+    target = target_key("churn", "unregistered", load_policy("default"), "calendar week", "UTC")
+    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(1))
+    assert rep.target == target
+    with state.lock(target), pytest.raises(MonitorBusyError, match="another monitor run"):
+        monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(6))
+    # a lock left by a crashed run is taken over once stale
+    with state.lock(target):
+        with state.engine.begin() as conn:
+            conn.execute(state.t["steward_monitor_locks"].update().values(heartbeat_at=0.0))
+        rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(6))
+    assert [w.label for w in rep.windows] == [f"2026-W0{i}" for i in range(3, 8)]
+
+
+def test_two_processes_at_once_send_each_notification_once(tmp_path, baseline,
+                                                           make_stream) -> None:
+    bdir, data = _files(tmp_path, baseline, make_stream, **EVENTS)
+    sink = tmp_path / "a.jsonl"
+    cmd = [sys.executable, "-c", "from modelsteward.cli import main; main()", "monitor",
+           "--model", "churn", "--baseline", str(bdir), "--data", str(data),
+           "--sink", f"jsonl:{sink}", "--state", f"sqlite:///{tmp_path / 's.db'}",
+           "--now", _week(6)]
+    env = {**os.environ, "PYTHONPATH": SRC}
+    procs = [subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes in ([0, 0], [0, 2]), outs
+    if codes == [0, 2]:
+        err = next(e for p, (_, e) in zip(procs, outs, strict=True) if p.returncode == 2)
+        assert "another monitor run" in err and err.count("\n") == 1
+    sent = _lines(sink)
+    assert len(sent) >= 2
+    assert len({n["id"] for n in sent}) == len(sent)  # each notification exactly once
