@@ -268,3 +268,28 @@ def test_two_processes_at_once_send_each_notification_once(tmp_path, baseline,
     sent = _lines(sink)
     assert len(sent) >= 2
     assert len({n["id"] for n in sent}) == len(sent)  # each notification exactly once
+
+
+def test_late_labels_rejudge_a_closed_window_and_alert_once(tmp_path, baseline,
+                                                            make_stream) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    common = dict(baseline=baseline, sinks=[], state=url, now=_week(6))
+    # week 5 (2026-W07) has its concept changed, but only 3% of its outcomes are in
+    early = make_stream(weeks=6, concept_from=5, late_weeks={5: 0.03}, seed=11)
+    rep = monitor("churn", early, **common)
+    assert not any(a.kind == "concept_drift" for a in rep.alerts)
+    state = MonitorState.open(url)
+    assert state.checked(rep.target)["2026-W07"]["concept_final"] is False
+    # three weeks later 82% of them arrived: the window is judged again and alerts, once
+    later = make_stream(weeks=6, concept_from=5, late_weeks={5: 0.82}, seed=11)
+    rep = monitor("churn", later, **{**common, "now": _week(9)})
+    (note,) = rep.notifications
+    assert note.window_label == "2026-W07" and note.late_note == "window 2026-W07, now 82% labelled"
+    assert "now 82% labelled" in note.text
+    assert [e.alert.kind for e in note.events] == ["concept_drift"]
+    assert rep.late_labels == ("window 2026-W07, now 82% labelled",)
+    again = monitor("churn", later, **{**common, "now": _week(9)})
+    assert again.notifications == ()
+    # the label delay passed (8 weeks by default): the window is final, not looked at again
+    rep = monitor("churn", later, **{**common, "now": _week(15)})
+    assert rep.notifications == () and state.checked(rep.target)["2026-W07"]["concept_final"]
