@@ -293,3 +293,49 @@ def test_late_labels_rejudge_a_closed_window_and_alert_once(tmp_path, baseline,
     # the label delay passed (8 weeks by default): the window is final, not looked at again
     rep = monitor("churn", later, **{**common, "now": _week(15)})
     assert rep.notifications == () and state.checked(rep.target)["2026-W07"]["concept_final"]
+
+
+def _f2(rep) -> list[tuple[str, str]]:
+    return [(e.event, e.alert.severity) for n in rep.notifications for e in n.events
+            if e.alert.feature == "f2" and e.alert.alert_type == "distribution"]
+
+
+def test_ack_silence_and_escalation(tmp_path, baseline, make_stream) -> None:
+    """steward alerts: an acked episode is not sent again, an escalation after the ack is;
+    a silence mutes a feature until its date, is shown, and expires."""
+    frame = make_stream(weeks=8, shift={1: 0.35, 2: 0.35, 3: 0.9, 5: 0.9, 6: 0.9, 7: 0.9},
+                        seed=21)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(3))
+    assert _f2(rep) == [("new", "warning")]
+    runner = CliRunner()
+    listed = runner.invoke(main, ["alerts", "list", "--open", "--state", url, "--json"])
+    assert listed.exit_code == 0, listed.output
+    (ep,) = [e for e in json.loads(listed.output)["episodes"] if e["feature"] == "f2"]
+    res = runner.invoke(main, ["alerts", "ack", str(ep["id"]), "--reason", "known backfill",
+                               "--state", url])
+    assert res.exit_code == 0 and "acknowledged by" in res.output, res.output
+    table = runner.invoke(main, ["alerts", "list", "--state", url])
+    assert "known backfill" in table.output
+    # week 3 escalates to critical: sent although acknowledged
+    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(4))
+    assert _f2(rep) == [("escalated", "critical")]
+    assert [a["ack_reason"] for a in rep.acks] == ["known backfill"]
+    res = runner.invoke(main, ["alerts", "silence", "--model", "churn", "--feature", "f2",
+                               "--until", "2026-02-23", "--reason", "new market", "--state", url])
+    assert res.exit_code == 0, res.output
+    # week 5 shifts again while silenced (until 2026-02-23): nothing sent on f2
+    for week in (5, 6):
+        rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(week))
+        assert [e for e, _ in _f2(rep) if e != "resolved"] == [], week
+        assert [s["reason"] for s in rep.silences] == ["new market"]
+        assert any("silenced until" in note for w in rep.windows for note in w.notes)
+    # the silence expired on 2026-02-23: week 6's shift is sent
+    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(7))
+    assert rep.silences == ()
+    assert _f2(rep) == [("new", "critical")]
+    bad = runner.invoke(main, ["alerts", "silence", "--model", "churn", "--feature", "f2",
+                               "--until", "someday", "--reason", "x", "--state", url])
+    assert bad.exit_code == 2 and "--until" in bad.output
+    assert runner.invoke(main, ["alerts", "ack", "999", "--reason", "x",
+                                "--state", url]).output.startswith("error: no alert episode 999")
