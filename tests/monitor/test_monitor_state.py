@@ -339,3 +339,57 @@ def test_ack_silence_and_escalation(tmp_path, baseline, make_stream) -> None:
     assert bad.exit_code == 2 and "--until" in bad.output
     assert runner.invoke(main, ["alerts", "ack", "999", "--reason", "x",
                                 "--state", url]).output.startswith("error: no alert episode 999")
+
+
+def test_sigkill_between_sending_and_recording_resends_once_with_the_same_id(
+        tmp_path, baseline, make_stream) -> None:
+    import signal
+    from http.server import ThreadingHTTPServer
+
+    bdir, data = _files(tmp_path, baseline, make_stream, **EVENTS)
+    got: list[tuple[str, str]] = []  # (Idempotency-Key, body id)
+    first_in, release = threading.Event(), threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            got.append((self.headers.get("Idempotency-Key", ""), body["id"]))
+            if len(got) == 1:  # the receiver has it; the sender never hears back
+                first_in.set()
+                release.wait(60)
+                return
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["monitor", "--model", "churn", "--baseline", str(bdir), "--data", str(data),
+            "--sink", f"webhook:http://127.0.0.1:{server.server_address[1]}/h",
+            "--state", url, "--now", _week(6), "--sink-deadline", "120"]
+    proc = subprocess.Popen([sys.executable, "-c", "from modelsteward.cli import main; main()",
+                             *args], env={**os.environ, "PYTHONPATH": SRC}, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert first_in.wait(240), "the monitor never sent its first notification"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(60)
+        release.set()
+        rerun = CliRunner().invoke(main, args)
+        assert rerun.exit_code == 0, (rerun.output, rerun.exception)
+        assert CliRunner().invoke(main, args).exit_code == 0  # and nothing after that
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+    expected = [n.id for n in monitor("churn", make_stream(**EVENTS), baseline=baseline,
+                                      sinks=[], state=f"sqlite:///{tmp_path / 'ref.db'}",
+                                      now=_week(6)).notifications]
+    assert len(expected) >= 2 and all(k == i for k, i in got)
+    ids = [i for _, i in got]
+    assert ids[0] == ids[1] == expected[0]  # the one the crash interrupted, again, same id
+    assert ids[1:] == expected  # then everything else exactly once, in order

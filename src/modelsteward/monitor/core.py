@@ -20,7 +20,7 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -468,7 +468,7 @@ def monitor(
         target = target_key(model, version, pol, spec.describe(), tz)
         journal = Journal(store, target)
         lock = store.lock(target)
-    with lock:
+    with lock as owner:
         return _run(
             model=model, version=version, stage=stage, run_id=run_id, description=description,
             spec=spec, tz=tz, pol=pol, base=base, frame=frame, reasons=reasons,
@@ -477,6 +477,7 @@ def monitor(
             target=target, now_ts=now_ts, include_partial=include_partial, rerun=rerun,
             run_warnings=run_warnings, cleaned=cleaned, prediction_column=prediction_column,
             outcome_column=outcome_column, progress=progress,
+            heartbeat=(lambda: store.heartbeat(target, owner)) if store is not None else None,
         )
 
 
@@ -509,7 +510,7 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
          sink_deadline: float | None, outbox: str | Path | None, journal: Any, store: Any,
          target: str | None, now_ts: pd.Timestamp | None, include_partial: bool, rerun: bool,
          run_warnings: list[str], cleaned: Any, prediction_column: str, outcome_column: str,
-         progress: bool | None) -> MonitorReport:
+         progress: bool | None, heartbeat: Callable[[], None] | None = None) -> MonitorReport:
     """The windows loop (under the target's lock when there is a state store)."""
     dispatcher = Dispatcher(sink_objs, deadline=sink_deadline, outbox_path=outbox,
                             journal=journal)
@@ -633,6 +634,8 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
             results.append(result)
             if sink_objs:
                 dispatcher.window(result.to_dict())
+            if heartbeat is not None:
+                heartbeat()  # the lock stays fresh however long the run
             if bar is not None:
                 bar.advance(task)
     finally:

@@ -200,6 +200,20 @@ class Episode:
         return dict(self.__dict__)
 
 
+def _dead_here(owner: str) -> bool:
+    """The lock's holder ran on this host and its process is gone (killed, crashed)."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != who() or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
 class MonitorState:
     """Tables beside the prediction log (or in their own SQLite file) for the monitor."""
 
@@ -259,7 +273,9 @@ class MonitorState:
     # --- lock -------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, target: str, *, stale_after: float = STALE_LOCK_SECONDS) -> Iterator[str]:
-        """Hold the target's lock row for the block; another holder makes this fail at once."""
+        """Hold the target's lock row for the block; another live holder makes this fail at
+        once. A holder whose heartbeat is older than ``stale_after`` seconds, or whose process
+        on this host is gone, is taken over."""
         locks = self.t["steward_monitor_locks"]
         owner = f"{who()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         for _ in range(2):
@@ -273,7 +289,8 @@ class MonitorState:
                 with self.engine.begin() as conn:
                     row = conn.execute(select(locks.c.owner, locks.c.heartbeat_at)
                                        .where(locks.c.target == target)).first()
-                    if row is not None and now - float(row[1]) > stale_after:
+                    if row is not None and (now - float(row[1]) > stale_after
+                                            or _dead_here(str(row[0]))):
                         conn.execute(delete(locks).where(locks.c.target == target,
                                                          locks.c.owner == row[0]))
                         continue
