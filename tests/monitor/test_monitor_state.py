@@ -393,3 +393,44 @@ def test_sigkill_between_sending_and_recording_resends_once_with_the_same_id(
     ids = [i for _, i in got]
     assert ids[0] == ids[1] == expected[0]  # the one the crash interrupted, again, same id
     assert ids[1:] == expected  # then everything else exactly once, in order
+
+
+def test_every_runs_as_a_service_with_a_heartbeat_and_stops_on_sigterm(
+        tmp_path, baseline, make_stream) -> None:
+    import signal
+
+    bdir, data = _files(tmp_path, baseline, make_stream, **EVENTS)
+    sink = tmp_path / "a.jsonl"
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    base = ["monitor", "--model", "churn", "--baseline", str(bdir), "--data", str(data),
+            "--sink", f"jsonl:{sink}", "--state", url]
+    proc = subprocess.Popen([sys.executable, "-c", "from modelsteward.cli import main; main()",
+                             *base, "--every", "1h"], env={**os.environ, "PYTHONPATH": SRC},
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        beats: list[dict] = []
+        for _ in range(600):  # wait (bounded) for the first heartbeat
+            if (tmp_path / "s.db").exists():
+                try:
+                    beats = MonitorState.open(url).heartbeats()
+                except Exception:
+                    beats = []
+            if beats or proc.poll() is not None:
+                break
+            threading.Event().wait(0.5)
+        assert beats, proc.communicate(timeout=5)
+        (beat,) = beats
+        assert beat["last_status"] == "exit 0" and beat["next_run_at"] > beat["beat_at"]
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped (SIGTERM/SIGINT)" in err and "next run at" in err
+    assert _lines(sink)  # the first run did its work
+    for bad, msg in ((["--every", "soon"], "30m, 1h or 1d"),
+                     (["--every", "1h", "--state", "none"], "needs a state store")):
+        res = CliRunner().invoke(main, [*base[:-2], *bad])
+        assert res.exit_code == 2 and msg in res.output, res.output

@@ -246,11 +246,14 @@ def print_summary(report: Any) -> None:
               help="Also write report.json and report.html here.")
 @click.option("--fail-on", type=click.Choice(["none", "warning", "critical"]), default="none",
               show_default=True, help="Exit 1 when an alert this severe is open at the end.")
+@click.option("--every", default=None, callback=lambda c, p, v: _interval(v),
+              help="Keep running: check again every INTERVAL (30m, 1h, 1d) until SIGTERM or "
+                   "Ctrl-C; runs never overlap; a heartbeat is kept in the state store.")
 @sink_options
 @state_options
 @errors
 def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_on: str,
-            **params: Any) -> None:
+            every: float | None, **params: Any) -> None:
     """Run data-drift, degradation and concept-drift checks per window against the baseline
     of the model version serving --stage, send alerts, and print a summary.
 
@@ -264,6 +267,94 @@ def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_
 
     Example: steward monitor --model churn_model --data 'prod/2026-*.parquet' --window 7D
     """
+    if every is not None:
+        _loop(every, sinks, as_json, report_dir, fail_on, params)
+        return
+    code = _once(sinks, as_json, report_dir, fail_on, params)
+    if code:
+        sys.exit(code)
+
+
+def _interval(value: str | None) -> float | None:
+    if value is None:
+        return None
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value.lower())
+    if not m or float(m.group(1)) <= 0:
+        raise click.BadParameter("use a duration such as 30m, 1h or 1d", param_hint="--every")
+    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def _state_url(params: dict[str, Any]) -> str | None:
+    """The state store a run with these options uses (None: --state none)."""
+    from modelsteward.monitor.state import default_state_url
+
+    if (params.get("state") or "").lower() == "none":
+        return None
+    if params.get("state"):
+        return str(params["state"])
+    if params.get("data"):
+        return default_state_url(None)
+    url = params.get("log_url")
+    if url in (None, "default"):
+        from modelsteward.store.prediction_log import default_log_url
+
+        url = default_log_url()
+    return default_state_url(url)
+
+
+def _loop(every: float, sinks: tuple[str, ...], as_json: bool, report_dir: str | None,
+          fail_on: str, params: dict[str, Any]) -> None:
+    """Run, wait, run again; SIGTERM or SIGINT end the loop after the current run."""
+    import os
+    import signal
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from modelsteward.errors import StewardError
+    from modelsteward.monitor.state import MonitorState, who
+
+    url = _state_url(params)
+    if url is None:
+        raise click.UsageError("--every needs a state store (it remembers between runs); "
+                               "drop --state none")
+    if params.get("now"):
+        raise click.UsageError("--every runs on the clock; drop --now")
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    process = f"{who()}:{os.getpid()}"
+    started = datetime.now(UTC).isoformat()
+    try:
+        while not stop.is_set():
+            try:
+                status = f"exit {_once(sinks, as_json, report_dir, fail_on, params)}"
+            except StewardError as exc:  # one bad run (busy, store down) does not end the loop
+                from modelsteward.redact import redact_text
+
+                status = redact_text(f"error: {exc}")
+                click.echo(status, err=True)
+            next_at = (datetime.now(UTC) + timedelta(seconds=every)).isoformat()
+            try:
+                MonitorState.open(url).beat(process, started, status, next_at)
+            except StewardError as exc:
+                click.echo(f"error: heartbeat not recorded: {exc}", err=True)
+            if not stop.is_set():
+                click.echo(f"next run at {next_at[:19]}Z (SIGTERM or Ctrl-C stops)", err=True)
+            stop.wait(every)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("stopped (SIGTERM/SIGINT): the last run had finished", err=True)
+
+
+def _once(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_on: str,
+          params: dict[str, Any]) -> int:
+    """One monitoring run; returns its exit status."""
     chosen = list(sinks) if sinks else ([] if as_json else ["console"])
     report = run_monitor(params, chosen)
     undelivered = len(getattr(report, "undelivered", ()))
@@ -282,6 +373,5 @@ def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_
         worst = max((("info", "warning", "critical").index(a.severity) + 1
                      for a in report.open_alerts), default=0)
         if worst >= rank and not undelivered:
-            sys.exit(1)
-    if undelivered:
-        sys.exit(EXIT_UNDELIVERED)
+            return 1
+    return EXIT_UNDELIVERED if undelivered else 0

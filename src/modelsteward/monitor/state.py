@@ -4,7 +4,8 @@ For each monitored *target* (model name, version, policy name and digest, window
 zone) the store keeps the windows already checked (their results as JSON and the alert
 tracker's open episodes after each), the alert episodes, the notifications (each with a
 stable id) and their delivery status per sink, a lock row so two runs never work on one
-target at once, and (schema 2) acknowledgements and silences. A ``steward_monitor_schema``
+target at once, and (schema 2) acknowledgements, silences and the heartbeats of ``--every``
+processes. A ``steward_monitor_schema``
 row holds the schema version; older stores are migrated in place, rows kept.
 
     >>> import tempfile, pathlib
@@ -158,6 +159,11 @@ def _tables(version: int) -> MetaData:
               Column("reason", Text, nullable=False),
               Column("created_by", String(200), nullable=False),
               Column("created_at", String(40), nullable=False))
+        Table("steward_monitor_heartbeats", md,
+              Column("process", String(200), primary_key=True),
+              Column("started_at", String(40), nullable=False),
+              Column("beat_at", String(40), nullable=False),
+              Column("last_status", String(200)), Column("next_run_at", String(40)))
     return md
 
 
@@ -175,7 +181,8 @@ def _migrate_1_to_2(engine: Engine) -> None:
         for col, kind in (("ack_by", "VARCHAR(200)"), ("ack_at", "VARCHAR(40)"),
                           ("ack_reason", "TEXT"), ("ack_severity", "VARCHAR(10)")):
             conn.execute(text(f"ALTER TABLE steward_monitor_episodes ADD COLUMN {col} {kind}"))
-    _tables(2).tables["steward_monitor_silences"].create(engine, checkfirst=True)
+    for name in ("steward_monitor_silences", "steward_monitor_heartbeats"):
+        _tables(2).tables[name].create(engine, checkfirst=True)
 
 
 @dataclass(frozen=True)
@@ -313,6 +320,20 @@ class MonitorState:
         with self.engine.begin() as conn:
             conn.execute(update(locks).where(locks.c.target == target, locks.c.owner == owner)
                          .values(heartbeat_at=time.time()))
+
+    def beat(self, process: str, started_at: str, status: str, next_run_at: str | None) -> None:
+        """Record that a long-running monitor (``--every``) is alive and what it did last."""
+        h = self.t["steward_monitor_heartbeats"]
+        row = {"beat_at": _now(), "last_status": status[:200], "next_run_at": next_run_at}
+        with self.engine.begin() as conn:
+            done = conn.execute(update(h).where(h.c.process == process).values(**row))
+            if not done.rowcount:
+                conn.execute(insert(h), {"process": process, "started_at": started_at, **row})
+
+    def heartbeats(self) -> list[dict[str, Any]]:
+        h = self.t["steward_monitor_heartbeats"]
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(h)).mappings().all()]
 
     # --- windows ----------------------------------------------------------------------------
     def checked(self, target: str) -> dict[str, dict[str, Any]]:
