@@ -434,3 +434,24 @@ def test_every_runs_as_a_service_with_a_heartbeat_and_stops_on_sigterm(
                      (["--every", "1h", "--state", "none"], "needs a state store")):
         res = CliRunner().invoke(main, [*base[:-2], *bad])
         assert res.exit_code == 2 and msg in res.output, res.output
+
+
+def test_an_incremental_run_reads_from_the_last_checked_window_on(
+        tmp_path, baseline, make_stream, monkeypatch) -> None:
+    import modelsteward.monitor.core as core
+
+    frame = make_stream(**EVENTS)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    seen: list[object] = []
+    real = core.read_production
+
+    def spy(data, model, *, since=None, until=None):
+        seen.append(since)
+        return real(data, model, since=since, until=until)
+
+    monkeypatch.setattr(core, "read_production", spy)
+    full = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(5))
+    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(6))
+    assert seen[0] is None and pd.Timestamp(seen[1]) == pd.Timestamp(_week(4))
+    assert [(w.index, w.label) for w in rep.windows] == [(5, "2026-W07")]  # as in a full run
+    assert full.windows[-1].index == 4

@@ -402,7 +402,20 @@ def monitor(
         run_warnings.append(msg)
     base, version, run_id, description = _resolve(model, stage, tracking_uri, baseline,
                                                   model_version, describe)
-    frame = read_production(data, model, since=since, until=until)
+    read_since, resume = since, None
+    if state is not None and not rerun and spec.is_time and spec.count == 1:
+        # windows are calendar-aligned: read from the last checked (or late-label) window on,
+        # so a run costs the new data, not the whole history
+        from modelsteward.monitor.state import MonitorState, resume_point, target_key
+
+        url = state.url if isinstance(state, MonitorState) else str(state)
+        resume = resume_point(url, target_key(model, version, load_policy(policy),
+                                              spec.describe(), tz))
+        if resume is not None and (since is None or _utc(since) < _utc(resume[0])):
+            read_since = resume[0]
+        else:
+            resume = None
+    frame = read_production(data, model, since=read_since, until=until)
     if len(frame) == 0:
         raise EmptyDataError(f"no production rows for model {model!r}; check the data source "
                              "and the since/until range")
@@ -442,6 +455,11 @@ def monitor(
             scores = scores[keep] if scores is not None else None
     stamps = frame[timestamp_column] if timestamp_column in frame.columns else None
     windows = split_windows(stamps, spec, tz=tz, n_rows=len(frame))
+    if resume is not None and windows and windows[0].label == resume[2]:
+        from dataclasses import replace as _replace
+
+        offset = resume[1]  # the same window indices as a run over the whole history
+        windows = [_replace(w, index=w.index + offset) for w in windows]
     if store is not None and now_ts is None:
         from modelsteward.monitor.data import is_log_url
 

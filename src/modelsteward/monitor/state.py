@@ -558,3 +558,34 @@ def window_row(state: MonitorState, target: str,
     if row is None:
         raise KeyError(label)
     return json.loads(row[0]), json.loads(row[1])
+
+
+def resume_point(url: str, target: str) -> tuple[str, int, str] | None:
+    """(start, index, label) of the window an incremental run can start reading from: the
+    last checked one, or the first whose late labels are still awaited. None when there is
+    nothing to resume (no store, no tables, no windows). Never creates anything."""
+    if url.startswith("sqlite:///"):
+        db = url.removeprefix("sqlite:///").split("?", 1)[0]
+        if db == ":memory:" or not Path(db).is_file():
+            return None
+    try:
+        engine = create_engine(url)
+        try:
+            if "steward_monitor_windows" not in set(inspect(engine).get_table_names()):
+                return None
+            w = _tables(SCHEMA_VERSION).tables["steward_monitor_windows"]
+            with engine.connect() as conn:
+                last = conn.execute(select(w.c.start, w.c.idx, w.c.label)
+                                    .where(w.c.target == target)
+                                    .order_by(w.c.start.desc()).limit(1)).first()
+                open_ = conn.execute(select(w.c.start, w.c.idx, w.c.label)
+                                     .where(w.c.target == target, w.c.concept_final.is_(False))
+                                     .order_by(w.c.start).limit(1)).first()
+        finally:
+            engine.dispose()
+    except Exception:  # the read that follows reports a broken store or log in one line
+        return None
+    row = open_ or last
+    if row is None or row[0] is None:
+        return None
+    return str(row[0]), int(row[1]), str(row[2])
