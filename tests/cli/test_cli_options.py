@@ -25,6 +25,7 @@ DRIFT_CLI = "drift/test_drift_cli.py::"
 REGISTRY_CLI = "registry/test_registry_cli.py::"
 OUTBOX = "monitor/test_monitor_outbox.py::"
 SERVE_UNITS = "serve/test_serve_hardening_units.py::"
+STATE = "monitor/test_monitor_state.py::"
 
 # (command path, option) -> the test that passes it
 OPTION_TESTS: dict[tuple[str, str], str] = {
@@ -117,6 +118,24 @@ OPTION_TESTS: dict[tuple[str, str], str] = {
     ("steward report", "--out"): MONITOR_CLI + "test_report_writes_and_rerenders",
     ("steward report", "--from"): MONITOR_CLI + "test_report_writes_and_rerenders",
     ("steward report", "--sink"): EFFECTS + "test_sink_option_reaches_monitor",
+    ("steward monitor", "--state"): STATE + "test_run_twice_the_second_run_sends_nothing",
+    ("steward monitor", "--now"): STATE + "test_run_twice_the_second_run_sends_nothing",
+    ("steward monitor", "--include-partial"):
+        STATE + "test_open_window_is_in_progress_unless_include_partial",
+    ("steward monitor", "--rerun"):
+        STATE + "test_rerun_recomputes_a_range_and_says_what_it_replaced",
+    ("steward monitor", "--every"):
+        STATE + "test_every_runs_as_a_service_with_a_heartbeat_and_stops_on_sigterm",
+    ("steward alerts list", "--open"): STATE + "test_ack_silence_and_escalation",
+    ("steward alerts list", "--state"): STATE + "test_ack_silence_and_escalation",
+    ("steward alerts list", "--json"): STATE + "test_ack_silence_and_escalation",
+    ("steward alerts ack", "--reason"): STATE + "test_ack_silence_and_escalation",
+    ("steward alerts ack", "--state"): STATE + "test_ack_silence_and_escalation",
+    ("steward alerts silence", "--model"): STATE + "test_ack_silence_and_escalation",
+    ("steward alerts silence", "--feature"): STATE + "test_ack_silence_and_escalation",
+    ("steward alerts silence", "--until"): STATE + "test_ack_silence_and_escalation",
+    ("steward alerts silence", "--reason"): STATE + "test_ack_silence_and_escalation",
+    ("steward alerts silence", "--state"): STATE + "test_ack_silence_and_escalation",
     ("steward monitor", "--outbox"): OUTBOX + "test_down_webhook_outbox_on_disk_retried_next_run",
     ("steward monitor", "--sink-deadline"):
         OUTBOX + "test_down_webhook_outbox_on_disk_retried_next_run",

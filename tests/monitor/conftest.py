@@ -69,3 +69,10 @@ def make_stream() -> Callable[..., pd.DataFrame]:
         return frame
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _own_cwd(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in its own folder: the default state store ./.steward/monitor.db and
+    outbox are never shared between tests (nor written into the checkout)."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

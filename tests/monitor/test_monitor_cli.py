@@ -20,14 +20,15 @@ def _setup(tmp_path, baseline, make_stream):
 def test_monitor_json_and_fail_on(tmp_path, baseline, make_stream) -> None:
     bdir, data = _setup(tmp_path, baseline, make_stream)
     runner = CliRunner()
+    # a replay that remembers nothing (incremental runs: test_monitor_state.py)
     res = runner.invoke(main, ["monitor", "--model", "churn", "--baseline", str(bdir),
-                               "--data", str(data), "--json"])
+                               "--data", str(data), "--json", "--state", "none"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["summary"]["windows"] == 4
     assert [n["window_label"] for n in out["notifications"]] == ["2026-W04", "2026-W05"]
     res = runner.invoke(main, ["monitor", "--model", "churn", "--baseline", str(bdir),
-                               "--data", str(data), "--fail-on", "critical",
+                               "--data", str(data), "--fail-on", "critical", "--state", "none",
                                "--sink", f"jsonl:{tmp_path / 'a.jsonl'}"])
     assert res.exit_code == 1
     assert "Alert timeline" in res.output and "2026-W04" in res.output

@@ -53,7 +53,7 @@ def test_monitor_with_a_markup_model_name_and_ansi_feature(tmp_path, make_stream
     alerts = tmp_path / "alerts.jsonl"
     res = CliRunner().invoke(main, ["monitor", "--model", "[/]", "--baseline", str(bdir),
                                     "--data", str(data), "--sink", "console", "--sink",
-                                    f"jsonl:{alerts}"])
+                                    f"jsonl:{alerts}", "--include-partial"])
     assert res.exit_code == 0, (res.output, res.exception)
     assert "[/] version unregistered" in res.output
     assert "\x1b" not in res.output

@@ -12,7 +12,7 @@ MODULES = [
     "modelsteward.monitor.checks", "modelsteward.monitor.sinks", "modelsteward.monitor.data",
     "modelsteward.monitor.core", "modelsteward.monitor.calibrate", "modelsteward.report.page",
     "modelsteward.report.svg", "modelsteward.monitor.rows", "modelsteward.monitor.outbox",
-    "modelsteward.report.text", "modelsteward.cli._console",
+    "modelsteward.report.text", "modelsteward.cli._console", "modelsteward.monitor.state",
 ]
 
 

@@ -42,7 +42,10 @@ def _setup(tmp_path, baseline, make_stream):
     baseline.save(bdir)
     data = tmp_path / "prod.csv"
     make_stream(weeks=4, shift={2: 0.7, 3: 0.7}, null_week=3, seed=50).to_csv(data, index=False)
-    return ["monitor", "--model", "churn", "--baseline", str(bdir), "--data", str(data)]
+    # the JSON Lines outbox of a replay that remembers nothing (the state store's outbox:
+    # test_monitor_state.py)
+    return ["monitor", "--model", "churn", "--baseline", str(bdir), "--data", str(data),
+            "--state", "none"]
 
 
 def test_down_webhook_outbox_on_disk_retried_next_run(tmp_path, baseline, make_stream) -> None:
@@ -141,7 +144,7 @@ def test_bad_sink_spec_error_does_not_print_the_url(tmp_path, baseline, make_str
 
 
 def test_report_with_a_down_sink_writes_and_exits_3(tmp_path, baseline, make_stream) -> None:
-    args = _setup(tmp_path, baseline, make_stream)[1:]
+    args = _setup(tmp_path, baseline, make_stream)[1:-2]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

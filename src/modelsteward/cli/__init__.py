@@ -27,6 +27,10 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "modelsteward.cli.monitor",
         "Run drift, degradation and concept checks per window.",
     ),
+    "alerts": (
+        "modelsteward.cli.alerts",
+        "Alert episodes the monitor keeps: list, ack, silence.",
+    ),
     "calibrate": (
         "modelsteward.cli.calibrate",
         "Backtest alert thresholds on past windows with known incidents.",

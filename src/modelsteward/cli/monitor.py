@@ -21,7 +21,8 @@ import click
 from modelsteward.cli._console import esc, make_console, plain
 from modelsteward.cli._errors import errors
 
-__all__ = ["EXIT_UNDELIVERED", "command", "data_options", "run_monitor", "sink_options"]
+__all__ = ["EXIT_UNDELIVERED", "command", "data_options", "run_monitor", "sink_options",
+           "state_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,9 +44,31 @@ def sink_options(func: F) -> F:
                      help="Seconds all sink deliveries of this run may take together; what "
                           "is not delivered by then waits in the outbox."),
         click.option("--outbox", "outbox", default=None, type=click.Path(dir_okay=False),
-                     help="JSON Lines file keeping undelivered notifications for the next run "
-                          "(retried first) [default: outbox.jsonl beside the --log SQLite "
-                          "database, else ./.steward/outbox.jsonl]."),
+                     help="With --state none: JSON Lines file keeping undelivered "
+                          "notifications for the next run. With a state store, an existing "
+                          "outbox file is moved into the store."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def state_options(func: F) -> F:
+    """--state, --include-partial, --rerun, --now: what ``monitor`` remembers between runs."""
+    opts = [
+        click.option("--state", "state", default=None,
+                     help="Monitor state store URL (windows checked, alert episodes, outbox) "
+                          "[default: the --log database, else sqlite:///.steward/monitor.db]; "
+                          "'none' replays everything and remembers nothing."),
+        click.option("--include-partial", is_flag=True,
+                     help="Also check the still-open current window (not recorded; a later "
+                          "run checks it again when it is complete)."),
+        click.option("--rerun", is_flag=True,
+                     help="Recompute windows already checked inside --since/--until (and say "
+                          "which were replaced)."),
+        click.option("--now", "now", default=None, hidden=False,
+                     help="Pretend the time is this (ISO): later rows have not arrived, later "
+                          "windows are open. For backfills and tests."),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -117,7 +140,15 @@ def run_monitor(params: dict[str, Any], sinks: list[str] | None) -> Any:
     if str(window).isdigit():
         window = int(window)
     outbox = params.get("outbox")
-    if outbox is None and sinks and any(s.strip().lower() != "console" for s in sinks):
+    state: Any = None
+    legacy: Any = None
+    if "state" in params and (params["state"] or "").lower() != "none":
+        from modelsteward.monitor.outbox import default_outbox_path
+        from modelsteward.monitor.state import default_state_url
+
+        state = params["state"] or default_state_url(data)
+        legacy, outbox = Path(outbox) if outbox else default_outbox_path(data), None
+    elif outbox is None and sinks and any(s.strip().lower() != "console" for s in sinks):
         from modelsteward.monitor.outbox import default_outbox_path
 
         outbox = default_outbox_path(data)
@@ -128,7 +159,9 @@ def run_monitor(params: dict[str, Any], sinks: list[str] | None) -> Any:
         timestamp_column=params["timestamp_column"],
         prediction_column=params["prediction_column"], outcome_column=params["outcome_column"],
         since=params["since"], until=params["until"], tz=params["tz"],
-        sink_deadline=params.get("sink_deadline"), outbox=outbox,
+        sink_deadline=params.get("sink_deadline"), outbox=outbox, state=state,
+        now=params.get("now"), include_partial=bool(params.get("include_partial")),
+        rerun=bool(params.get("rerun")), legacy_outbox=legacy,
     )
 
 
@@ -179,6 +212,23 @@ def print_summary(report: Any) -> None:
     if report.outbox_delivered:
         say(f"{report.outbox_delivered} notification(s) of earlier runs delivered from the "
             f"outbox {report.outbox}")
+    if getattr(report, "target", None):
+        if report.already_checked:
+            say(f"{report.already_checked} window(s) already checked by earlier runs "
+                f"(state {report.state_url}); only new windows were checked")
+        if report.replaced:
+            say(f"--rerun replaced the results of {len(report.replaced)} window(s): "
+                + ", ".join(report.replaced))
+        for label in report.in_progress:
+            say(f"{label}: in progress (window still open, no alert raised)")
+        for text in report.late_labels:
+            say(f"late labels re-judged: {text}")
+        for s in report.silences:
+            say(f"silenced: {s['feature']} until {s['until']} by {s['created_by']} "
+                f"({s['reason']})")
+        for a in report.acks:
+            say(f"acknowledged: episode {a['id']} {a['alert_key']} by {a['ack_by']} at "
+                f"{a['ack_at']} ({a['ack_reason']})")
     if report.undelivered:
         n = len(report.undelivered)
         where = (f"kept in the outbox {report.outbox}, retried on the next run"
@@ -196,10 +246,14 @@ def print_summary(report: Any) -> None:
               help="Also write report.json and report.html here.")
 @click.option("--fail-on", type=click.Choice(["none", "warning", "critical"]), default="none",
               show_default=True, help="Exit 1 when an alert this severe is open at the end.")
+@click.option("--every", default=None, callback=lambda c, p, v: _interval(v),
+              help="Keep running: check again every INTERVAL (30m, 1h, 1d) until SIGTERM or "
+                   "Ctrl-C; runs never overlap; a heartbeat is kept in the state store.")
 @sink_options
+@state_options
 @errors
 def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_on: str,
-            **params: Any) -> None:
+            every: float | None, **params: Any) -> None:
     """Run data-drift, degradation and concept-drift checks per window against the baseline
     of the model version serving --stage, send alerts, and print a summary.
 
@@ -213,6 +267,94 @@ def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_
 
     Example: steward monitor --model churn_model --data 'prod/2026-*.parquet' --window 7D
     """
+    if every is not None:
+        _loop(every, sinks, as_json, report_dir, fail_on, params)
+        return
+    code = _once(sinks, as_json, report_dir, fail_on, params)
+    if code:
+        sys.exit(code)
+
+
+def _interval(value: str | None) -> float | None:
+    if value is None:
+        return None
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value.lower())
+    if not m or float(m.group(1)) <= 0:
+        raise click.BadParameter("use a duration such as 30m, 1h or 1d", param_hint="--every")
+    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def _state_url(params: dict[str, Any]) -> str | None:
+    """The state store a run with these options uses (None: --state none)."""
+    from modelsteward.monitor.state import default_state_url
+
+    if (params.get("state") or "").lower() == "none":
+        return None
+    if params.get("state"):
+        return str(params["state"])
+    if params.get("data"):
+        return default_state_url(None)
+    url = params.get("log_url")
+    if url in (None, "default"):
+        from modelsteward.store.prediction_log import default_log_url
+
+        url = default_log_url()
+    return default_state_url(url)
+
+
+def _loop(every: float, sinks: tuple[str, ...], as_json: bool, report_dir: str | None,
+          fail_on: str, params: dict[str, Any]) -> None:
+    """Run, wait, run again; SIGTERM or SIGINT end the loop after the current run."""
+    import os
+    import signal
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from modelsteward.errors import StewardError
+    from modelsteward.monitor.state import MonitorState, who
+
+    url = _state_url(params)
+    if url is None:
+        raise click.UsageError("--every needs a state store (it remembers between runs); "
+                               "drop --state none")
+    if params.get("now"):
+        raise click.UsageError("--every runs on the clock; drop --now")
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    process = f"{who()}:{os.getpid()}"
+    started = datetime.now(UTC).isoformat()
+    try:
+        while not stop.is_set():
+            try:
+                status = f"exit {_once(sinks, as_json, report_dir, fail_on, params)}"
+            except StewardError as exc:  # one bad run (busy, store down) does not end the loop
+                from modelsteward.redact import redact_text
+
+                status = redact_text(f"error: {exc}")
+                click.echo(status, err=True)
+            next_at = (datetime.now(UTC) + timedelta(seconds=every)).isoformat()
+            try:
+                MonitorState.open(url).beat(process, started, status, next_at)
+            except StewardError as exc:
+                click.echo(f"error: heartbeat not recorded: {exc}", err=True)
+            if not stop.is_set():
+                click.echo(f"next run at {next_at[:19]}Z (SIGTERM or Ctrl-C stops)", err=True)
+            stop.wait(every)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("stopped (SIGTERM/SIGINT): the last run had finished", err=True)
+
+
+def _once(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_on: str,
+          params: dict[str, Any]) -> int:
+    """One monitoring run; returns its exit status."""
     chosen = list(sinks) if sinks else ([] if as_json else ["console"])
     report = run_monitor(params, chosen)
     undelivered = len(getattr(report, "undelivered", ()))
@@ -231,6 +373,5 @@ def command(sinks: tuple[str, ...], as_json: bool, report_dir: str | None, fail_
         worst = max((("info", "warning", "critical").index(a.severity) + 1
                      for a in report.open_alerts), default=0)
         if worst >= rank and not undelivered:
-            sys.exit(1)
-    if undelivered:
-        sys.exit(EXIT_UNDELIVERED)
+            return 1
+    return EXIT_UNDELIVERED if undelivered else 0

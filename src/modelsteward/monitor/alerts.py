@@ -137,6 +137,14 @@ class Notification:
     window_label: str
     events: tuple[AlertEvent, ...]
     still_open: int = 0
+    #: stable id (the same news about the same window has the same id on every run); sinks
+    #: send it (JSON ``id`` field, webhook ``Idempotency-Key`` header) so receivers can drop
+    #: the one duplicate a crash between sending and recording may cause
+    id: str = ""
+    late_note: str = ""  # "window 2026-W11, now 82% labelled" when late labels raised it
+
+    def with_id(self, new_id: str) -> Notification:
+        return replace(self, id=new_id)
 
     @property
     def severity(self) -> str:
@@ -155,12 +163,16 @@ class Notification:
     @property
     def text(self) -> str:
         lines = [self.title, *("- " + e.text for e in self.events)]
+        if self.late_note:
+            lines.append(f"(raised by late labels: {self.late_note})")
         if self.still_open:
             lines.append(f"({self.still_open} earlier alert(s) still open, not repeated)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model_name": self.model_name, "model_version": self.model_version,
+        return {**({"id": self.id} if self.id else {}),
+                **({"late_labels": self.late_note} if self.late_note else {}),
+                "model_name": self.model_name, "model_version": self.model_version,
                 "window_index": self.window_index, "window_label": self.window_label,
                 "severity": self.severity, "title": self.title, "text": self.text,
                 "still_open": self.still_open, "events": [e.to_dict() for e in self.events]}
@@ -171,7 +183,8 @@ class Notification:
         return cls(str(d["model_name"]), str(d["model_version"]), int(d["window_index"]),
                    str(d["window_label"]),
                    tuple(AlertEvent.from_dict(e) for e in d.get("events", [])),
-                   int(d.get("still_open", 0)))
+                   int(d.get("still_open", 0)), str(d.get("id") or ""),
+                   str(d.get("late_labels") or ""))
 
     def to_slack(self) -> dict[str, Any]:
         """A Slack incoming-webhook body (``text`` plus blocks)."""
@@ -202,6 +215,18 @@ class AlertTracker:
     model_version: str
     notify_severity: str = "warning"
     open: dict[str, _Episode] = field(default_factory=dict)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The open episodes as JSON-able data (what the state store keeps per window)."""
+        return {k: {"opened_index": e.opened_index, "opened_label": e.opened_label,
+                    "peak": e.peak, "last": e.last.to_dict(), "windows_open": e.windows_open}
+                for k, e in self.open.items()}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Continue from a :meth:`snapshot` of an earlier run."""
+        self.open = {k: _Episode(int(v["opened_index"]), str(v["opened_label"]), str(v["peak"]),
+                                 Alert.from_dict(v["last"]), int(v["windows_open"]))
+                     for k, v in snapshot.items()}
 
     def stamp(self, alert: Alert) -> Alert:
         """The alert with ``since_window`` set from the open episode (or its own window)."""

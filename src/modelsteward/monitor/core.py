@@ -15,11 +15,12 @@ baseline, with alerts under a policy and fatigue control.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ from modelsteward.drift.concept import (
     split_windows,
 )
 from modelsteward.errors import ConfigError, DataError, EmptyDataError
-from modelsteward.monitor.alerts import ACTIONS, Alert, AlertTracker, Notification
+from modelsteward.monitor.alerts import ACTIONS, Alert, AlertEvent, AlertTracker, Notification
 from modelsteward.monitor.checks import FeatureCheck, check_window, reference_bins
 from modelsteward.monitor.data import attach_outcomes, read_production
 from modelsteward.monitor.policy import Policy, load_policy, severity_rank
@@ -102,6 +103,16 @@ class MonitorReport:
     outbox: str | None = None
     outbox_delivered: int = 0  # notifications of earlier runs delivered from the outbox
     skipped_unplaced: dict[str, int] = field(default_factory=dict)
+    #: with a state store: what this run was about and what it did not (re)check
+    target: str | None = None
+    state_url: str | None = None
+    in_progress: tuple[str, ...] = ()  # windows still open: shown, no alert raised
+    already_checked: int = 0  # complete windows checked by earlier runs (not redone)
+    replaced: tuple[str, ...] = ()  # windows recomputed on purpose (--rerun)
+    late_labels: tuple[str, ...] = ()  # "window 2026-W11, now 82% labelled" re-evaluations
+    state_open: tuple[Alert, ...] | None = None  # open episodes after the run (state store)
+    silences: tuple[dict[str, Any], ...] = ()
+    acks: tuple[dict[str, Any], ...] = ()
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @property
@@ -112,6 +123,8 @@ class MonitorReport:
     @property
     def open_alerts(self) -> list[Alert]:
         """Alerts still open after the last tested window, at notify severity or above."""
+        if self.state_open is not None:
+            return list(self.state_open)
         floor = severity_rank(self.policy.value("notify_severity"))
         tested = [w for w in self.windows if w.status == "ok"]
         return [a for a in (tested[-1].alerts if tested else ())
@@ -185,6 +198,11 @@ class MonitorReport:
             "windows": [w.to_dict() for w in self.windows],
             "sink_failures": list(self.sink_failures), "undelivered": list(self.undelivered),
             "warnings": list(self.warnings), "outbox": self.outbox,
+            "state": None if self.target is None else {
+                "target": self.target, "in_progress": list(self.in_progress),
+                "already_checked": self.already_checked, "replaced": list(self.replaced),
+                "late_labels": list(self.late_labels), "silences": list(self.silences),
+                "acks": list(self.acks)},
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -345,6 +363,11 @@ def monitor(
     describe: bool = True,
     sink_deadline: float | None = None,
     outbox: str | Path | None = None,
+    state: Any = None,
+    now: Any = None,
+    include_partial: bool = False,
+    rerun: bool = False,
+    legacy_outbox: str | Path | None = None,
 ) -> MonitorReport:
     """Check production data window by window against the serving model's baseline.
 
@@ -357,6 +380,15 @@ def monitor(
     a sink could not take for the next run (retried first); None keeps it in memory only.
     Rows that cannot be used (an infinite outcome, features that are not JSON...) are left
     out and counted per window (``WindowResult.skipped``), never fatal.
+    ``state`` (a :class:`~modelsteward.monitor.state.MonitorState` or its URL) makes the run
+    incremental: only complete windows (end <= ``now``; default: the clock for a log URL, the
+    last timestamp for files) not checked by an earlier run are checked, the open window is
+    shown as in progress (checked, not recorded, with ``include_partial``), alert episodes
+    continue from the last run, notifications go through the store's outbox with stable ids,
+    closed windows below the label-coverage threshold are re-judged as late labels arrive,
+    and ``rerun`` recomputes the windows inside ``since``/``until``. With ``now`` given,
+    rows at or after it are treated as not arrived yet (a simulated clock). The entries of a
+    JSON Lines outbox file of an earlier version (``legacy_outbox``) are moved into the store.
     Returns a :class:`MonitorReport`.
     """
     if sink_deadline is not None and not (sink_deadline > 0 and math.isfinite(sink_deadline)):
@@ -372,7 +404,20 @@ def monitor(
         run_warnings.append(msg)
     base, version, run_id, description = _resolve(model, stage, tracking_uri, baseline,
                                                   model_version, describe)
-    frame = read_production(data, model, since=since, until=until)
+    read_since, resume = since, None
+    if state is not None and not rerun and spec.is_time and spec.count == 1:
+        # windows are calendar-aligned: read from the last checked (or late-label) window on,
+        # so a run costs the new data, not the whole history
+        from modelsteward.monitor.state import MonitorState, resume_point, target_key
+
+        url = state.url if isinstance(state, MonitorState) else str(state)
+        resume = resume_point(url, target_key(model, version, load_policy(policy),
+                                              spec.describe(), tz))
+        if resume is not None and (since is None or _utc(since) < _utc(resume[0])):
+            read_since = resume[0]
+        else:
+            resume = None
+    frame = read_production(data, model, since=read_since, until=until)
     if len(frame) == 0:
         raise EmptyDataError(f"no production rows for model {model!r}; check the data source "
                              "and the since/until range")
@@ -392,8 +437,40 @@ def monitor(
     feature_ok = ~np.isin(reasons, np.array(sorted(FEATURE_REASONS), dtype=object))
     run_warnings += list(cleaned.notes)
     run_warnings += [f"{note} (no window)" for note in skip_notes(cleaned.unplaced)]
+    store = _open_state(state)  # only now: a log that cannot be read gets no tables
+    if store is not None and legacy_outbox is not None and Path(legacy_outbox).is_file():
+        moved = store.import_outbox(Path(legacy_outbox))
+        if moved:
+            run_warnings.append(f"{moved} undelivered notification(s) moved from the outbox "
+                                f"file {legacy_outbox} into the state store")
+    now_ts: pd.Timestamp | None = None
+    if now is not None:
+        now_ts = _utc(now)
+        if timestamp_column in frame.columns:  # a simulated clock: later rows have not arrived
+            from modelsteward.drift.concept import to_utc_timestamps
+
+            keep = np.asarray(to_utc_timestamps(frame[timestamp_column]) < now_ts)
+            if not keep.any():
+                raise EmptyDataError(f"no rows before now={now_ts.isoformat()}")
+            frame, reasons = frame[keep].reset_index(drop=True), reasons[keep]
+            feature_ok = feature_ok[keep]
+            scores = scores[keep] if scores is not None else None
     stamps = frame[timestamp_column] if timestamp_column in frame.columns else None
     windows = split_windows(stamps, spec, tz=tz, n_rows=len(frame))
+    if resume is not None and windows and windows[0].label == resume[2]:
+        from dataclasses import replace as _replace
+
+        offset = resume[1]  # the same window indices as a run over the whole history
+        windows = [_replace(w, index=w.index + offset) for w in windows]
+    if store is not None and now_ts is None:
+        from modelsteward.monitor.data import is_log_url
+
+        if is_log_url(data) or stamps is None:
+            now_ts = pd.Timestamp.now(tz="UTC")
+        else:
+            from modelsteward.drift.concept import to_utc_timestamps
+
+            now_ts = to_utc_timestamps(stamps).max()
     missing = [f for f in base.feature_names if f not in frame.columns]
     if len(missing) == len(base.feature_names):
         raise DataError(f"none of the baseline's features ({', '.join(base.feature_names[:5])}"
@@ -402,19 +479,103 @@ def monitor(
     sink_objs = [parse_sink(s, model_name=model, model_version=version,
                             tracking_uri=tracking_uri) if isinstance(s, str) else s
                  for s in (sinks if sinks is not None else [ConsoleSink()])]
-    dispatcher = Dispatcher(sink_objs, deadline=sink_deadline, outbox_path=outbox)
+    target = None
+    journal = None
+    lock: Any = contextlib.nullcontext()
+    if store is not None:
+        from modelsteward.monitor.state import Journal, target_key
+
+        target = target_key(model, version, pol, spec.describe(), tz)
+        journal = Journal(store, target)
+        lock = store.lock(target)
+    with lock as owner:
+        return _run(
+            model=model, version=version, stage=stage, run_id=run_id, description=description,
+            spec=spec, tz=tz, pol=pol, base=base, frame=frame, reasons=reasons,
+            feature_ok=feature_ok, scores=scores, windows=windows, sink_objs=sink_objs,
+            sink_deadline=sink_deadline, outbox=outbox, journal=journal, store=store,
+            target=target, now_ts=now_ts, include_partial=include_partial, rerun=rerun,
+            run_warnings=run_warnings, cleaned=cleaned, prediction_column=prediction_column,
+            outcome_column=outcome_column, progress=progress,
+            heartbeat=(lambda: store.heartbeat(target, owner)) if store is not None else None,
+        )
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"cannot read now={value!r} as a time; use ISO 8601") from exc
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _open_state(state: Any) -> Any:
+    if state is None:
+        return None
+    from modelsteward.monitor.state import MonitorState
+
+    return state if isinstance(state, MonitorState) else MonitorState.open(str(state))
+
+
+def _complete(w: Window, spec: Any, now_ts: pd.Timestamp | None) -> bool:
+    if spec.unit == "rows":
+        return w.n >= spec.count
+    return now_ts is None or w.end is None or w.end <= now_ts
+
+
+def _run(*, model: str, version: str, stage: str, run_id: str | None,
+         description: dict[str, Any] | None, spec: Any, tz: str, pol: Policy, base: Any,
+         frame: pd.DataFrame, reasons: np.ndarray, feature_ok: np.ndarray,
+         scores: np.ndarray | None, windows: list[Window], sink_objs: list[Any],
+         sink_deadline: float | None, outbox: str | Path | None, journal: Any, store: Any,
+         target: str | None, now_ts: pd.Timestamp | None, include_partial: bool, rerun: bool,
+         run_warnings: list[str], cleaned: Any, prediction_column: str, outcome_column: str,
+         progress: bool | None, heartbeat: Callable[[], None] | None = None) -> MonitorReport:
+    """The windows loop (under the target's lock when there is a state store)."""
+    dispatcher = Dispatcher(sink_objs, deadline=sink_deadline, outbox_path=outbox,
+                            journal=journal)
     if dispatcher.unreadable:
         run_warnings.append(f"{dispatcher.unreadable} unreadable line(s) of the outbox {outbox} "
                             "dropped")
     dispatcher.start()
     tracker = AlertTracker(model, version, notify_severity=pol.value("notify_severity"))
+    floor = severity_rank(pol.value("notify_severity"))
+    checked: dict[str, dict[str, Any]] = store.checked(target) if store is not None else {}
+    silenced: dict[str, dict[str, Any]] = {}
+    acks: list[dict[str, Any]] = []
+    if store is not None:
+        at = now_ts.isoformat() if now_ts is not None else None
+        silenced = {s["feature"]: s for s in store.silences(model, at=at)}
+        acks = [e.to_dict() for e in store.episodes(open_only=True)
+                if e.target == target and e.ack_at]
+    todo: list[Window] = []
+    late: list[Window] = []
+    in_progress: list[Window] = []
+    replaced: list[str] = []
+    already = 0
+    for w in windows:
+        if store is not None and not _complete(w, spec, now_ts):
+            (todo if include_partial else in_progress).append(w)
+        elif w.label in checked:
+            if rerun:
+                todo.append(w)
+                replaced.append(w.label)
+            else:
+                already += 1
+                if not checked[w.label]["concept_final"]:
+                    late.append(w)
+        else:
+            todo.append(w)
+    if store is not None:
+        first = todo[0].start.isoformat() if todo and todo[0].start is not None else None
+        tracker.restore(store.tracker_before(target, first))
     concept_notes: list[str] = []
-    concept = _concept_per_window(frame, windows, base, pol, prediction_column, outcome_column,
-                                  concept_notes, scores)
+    concept = _concept_per_window(frame, [*late, *todo], base, pol, prediction_column,
+                                  outcome_column, concept_notes, scores)
     run_warnings += concept_notes
     min_rows = int(pol.value("min_window_rows"))
 
-    show = progress if progress is not None else (sys.stderr.isatty() and len(windows) >= 8)
+    show = progress if progress is not None else (sys.stderr.isatty() and len(todo) >= 8)
     bar: Any = None
     task: Any = None
     if show:
@@ -422,12 +583,22 @@ def monitor(
 
         bar = Progress(transient=True)
         bar.start()
-        task = bar.add_task(f"monitoring {model} v{version}", total=len(windows))
+        task = bar.add_task(f"monitoring {model} v{version}", total=len(todo))
 
     results: list[WindowResult] = []
     notifications: list[Notification] = []
+    late_notes: list[str] = []
     try:
-        for w in windows:
+        for w in late:
+            late_note = _late_labels(w, concept.get(w.index), pol, model, version, target,
+                                     store, now_ts, floor)
+            if late_note is not None:
+                late_notes.append(late_note.late_note)
+                notifications.append(late_note)
+                dispatcher.send(late_note)
+        partial = {w.label for w in todo if store is not None
+                   and not _complete(w, spec, now_ts)}
+        for w in todo:
             skipped = count_reasons(reasons[w.rows])
             skip_text = tuple(skip_notes(skipped))
             usable = np.asarray(w.rows)[feature_ok[w.rows]]
@@ -438,8 +609,9 @@ def monitor(
                 versions = {str(k): int(v) for k, v in rows["model_version"].value_counts().items()}
             c = concept.get(w.index)
             common: dict[str, Any] = dict(window_index=w.index, window_label=w.label,
-                                          model_name=model,
-                          model_version=version)
+                                          model_name=model, model_version=version)
+            note: Notification | None = None
+            events: list[AlertEvent] = []
             if n_usable == 0:
                 result = WindowResult(w.index, w.label, w.start, w.end, 0, "empty", concept=c,
                                       notes=("no usable rows in this window; nothing checked",
@@ -458,24 +630,43 @@ def monitor(
                 ca = _concept_alert(c, pol, common) if c is not None else None
                 if ca is not None:
                     alerts.append(ca)
-                note = tracker.update(w.index, w.label, alerts)
+                muted = [a for a in alerts if a.feature is not None and a.feature in silenced]
+                extra = tuple(_silenced_text(a, silenced[str(a.feature)]) for a in muted)
+                note = tracker.update(w.index, w.label, [a for a in alerts if a not in muted])
                 alerts = [tracker.stamp(a) for a in alerts]
                 alerts.sort(key=lambda a: -severity_rank(a.severity))
+                if w.label in partial:
+                    extra += ("window still open (checked with --include-partial)",)
                 result = WindowResult(w.index, w.label, w.start, w.end, n_usable, "ok",
                                       chk.features, chk.degradation, c, tuple(alerts),
-                                      (*chk.notes, *skip_text), versions, skipped,
+                                      (*chk.notes, *skip_text, *extra), versions, skipped,
                                       chk.multivariate)
                 if note is not None:
+                    if target is not None:
+                        from modelsteward.monitor.state import notification_id
+
+                        note = note.with_id(notification_id(target, note))
+                    events = list(note.events)
                     notifications.append(note)
                     dispatcher.send(note)
+            if store is not None and w.label not in partial:
+                final = _concept_final(c, w, pol, now_ts)
+                store.save_window(target, result.to_dict(), tracker.snapshot(), final, events)
             results.append(result)
             if sink_objs:
                 dispatcher.window(result.to_dict())
+            if heartbeat is not None:
+                heartbeat()  # the lock stays fresh however long the run
             if bar is not None:
                 bar.advance(task)
     finally:
         if bar is not None:
             bar.stop()
+    for w in in_progress:
+        results.append(WindowResult(
+            w.index, w.label, w.start, w.end, int(np.count_nonzero(feature_ok[w.rows])),
+            "in_progress", notes=("window still open: shown, not checked, no alert raised "
+                                  "(--include-partial checks it)",)))
 
     report = MonitorReport(
         model_name=model, model_version=version, stage=stage, run_id=run_id,
@@ -483,7 +674,14 @@ def monitor(
         notifications=tuple(notifications), reference=_reference_summary(base),
         description=description, warnings=tuple(run_warnings),
         skipped_unplaced=dict(cleaned.unplaced),
-        outbox=str(outbox) if outbox is not None else None,
+        outbox=(str(outbox) if outbox is not None
+                else (_shown_url(store.url) if store is not None else None)),
+        target=target, state_url=_shown_url(store.url) if store is not None else None,
+        in_progress=tuple(w.label for w in in_progress), already_checked=already,
+        replaced=tuple(replaced), late_labels=tuple(late_notes),
+        state_open=(tuple(e.last for e in tracker.open.values()) if store is not None
+                    else None),
+        silences=tuple(silenced.values()), acks=tuple(acks),
     )
     dispatcher.close(report.to_dict())
     return MonitorReport(
@@ -492,3 +690,58 @@ def monitor(
            "undelivered": tuple(dispatcher.undelivered()),
            "outbox_delivered": dispatcher.previous_delivered},
     )
+
+
+def _silenced_text(a: Alert, s: dict[str, Any]) -> str:
+    return (f"{a.feature}: {a.alert_type} not sent: silenced until {s['until']} by "
+            f"{s['created_by']} ({s['reason']})")
+
+
+def _shown_url(url: str) -> str:
+    from modelsteward.redact import redact_uri
+
+    return redact_uri(url)
+
+
+def _concept_final(c: ConceptDriftResult | None, w: Window, pol: Policy,
+                   now_ts: pd.Timestamp | None) -> bool:
+    """No more late labels to wait for: coverage reached, or the label delay passed."""
+    if c is None or c.coverage >= float(pol.value("label_coverage_final")):
+        return True
+    if w.end is None or now_ts is None:
+        return True
+    return bool(w.end + pd.Timedelta(days=int(pol.value("label_delay_max"))) <= now_ts)
+
+
+def _late_labels(w: Window, c: ConceptDriftResult | None, pol: Policy, model: str,
+                 version: str, target: str | None, store: Any, now_ts: pd.Timestamp | None,
+                 floor: int) -> Notification | None:
+    """Re-judge a closed window's concept result now that more labels arrived."""
+    from modelsteward.monitor.state import notification_id, window_row
+
+    if c is None or store is None or target is None:
+        return None
+    result, snapshot = window_row(store, target, w.label)
+    old = result.get("concept") or {}
+    if old.get("n") == c.n and old.get("coverage") == c.coverage:
+        if _concept_final(c, w, pol, now_ts):  # nothing new, and nothing more to wait for
+            store.save_window(target, result, snapshot, True, [])
+        return None
+    common: dict[str, Any] = dict(window_index=w.index, window_label=w.label, model_name=model,
+                                  model_version=version, since_window=w.label)
+    alert = _concept_alert(c, pol, common)
+    had = [a for a in result.get("alerts", []) if a.get("kind") == "concept_drift"
+           and severity_rank(a.get("severity")) >= floor]
+    alerts = [a for a in result.get("alerts", []) if a.get("kind") != "concept_drift"]
+    if alert is not None:
+        alerts.append(alert.to_dict())
+    result = {**result, "concept": c.to_dict(), "alerts": alerts}
+    note: Notification | None = None
+    events: list[AlertEvent] = []
+    if alert is not None and severity_rank(alert.severity) >= floor and not had:
+        events = [AlertEvent("new", alert, w.label, alert.severity)]
+        note = Notification(model, version, w.index, w.label, tuple(events),
+                            late_note=f"window {w.label}, now {c.coverage:.0%} labelled")
+        note = note.with_id(notification_id(target, note))
+    store.save_window(target, result, snapshot, _concept_final(c, w, pol, now_ts), events)
+    return note

@@ -61,6 +61,11 @@ _SPEC: dict[str, tuple[str, Any, Any, Any]] = {
                            "below which a window differs jointly", 0.001, 0.01, 0.05),
     "classifier_min_auc": ("smallest domain-classifier AUC that counts as multivariate drift",
                            0.6, 0.55, 0.52),
+    "label_coverage_final": ("label coverage at which a closed window's concept result is "
+                             "final (below it, later runs re-evaluate it as labels arrive)",
+                             0.9, 0.9, 0.95),
+    "label_delay_max": ("days after a window closes during which its concept result is "
+                        "re-evaluated as late labels arrive", 56, 56, 56),
     "notify_severity": ("lowest severity that is sent to sinks (lower ones stay in the report)",
                         "warning", "warning", "info"),
 }
@@ -148,6 +153,8 @@ def _validate(key: str, raw: Any, source: str) -> Any:
         raise ConfigError(f"{key}={raw!r} in {source} must lie strictly between 0 and 1")
     if key == "classifier_min_auc" and not 0.5 <= value < 1.0:
         raise ConfigError(f"{key}={raw!r} in {source} must lie in [0.5, 1)")
+    if key == "label_coverage_final" and not 0.0 < value <= 1.0:
+        raise ConfigError(f"{key}={raw!r} in {source} must lie in (0, 1]")
     if value <= 0.0 and key != "concept_min_drop":
         raise ConfigError(f"{key}={raw!r} in {source} must be positive")
     if value < 0.0:

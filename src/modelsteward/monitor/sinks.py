@@ -148,7 +148,8 @@ class WebhookSink(_Base):
         if self.deadline is not None:
             timeout = max(0.001, min(timeout, self.deadline - time.monotonic()))
         try:
-            response = httpx.post(self.url, json=body, timeout=timeout)
+            headers = {"Idempotency-Key": notification.id} if notification.id else {}
+            response = httpx.post(self.url, json=body, timeout=timeout, headers=headers)
         except httpx.HTTPError as exc:
             text = str(exc).replace(self.url, display_url(self.url))
             raise SinkError(redact_text(f"{self.name}: {type(exc).__name__}: {text}",
@@ -273,6 +274,10 @@ class Dispatcher:
     backoff: float = 0.05
     deadline: float | None = None
     outbox_path: str | Path | None = None
+    #: the state store's outbox (``monitor.state.Journal``): when given, every notification
+    #: is recorded as pending before it is sent and marked delivered after, and the pending
+    #: ones of earlier runs are retried first; ``outbox_path`` is then not used
+    journal: Any = None
     failures: list[SinkFailure] = field(default_factory=list)
     outbox: dict[str, deque[tuple[Notification, str]]] = field(default_factory=dict)
     delivered: dict[str, int] = field(default_factory=dict)
@@ -286,6 +291,14 @@ class Dispatcher:
     _taken: dict[int, str] = field(default_factory=dict, repr=False)  # object id -> entry id
 
     def __post_init__(self) -> None:
+        if self.journal is not None:
+            self.outbox_path = None
+            for sink in self.sinks:
+                for body, queued in self.journal.pending(_key(sink)):
+                    n = Notification.from_dict(body)
+                    self.outbox.setdefault(sink.name, deque()).append((n, queued))
+                    self._old.add(id(n))
+                    self.from_previous += 1
         if self.outbox_path is None:
             return
         box = Outbox(self.outbox_path)
@@ -346,8 +359,12 @@ class Dispatcher:
                               "the rest is kept in the outbox")
                 self.failures.append(SinkFailure(sink.name, head.window_label, error,
                                                  self.retries + 1))
+                if self.journal is not None and head.id:
+                    self.journal.failed(head.id, _key(sink), error, self.retries + 1)
                 return False
             queue.popleft()
+            if self.journal is not None and head.id:
+                self.journal.delivered(head.id, _key(sink))
             if id(head) in self._old:
                 self.previous_delivered += 1
             self._mark_delivered(sink.name, head.window_label)
@@ -367,6 +384,10 @@ class Dispatcher:
     def send(self, notification: Notification) -> None:
         now = datetime.now(UTC).isoformat()
         for sink in self.sinks:
+            if self.journal is not None and notification.id:
+                status = self.journal.queue(notification, _key(sink), sink.name)
+                if status != "new":  # delivered already, or waiting in the queue from before
+                    continue
             self.outbox.setdefault(sink.name, deque()).append((notification, now))
             self._drain(sink)
 
