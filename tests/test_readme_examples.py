@@ -89,7 +89,8 @@ def test_readme_beyond_one_machine_example_runs(in_tmp: Path, capsys) -> None:
                     + pd.to_timedelta(rng.uniform(0, 86_400, len(prod)), unit="s"))
         folder = in_tmp / "prod" / f"2026-03-{day:02d}"
         folder.mkdir(parents=True)
-        prod.to_parquet(folder / "part-0.parquet", coerce_timestamps="us")  # Spark: no NANOS
+        prod.to_parquet(folder / "part-0.parquet", coerce_timestamps="us",  # Spark: no NANOS
+                        allow_truncated_timestamps=True)
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
