@@ -31,7 +31,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from modelsteward.errors import StoreError
-from modelsteward.store._schema import outcomes, predictions
+from modelsteward.store._schema import feature_batches, outcomes, predictions
 from modelsteward.store.prediction_log import PredictionLog, _db_error, _to_epoch
 
 __all__ = ["ExportResult", "PruneResult", "export_parquet", "parse_age", "prune"]
@@ -214,6 +214,17 @@ def prune(
                         break
                     n_out += conn.execute(delete(o).where(o.c.prediction_id.in_(ids))).rowcount
                     n_pred += conn.execute(delete(p).where(p.c.id.in_(ids))).rowcount
+                if len(ids) < _PRUNE_CHUNK:
+                    break
+            # the Arrow feature batches of those predictions (a batch shares its rows' time)
+            fb = feature_batches
+            while True:
+                with log._writer_engine.begin() as conn:
+                    ids = list(conn.execute(select(fb.c.id).where(
+                        (fb.c.model_name == model) & (fb.c.ts < cutoff)).limit(_PRUNE_CHUNK))
+                        .scalars())
+                    if ids:
+                        conn.execute(delete(fb).where(fb.c.id.in_(ids)))
                 if len(ids) < _PRUNE_CHUNK:
                     break
     except SQLAlchemyError as exc:
