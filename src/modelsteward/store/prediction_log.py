@@ -686,7 +686,8 @@ class PredictionLog:
             stmt = stmt.where(p.c.model_version == str(model_version))
         try:
             with self._engine.connect() as conn:
-                rows = conn.execute(stmt).all()
+                conn.begin()  # rows and their feature batches from one snapshot
+                rows = _plain_rows(conn, stmt)
                 wanted = list(dict.fromkeys(r[8] for r in rows if r[8] is not None))
                 blobs: dict[str, bytes] = {}
                 for i in range(0, len(wanted), _IN_CHUNK):
@@ -748,6 +749,27 @@ def _numeric_if_possible(series: pd.Series) -> pd.Series:
     ):
         return pd.to_numeric(series)
     return series
+
+
+def _plain_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
+    """The statement's rows as plain driver tuples: SQLAlchemy's Row objects cost about as
+    much as the fetch itself on a week of predictions. Falls back to ``execute`` when the
+    driver's parameter style is not one this handles."""
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    style = conn.dialect.paramstyle
+    if style == "qmark" and compiled.positiontup is not None:
+        args: Any = tuple(params[k] for k in compiled.positiontup)
+    elif style == "pyformat":
+        args = params
+    else:
+        return [tuple(r) for r in conn.execute(stmt).all()]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _predictions_series(preds: list[Any]) -> pd.Series:
