@@ -14,6 +14,7 @@ the service. POST bodies must be ``application/json`` and the ``Host`` header on
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -56,6 +57,9 @@ _OPEN_ROUTES = frozenset({"/health"})
 _JSON_ROUTES = frozenset({"/predict", "/feedback"})  # POST bodies must be application/json
 _MAX_LISTED_IDS = 20  # unknown ids echoed back by a 404
 _MAX_ID_CHARS = 64  # prediction ids are 32 hex digits; longer ones cannot be in the log
+# bodies larger than this are parsed, validated and encoded for the log in a worker thread,
+# so the event loop keeps answering /health and small requests meanwhile
+_OFF_LOOP_BYTES = 512 * 1024
 
 
 class _BodyTooLarge(Exception):
@@ -184,10 +188,28 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _is_big(request: Request) -> bool:
+    """Whether the request's body is large enough to be handled off the event loop."""
+    return int(getattr(request.state, "body_size", 0)) > _OFF_LOOP_BYTES
+
+
+async def _off_loop(big: bool, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a worker thread when ``big``, else right here."""
+    return await run_in_threadpool(fn, *args) if big else fn(*args)
+
+
 async def _read_json(request: Request, limit: int) -> Any:
     body = await _read_body(request, limit)
     if not body:
         raise ValueError("the body is empty; send JSON")
+    try:
+        request.state.body_size = len(body)
+    except AttributeError:  # a stand-in request without state (unit tests)
+        pass
+    return await _off_loop(len(body) > _OFF_LOOP_BYTES, _parse_json, body)
+
+
+def _parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -218,9 +240,12 @@ class _LogCoalescer:
 
     The requests answered by one model call resume in the same loop turn; each adds its rows
     here and the flush, scheduled behind them, gives the writer all of them at once (one
-    wake-up, one transaction, one thread hop back). A lone request while the writer is idle
-    is committed in place, without a hop.
+    wake-up, one transaction, one thread hop back). A lone small request while the writer
+    is idle is committed in place, without a hop; a large one (over ``INLINE_COMMIT_ROWS``)
+    always goes to the writer thread, so its insert does not stop the event loop.
     """
+
+    INLINE_COMMIT_ROWS = 1_000
 
     def __init__(self, writer: GroupCommitWriter) -> None:
         self.writer = writer
@@ -242,7 +267,7 @@ class _LogCoalescer:
     def _flush(self) -> None:
         self.scheduled = False
         batch, self.pending = self.pending, []
-        if len(batch) == 1:
+        if len(batch) == 1 and len(batch[0][0]) <= self.INLINE_COMMIT_ROWS:
             rows, slot = batch[0]
             try:
                 done = self.writer.try_commit_now(rows)
@@ -343,17 +368,22 @@ def create_app(config: ServeConfig) -> FastAPI:
         # this request stays on this model; a swap is complete once the old one has no
         # request left (ModelSource._drain)
         model: LoadedModel | None = service.source.acquire()
+        # the log's time is taken with the model: rows of the old version sort before those of
+        # a version swapped in later, however long each request's model call takes
+        received_at = time.time()
         if model is None:
             return _json({"error": _not_ready_reason(service)}, 503)
+        big = _is_big(request)
         try:
-            return await _predict(service, model, body)
+            return await _predict(service, model, body, big, received_at)
         finally:
             model.inflight -= 1
 
-    async def _predict(service: _Service, model: LoadedModel, body: Any) -> Response:
+    async def _predict(service: _Service, model: LoadedModel, body: Any, big: bool,
+                       received_at: float) -> Response:
         try:
-            batch = model.schema.parse(body) if model.schema is not None else \
-                schemaless_parse(body)
+            batch = await _off_loop(big, model.schema.parse if model.schema is not None
+                                    else schemaless_parse, body)
         except RequestValidationError as exc:
             return _json(exc.to_dict(), 422)
         try:
@@ -366,8 +396,9 @@ def create_app(config: ServeConfig) -> FastAPI:
         assert service.writer is not None
         ids = new_prediction_ids(batch.n_rows)
         try:
-            rows = PredictionLog.make_rows_from_columns(model.name, model.version,
-                                                        batch.columns, predictions, ids=ids)
+            rows = await _off_loop(big, functools.partial(
+                PredictionLog.make_rows_from_columns, ids=ids, timestamp=received_at),
+                model.name, model.version, batch.columns, predictions)
         except (StoreError, RecursionError) as exc:  # a value JSON cannot hold (schemaless)
             log.warning("predictions not logged: a value cannot be stored as JSON")
             return _json({"error": "a feature or prediction cannot be stored as JSON "
@@ -382,8 +413,9 @@ def create_app(config: ServeConfig) -> FastAPI:
             return _json({"error": f"the predictions could not be logged, so none are "
                                    f"returned: {text}"}, 503)
         service.metrics.predictions += batch.n_rows
-        return _json({"model_name": model.name, "model_version": model.version,
-                      "prediction_ids": ids, "predictions": predictions})
+        return await _off_loop(big, _json, {"model_name": model.name,
+                                            "model_version": model.version,
+                                            "prediction_ids": ids, "predictions": predictions})
 
     @app.post("/feedback")
     async def feedback(request: Request) -> Response:
@@ -391,7 +423,8 @@ def create_app(config: ServeConfig) -> FastAPI:
         if error is not None:
             return error
         try:
-            outcomes, received, repeated = _parse_outcomes(body)
+            outcomes, received, repeated = await _off_loop(_is_big(request), _parse_outcomes,
+                                                           body)
         except RequestValidationError as exc:
             return _json(exc.to_dict(), 422)
         assert service.log is not None
