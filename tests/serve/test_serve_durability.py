@@ -98,3 +98,52 @@ def test_predict_and_feedback_on_postgresql_with_two_workers(start_server: Serve
     assert (frame["model_version"] == "1").all()
     assert httpx.post(server.base + "/predict", json=[row()]).status_code == 401
 
+
+
+def test_sigkill_during_1000_row_batches_loses_no_acknowledged_row(start_server: ServerFactory,
+                                                                   tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # 1,000-row requests keep their features as one Arrow batch each (schema 2): every
+    # acknowledged row must be in the log after SIGKILL, with its features readable
+    url = f"sqlite:///{tmp_path / 'killed_batches.db'}"
+    server = start_server(log_url=url)
+    acked: list[str] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(k: int) -> None:
+        with httpx.Client(base_url=server.base, timeout=30) as c:
+            i = k * 1000
+            while not stop.is_set():
+                try:
+                    r = c.post("/predict", json=[row(j) for j in range(i, i + 1000)])
+                except httpx.HTTPError:
+                    return  # the server died mid-request: never acknowledged
+                if r.status_code == 200:
+                    with lock:
+                        acked.extend(r.json()["prediction_ids"])
+                else:
+                    errors.append(r.text[:300])
+                i += 4000
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.time() + 60
+    while len(acked) < 6000 and time.time() < deadline:
+        time.sleep(0.05)
+    server.kill(signal.SIGKILL)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert len(acked) >= 6000
+    log = PredictionLog(url)
+    frame = log.read_frame(MODEL)
+    log.close()
+    missing = set(acked) - set(frame["prediction_id"])
+    assert not missing, f"{len(missing)} acknowledged rows lost"
+    assert frame["age"].notna().all() and frame["plan"].isin(["a", "b", "c"]).all()
+    assert frame["visits"].dtype.kind == "i"
+    with __import__("sqlite3").connect(tmp_path / "killed_batches.db") as conn:
+        assert conn.execute("SELECT count(*) FROM feature_batches").fetchone()[0] >= 6

@@ -43,6 +43,10 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "modelsteward.cli.serve",
         "Serve a registered model over HTTP and log every prediction.",
     ),
+    "log": (
+        "modelsteward.cli.log",
+        "Export the prediction log to Parquet; prune old predictions.",
+    ),
     "demo": (
         "modelsteward.cli.demo",
         "Run the whole loop on generated data (what `make demo` runs).",

@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,7 +37,7 @@ from modelsteward.errors import StoreError, UnknownPredictionError
 from modelsteward.redact import redact_text
 from modelsteward.serve.config import CONFIG_ENV, ServeConfig
 from modelsteward.serve.logs import install_redaction
-from modelsteward.serve.metrics import Metrics
+from modelsteward.serve.metrics import METRICS_DIR_ENV, Metrics, SharedMetrics
 from modelsteward.serve.model_source import LoadedModel, ModelSource
 from modelsteward.serve.validation import RequestValidationError, _describe, schemaless_parse
 from modelsteward.store import GroupCommitWriter, PredictionLog, new_prediction_ids
@@ -295,6 +296,10 @@ class _Service:
         self.writer: GroupCommitWriter | None = None
         self.coalescer: _LogCoalescer | None = None
         self.started_at = time.time()
+        shared_dir = os.environ.get(METRICS_DIR_ENV)
+        self.shared = SharedMetrics(shared_dir) if shared_dir else None
+        self._stopping = threading.Event()
+        self._sharer: threading.Thread | None = None
 
     def redact(self, text: object) -> str:
         """``text`` with URI passwords, secret query values and the bearer token masked."""
@@ -311,8 +316,23 @@ class _Service:
         # take no connection before the first look at the registry (and load) is over: with
         # several workers on one socket, a worker still loading would answer 503
         self.source.first_poll_done.wait(timeout=180)
+        if self.shared is not None:
+            self._sharer = threading.Thread(target=self._share, name="steward-metrics",
+                                            daemon=True)
+            self._sharer.start()
+
+    def _share(self) -> None:
+        """Leave this worker's counters for the others every half second (see SharedMetrics)."""
+        assert self.shared is not None
+        while not self._stopping.wait(_SHARE_EVERY):
+            self.shared.write(_local_snapshot(self))
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._sharer is not None:
+            self._sharer.join(timeout=5)
+        if self.shared is not None:
+            self.shared.write(_local_snapshot(self))
         self.source.stop()
         if self.writer is not None:
             self.writer.close()
@@ -345,13 +365,22 @@ def create_app(config: ServeConfig) -> FastAPI:
         body, error = await _json_body(request, limit)
         if error is not None:
             return error
-        model: LoadedModel | None = service.source.current  # this request stays on it
+        # this request stays on this model; a swap is complete once the old one has no
+        # request left (ModelSource._drain)
+        model: LoadedModel | None = service.source.acquire()
         # the log's time is taken with the model: rows of the old version sort before those of
         # a version swapped in later, however long each request's model call takes
         received_at = time.time()
         if model is None:
             return _json({"error": _not_ready_reason(service)}, 503)
         big = _is_big(request)
+        try:
+            return await _predict(service, model, body, big, received_at)
+        finally:
+            model.inflight -= 1
+
+    async def _predict(service: _Service, model: LoadedModel, body: Any, big: bool,
+                       received_at: float) -> Response:
         try:
             batch = await _off_loop(big, model.schema.parse if model.schema is not None
                                     else schemaless_parse, body)
@@ -553,6 +582,10 @@ def _health(service: _Service) -> dict[str, Any]:
         "stage": service.config.stage,
         "model_version": model.version if model else None,
         "loaded_at": model.loaded_at if model else None,
+        # a swap is complete when the previous version has no request left in this process
+        "draining_version": st.draining_version,
+        "switched_at": st.switched_at,
+        "pid": os.getpid(),
         "tracking": {
             "uri": service.redact(service.source.tracking_uri),
             "reachable": st.tracking_reachable,
@@ -569,28 +602,64 @@ def _health(service: _Service) -> dict[str, Any]:
     }
 
 
-def _render_metrics(service: _Service) -> str:
+_SHARE_EVERY = 0.5  # seconds between snapshots a worker leaves for the others
+
+
+def _local_snapshot(service: _Service) -> dict[str, Any]:
+    """This process's counters and gauges, as SharedMetrics stores them."""
     model = service.source.current
     st = service.source.status
     writer = service.writer
+    snap = service.metrics.snapshot()
+    snap["counters"] = {"commits": writer.commits if writer else 0,
+                        "model_calls": model.batcher.calls if model else 0,
+                        "swaps": st.swaps, "load_failures": st.load_failures}
+    snap["gauges"] = {"version": model.version if model else None,
+                      "backlog": writer.backlog if writer else 0,
+                      "tracking_reachable": 1 if st.tracking_reachable else 0}
+    return snap
+
+
+def _render_metrics(service: _Service) -> str:
+    """Prometheus text; with several workers, the sum over all of them (SharedMetrics)."""
+    local = _local_snapshot(service)
+    snaps = [local]
+    if service.shared is not None:
+        service.shared.write(local)
+        snaps += service.shared.others()
+    merged = Metrics()
+    for snap in snaps:
+        merged.add_snapshot(snap)
+    live = [snap for snap in snaps if snap.get("alive", True)]
+
+    def total(key: str) -> float:
+        return float(sum(snap.get("counters", {}).get(key, 0) for snap in snaps))
+
+    versions = [snap["gauges"]["version"] for snap in live]
+    served = sorted({v for v in versions if v is not None})
     name = service.config.model_name
     gauges: dict[str, tuple[str, list[tuple[dict[str, str], float]]]] = {
-        "steward_model_info": ("Served model version (value 1).",
-                               [({"model": name, "version": model.version}, 1.0)]
-                               if model else []),
-        "steward_model_ready": ("1 when a model is loaded.", [({}, 1.0 if model else 0.0)]),
+        "steward_model_info": ("Served model version: how many worker processes serve it.",
+                               [({"model": name, "version": v}, float(versions.count(v)))
+                                for v in served]),
+        "steward_model_ready": ("1 when every worker has a model loaded.",
+                                [({}, 1.0 if None not in versions else 0.0)]),
+        "steward_workers": ("Worker processes alive whose counters are summed here.",
+                            [({}, float(len(live)))]),
         "steward_predictions_total": ("Rows predicted and logged.",
-                                      [({}, float(service.metrics.predictions))]),
+                                      [({}, float(merged.predictions))]),
         "steward_prediction_log_backlog": ("Prediction rows waiting to be committed.",
-                                           [({}, float(writer.backlog if writer else 0))]),
+                                           [({}, float(sum(s["gauges"]["backlog"]
+                                                           for s in live)))]),
         "steward_prediction_log_commits_total": ("Group commits to the prediction log.",
-                                                 [({}, float(writer.commits if writer else 0))]),
+                                                 [({}, total("commits"))]),
         "steward_model_calls_total": ("Model predict calls (batched requests share one).",
-                                      [({}, float(model.batcher.calls if model else 0))]),
-        "steward_model_swaps_total": ("Model versions swapped in.", [({}, float(st.swaps))]),
+                                      [({}, total("model_calls"))]),
+        "steward_model_swaps_total": ("Model versions swapped in.", [({}, total("swaps"))]),
         "steward_model_load_failures_total": ("Versions that failed to load.",
-                                              [({}, float(st.load_failures))]),
-        "steward_tracking_reachable": ("1 when the last registry poll succeeded.",
-                                       [({}, 1.0 if st.tracking_reachable else 0.0)]),
+                                              [({}, total("load_failures"))]),
+        "steward_tracking_reachable": ("1 when every worker's last registry poll succeeded.",
+                                       [({}, float(min(s["gauges"]["tracking_reachable"]
+                                                       for s in live)))]),
     }
-    return service.metrics.render(gauges)
+    return merged.render(gauges)

@@ -9,10 +9,19 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
+import json
+import os
 import threading
 from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
-__all__ = ["Metrics", "LATENCY_BUCKETS"]
+__all__ = ["Metrics", "LATENCY_BUCKETS", "METRICS_DIR_ENV", "SharedMetrics"]
+
+#: Directory where each worker of ``steward serve --workers N`` leaves its counters; set by
+#: the runner to a private temporary directory (like prometheus_client's multiprocess dir).
+METRICS_DIR_ENV = "STEWARD_METRICS_DIR"
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -41,6 +50,29 @@ class Metrics:
             counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
             self.sums[route] += seconds
             self.counts[route] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counters as plain JSON data (see :meth:`add_snapshot`)."""
+        with self._lock:
+            return {"requests": [[r, s, n] for (r, s), n in self.requests.items()],
+                    "buckets": {r: list(c) for r, c in self.buckets.items()},
+                    "sums": dict(self.sums), "counts": dict(self.counts),
+                    "predictions": self.predictions}
+
+    def add_snapshot(self, snap: dict[str, Any]) -> None:
+        """Add another process's counters to these (aggregation across workers)."""
+        with self._lock:
+            for route, status, n in snap.get("requests", []):
+                self.requests[(str(route), int(status))] += int(n)
+            for route, counts in snap.get("buckets", {}).items():
+                mine = self.buckets.setdefault(route, [0] * (len(LATENCY_BUCKETS) + 1))
+                for i, c in enumerate(counts[:len(mine)]):
+                    mine[i] += int(c)
+            for route, v in snap.get("sums", {}).items():
+                self.sums[route] += float(v)
+            for route, v in snap.get("counts", {}).items():
+                self.counts[route] += int(v)
+            self.predictions += int(snap.get("predictions", 0))
 
     def render(self, gauges: dict[str, tuple[str, list[tuple[dict[str, str], float]]]]) -> str:
         """Prometheus exposition text; ``gauges`` maps name -> (help, [(labels, value)])."""
@@ -82,3 +114,51 @@ class Metrics:
                 else:
                     out.append(f"{name} {value:g}")
         return "\n".join(out) + "\n"
+
+
+class SharedMetrics:
+    """One file per worker process in a shared directory; any worker renders the sum.
+
+    Each worker rewrites ``worker-<pid>.json`` (atomically: write, then rename) every
+    ``every`` seconds and whenever it answers /metrics, so a scrape that lands on any worker
+    counts every worker's requests (the others' as of at most ``every`` seconds ago).
+    Counters of a worker that exited stay in the sum (counters never go down); its gauges
+    are dropped.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.pid = os.getpid()
+        self.path = self.directory / f"worker-{self.pid}.json"
+
+    def write(self, snap: dict[str, Any]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        with contextlib.suppress(OSError):  # a full disk must not fail a request
+            tmp.write_text(json.dumps({**snap, "pid": self.pid}), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+    def others(self) -> list[dict[str, Any]]:
+        """Every other worker's last snapshot, with ``alive`` set."""
+        out = []
+        for path in sorted(self.directory.glob("worker-*.json")):
+            if path == self.path:
+                continue
+            try:
+                snap = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            snap["alive"] = _alive(int(snap.get("pid", 0)))
+            out.append(snap)
+        return out
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -20,11 +20,14 @@ from typing import Any
 from modelsteward.redact import redact_text
 from modelsteward.serve.batching import MicroBatcher
 from modelsteward.serve.config import ServeConfig
+from modelsteward.serve.metrics import METRICS_DIR_ENV
 from modelsteward.serve.validation import InputSchema
 
 __all__ = ["LoadedModel", "ModelSource", "resolve_tracking_uri"]
 
 log = logging.getLogger("modelsteward.serve")
+
+_HINT_CHECK = 0.05  # seconds between looks at the other workers' promotion hint
 
 
 def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
@@ -52,6 +55,8 @@ class LoadedModel:
     schema: InputSchema | None
     batcher: MicroBatcher
     loaded_at: float = field(default_factory=time.time)
+    #: /predict requests of this process using this model right now (event loop only)
+    inflight: int = 0
 
 
 @dataclass
@@ -67,6 +72,9 @@ class SourceStatus:
     load_error: dict[str, Any] | None = None
     load_failures: int = 0
     swaps: int = 0
+    #: the version swapped out whose last requests are still running, and when it had none
+    draining_version: str | None = None
+    switched_at: float | None = None
 
 
 class ModelSource:
@@ -88,6 +96,11 @@ class ModelSource:
         self.first_poll_done = threading.Event()
         self._thread: threading.Thread | None = None
         self._client: Any = None
+        self._swap_lock = threading.Lock()  # a swap never falls between a read and its count
+        #: with several workers: a file whose change means "another worker swapped: poll now"
+        shared = os.environ.get(METRICS_DIR_ENV)
+        self.hint_path = Path(shared) / "promotion-hint" if shared else None
+        self._hint_seen = self._hint_stamp()
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -99,6 +112,14 @@ class ModelSource:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+    def acquire(self) -> LoadedModel | None:
+        """The served model, counted as in use (``inflight``) until the caller releases it."""
+        with self._swap_lock:
+            model = self.current
+            if model is not None:
+                model.inflight += 1
+            return model
 
     def poll_now(self) -> None:
         """Ask the poll thread to look at the alias right away."""
@@ -112,8 +133,41 @@ class ModelSource:
                 log.error("unexpected error while polling the model alias: %s",
                           self._short(exc))
             self.first_poll_done.set()
-            self._wake.wait(self.config.poll_interval)
+            self._wait_for_next_poll()
             self._wake.clear()
+
+    def _hint_stamp(self) -> int | None:
+        if self.hint_path is None:
+            return None
+        try:
+            return self.hint_path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def _wait_for_next_poll(self) -> None:
+        """Sleep one poll interval, or less when woken or another worker left a hint."""
+        if self.hint_path is None:
+            self._wake.wait(self.config.poll_interval)
+            return
+        deadline = time.monotonic() + self.config.poll_interval
+        while (left := deadline - time.monotonic()) > 0:
+            if self._wake.wait(min(left, _HINT_CHECK)):
+                return
+            stamp = self._hint_stamp()
+            if stamp != self._hint_seen:
+                self._hint_seen = stamp
+                return
+
+    def _leave_hint(self, version: str) -> None:
+        if self.hint_path is None:
+            return
+        try:
+            tmp = self.hint_path.with_name(f"promotion-hint.{os.getpid()}")
+            tmp.write_text(version, encoding="utf-8")
+            os.replace(tmp, self.hint_path)
+            self._hint_seen = self._hint_stamp()
+        except OSError:
+            pass  # the others find the version at their next poll
 
     # --- one poll -------------------------------------------------------------------------------
     def _mlflow_client(self) -> Any:
@@ -168,7 +222,15 @@ class ModelSource:
                       self.config.model_name, current.version if current else "nothing",
                       self._short(exc))
             return
-        self.current = loaded
+        status.draining_version = current.version if current is not None else None
+        with self._swap_lock:
+            self.current = loaded
+        if current is not None:
+            self._leave_hint(version)
+        if current is not None:
+            self._drain(current)
+        status.draining_version = None
+        status.switched_at = time.time()
         # move everything loaded so far (mlflow, sklearn, the model) out of the collector's
         # reach: full collections then scan only request garbage, which keeps p99 low
         gc.collect()
@@ -177,6 +239,13 @@ class ModelSource:
         status.load_error = None
         log.info("now serving %s version %s (was %s)", self.config.model_name, version,
                  current.version if current else "nothing")
+
+    def _drain(self, old: LoadedModel, timeout: float = 60.0) -> None:
+        """Wait until no request of this process still uses ``old`` (answered and logged):
+        from then on every prediction this process logs carries the new version."""
+        deadline = time.monotonic() + timeout
+        while old.inflight > 0 and time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.002)
 
     def _short(self, exc: BaseException | str) -> str:
         """The error's text, shortened, with URI passwords and the bearer token masked."""

@@ -8,6 +8,8 @@ from modelsteward.store.prediction_log import (
     new_prediction_id,
     new_prediction_ids,
 )
+from modelsteward.store.retention import ExportResult, PruneResult, export_parquet, parse_age, prune
 
-__all__ = ["FRAME_COLUMNS", "GroupCommitWriter", "PredictionLog", "default_log_url",
-           "new_prediction_id", "new_prediction_ids"]
+__all__ = ["FRAME_COLUMNS", "ExportResult", "GroupCommitWriter", "PredictionLog", "PruneResult",
+           "default_log_url", "export_parquet", "new_prediction_id", "new_prediction_ids",
+           "parse_age", "prune"]

@@ -8,6 +8,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -15,7 +16,9 @@ from sqlalchemy import (
 )
 
 #: Bumped whenever a table changes; stored in ``steward_schema`` on first use.
-SCHEMA_VERSION = 1
+#: 1: features as one JSON object per row. 2: requests of many rows keep their features as
+#: one Arrow IPC stream in ``feature_batches`` (rows point at it); 1's rows stay readable.
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -34,10 +37,26 @@ predictions = Table(
     Column("ts", Float, nullable=False),  # seconds since the epoch, UTC
     Column("model_name", String(256), nullable=False),
     Column("model_version", String(64), nullable=False),
-    Column("features", Text, nullable=False),  # one JSON object per row
+    Column("features", Text, nullable=False),  # one JSON object per row, '' when batched
     Column("prediction", Text, nullable=False),  # JSON value
+    Column("batch_id", String(32), nullable=True),  # feature_batches.id (schema 2)
+    Column("batch_row", Integer, nullable=True),  # the row's index in that batch
     Index("ix_predictions_model_ts", "model_name", "ts"),
 )
+
+feature_batches = Table(
+    "feature_batches",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("model_name", String(256), nullable=False),
+    Column("n_rows", Integer, nullable=False),
+    Column("features", LargeBinary, nullable=False),  # Arrow IPC stream, one column a feature
+    Index("ix_feature_batches_model_ts", "model_name", "ts"),
+)
+
+#: Columns schema 2 added to tables of schema 1: (table, column, SQL type).
+MIGRATION_2 = (("predictions", "batch_id", "VARCHAR(32)"), ("predictions", "batch_row", "INTEGER"))
 
 outcomes = Table(
     "outcomes",

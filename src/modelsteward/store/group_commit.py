@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from modelsteward.errors import StoreError
-from modelsteward.store.prediction_log import PredictionLog
+from modelsteward.store.prediction_log import PredictionLog, RowList
 
 __all__ = ["GroupCommitWriter"]
 
@@ -125,7 +125,7 @@ class GroupCommitWriter:
                 return
 
     def _commit(self, batch: list[tuple[Sequence[tuple[Any, ...]], Future[None]]]) -> None:
-        rows = [row for rows, _ in batch for row in rows]
+        rows = RowList.join(rows for rows, _ in batch)
         try:
             self.log.write_rows(rows)
         except Exception:

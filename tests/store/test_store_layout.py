@@ -1,0 +1,157 @@
+"""Schema 2: requests of many rows keep their features as one Arrow IPC stream; logs of
+schema 1 are migrated in place and stay readable (issue 13 item 2)."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from modelsteward.store import PredictionLog, new_prediction_ids, prune
+from modelsteward.store._schema import SCHEMA_VERSION
+
+N = 120
+
+
+def _columns(offset: int = 0) -> dict[str, list[Any]]:
+    return {
+        "age": [20.5 + i + offset for i in range(N)],
+        "visits": [i % 7 for i in range(N)],
+        "active": [i % 3 == 0 for i in range(N)],
+        "plan": ["abc"[i % 3] + ("," if i % 5 == 0 else "") for i in range(N)],
+        "score": [math.nan if i % 11 == 0 else i / 10 for i in range(N)],
+    }
+
+
+def _records(cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    return [dict(zip(cols, vals, strict=True)) for vals in zip(*cols.values(), strict=True)]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Two empty logs: one written row by row (JSON), one by columns (Arrow batches)."""
+    if request.param == "sqlite":
+        urls = [f"sqlite:///{tmp_path / 'json.db'}", f"sqlite:///{tmp_path / 'arrow.db'}"]
+    else:
+        base = request.getfixturevalue("store_pg_url")
+        urls = [base, base]
+    logs = [PredictionLog(u) for u in urls]
+    if request.param == "postgresql":
+        from sqlalchemy import text
+
+        with logs[0]._writer_engine.begin() as conn:
+            for table in ("outcomes", "predictions", "feature_batches"):
+                conn.execute(text(f"DELETE FROM {table}"))
+    yield logs
+    for log in logs:
+        log.close()
+
+
+def _write_both(json_log: PredictionLog, arrow_log: PredictionLog, model: str) -> list[str]:
+    all_ids = []
+    for k, (version, ts) in enumerate((("1", 1_000.0), ("1", 2_000.0), ("2", 3_000.0))):
+        cols = _columns(100 * k)
+        preds = [i % 2 for i in range(N)]
+        ids = new_prediction_ids(N)  # the JSON log's ids differ (one PostgreSQL database)
+        json_log.write_rows(PredictionLog.make_rows(model + "_j", version, _records(cols), preds,
+                                                    ids=new_prediction_ids(N), timestamp=ts))
+        rows = PredictionLog.make_rows_from_columns(model + "_a", version, cols, preds, ids=ids,
+                                                    timestamp=ts)
+        assert len(getattr(rows, "batches", [])) == 1  # stored as one Arrow batch
+        arrow_log.write_rows(rows)
+        small = {"age": [1.5], "visits": [3], "active": [True], "plan": ["z"], "score": [0.5]}
+        one = new_prediction_ids(1)  # a small request keeps JSON: the two layouts interleave
+        for log, name, pid in ((json_log, model + "_j", new_prediction_ids(1)),
+                               (arrow_log, model + "_a", one)):
+            log.write_rows(PredictionLog.make_rows_from_columns(
+                name, version, small, [1], ids=pid, timestamp=ts + 1))
+        all_ids += ids + one
+    return all_ids
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    a = a.drop(columns=["model_name", "prediction_id"])
+    b = b.drop(columns=["model_name", "prediction_id"])
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_arrow_batches_read_back_as_the_json_layout(pair: list[PredictionLog]) -> None:
+    json_log, arrow_log = pair
+    ids = _write_both(json_log, arrow_log, "lay")
+    full_j, full_a = json_log.read_frame("lay_j"), arrow_log.read_frame("lay_a")
+    assert full_a["prediction_id"].tolist() == ids
+    _same(full_j, full_a)
+    assert full_a["plan"].iloc[0] == "a," and math.isnan(full_a["score"].iloc[0])
+    assert full_a["visits"].dtype.kind == "i" and full_a["active"].dtype == bool
+    _same(json_log.read_frame("lay_j", since=1_500, until=3_000.5),
+          arrow_log.read_frame("lay_a", since=1_500, until=3_000.5))
+    _same(json_log.read_frame("lay_j", model_version="2"),
+          arrow_log.read_frame("lay_a", model_version="2"))
+    with arrow_log._engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("SELECT count(*) FROM feature_batches WHERE model_name = "
+                                 "'lay_a'")).scalar_one() == 3
+        assert conn.execute(text("SELECT count(*) FROM predictions WHERE model_name = 'lay_a' "
+                                 "AND features = ''")).scalar_one() == 3 * N
+
+
+def test_prune_removes_the_arrow_batches_of_pruned_rows(pair: list[PredictionLog]) -> None:
+    _, arrow_log = pair
+    _write_both(pair[0], arrow_log, "pr")
+    prune(arrow_log, older_than=0.0, now=2_500.0)  # the first two requests go
+    frame = arrow_log.read_frame("pr_a")
+    assert len(frame) == N + 1 and set(frame["model_version"]) == {"2"}
+    with arrow_log._engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("SELECT count(*) FROM feature_batches WHERE model_name = "
+                                 "'pr_a'")).scalar_one() == 1
+
+
+_V1_DDL = """
+CREATE TABLE steward_schema (id INTEGER NOT NULL, version INTEGER NOT NULL,
+    created_at FLOAT NOT NULL, PRIMARY KEY (id));
+CREATE TABLE predictions (id VARCHAR(32) NOT NULL, ts FLOAT NOT NULL,
+    model_name VARCHAR(256) NOT NULL, model_version VARCHAR(64) NOT NULL,
+    features TEXT NOT NULL, prediction TEXT NOT NULL, PRIMARY KEY (id));
+CREATE INDEX ix_predictions_model_ts ON predictions (model_name, ts);
+CREATE TABLE outcomes (prediction_id VARCHAR(32) NOT NULL, ts FLOAT NOT NULL,
+    value FLOAT NOT NULL, PRIMARY KEY (prediction_id),
+    FOREIGN KEY(prediction_id) REFERENCES predictions (id));
+INSERT INTO steward_schema VALUES (1, 1, 0.0);
+"""
+
+
+def test_a_schema_1_log_is_migrated_and_stays_readable(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:  # the tables exactly as modelsteward 0.x made them
+        conn.executescript(_V1_DDL)
+        conn.executemany("INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)", [
+            ("a" * 32, 10.0, "old", "1", '{"age":41.5,"plan":"b"}', "0.25"),
+            ("b" * 32, 11.0, "old", "1", '{"age":29,"plan":"a"}', "0.75"),
+        ])
+        conn.execute("INSERT INTO outcomes VALUES (?, ?, ?)", ("a" * 32, 12.0, 1.0))
+    log = PredictionLog(f"sqlite:///{db}")
+    assert log.schema_version() == SCHEMA_VERSION == 2
+    before = log.read_frame("old")
+    assert before["prediction_id"].tolist() == ["a" * 32, "b" * 32]
+    assert before["age"].tolist() == [41.5, 29.0] and before["plan"].tolist() == ["b", "a"]
+    assert before["prediction"].tolist() == [0.25, 0.75]
+    assert before["outcome"].iloc[0] == 1.0 and math.isnan(before["outcome"].iloc[1])
+    cols = {"age": [float(i) for i in range(40)], "plan": ["c"] * 40}
+    log.write_rows(PredictionLog.make_rows_from_columns("old", "2", cols, [0.5] * 40,
+                                                        ids=new_prediction_ids(40),
+                                                        timestamp=20.0))
+    after = log.read_frame("old")
+    assert len(after) == 42 and after["model_version"].tolist() == ["1", "1"] + ["2"] * 40
+    assert after["age"].tolist() == [41.5, 29.0] + [float(i) for i in range(40)]
+    pd.testing.assert_frame_equal(after.iloc[:2], before)
+    log.close()
+    PredictionLog(f"sqlite:///{db}").close()  # opening again: no second migration
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version FROM steward_schema").fetchone()[0] == 2
