@@ -26,6 +26,7 @@ REGISTRY_CLI = "registry/test_registry_cli.py::"
 OUTBOX = "monitor/test_monitor_outbox.py::"
 SERVE_UNITS = "serve/test_serve_hardening_units.py::"
 STATE = "monitor/test_monitor_state.py::"
+RETENTION = "store/test_store_retention.py::"
 
 # (command path, option) -> the test that passes it
 OPTION_TESTS: dict[tuple[str, str], str] = {
@@ -136,6 +137,15 @@ OPTION_TESTS: dict[tuple[str, str], str] = {
     ("steward alerts silence", "--until"): STATE + "test_ack_silence_and_escalation",
     ("steward alerts silence", "--reason"): STATE + "test_ack_silence_and_escalation",
     ("steward alerts silence", "--state"): STATE + "test_ack_silence_and_escalation",
+    ("steward log export", "--log"): RETENTION + "test_log_export_and_prune_commands",
+    ("steward log export", "--model"): RETENTION + "test_log_export_and_prune_commands",
+    ("steward log export", "--since"): RETENTION + "test_log_export_and_prune_commands",
+    ("steward log export", "--until"): RETENTION + "test_log_export_and_prune_commands",
+    ("steward log export", "--to"): RETENTION + "test_log_export_and_prune_commands",
+    ("steward log prune", "--log"): RETENTION + "test_log_export_and_prune_commands",
+    ("steward log prune", "--older-than"): RETENTION + "test_log_export_and_prune_commands",
+    ("steward log prune", "--dry-run"): RETENTION + "test_log_export_and_prune_commands",
+    ("steward log prune", "--json"): RETENTION + "test_log_export_and_prune_commands",
     ("steward monitor", "--outbox"): OUTBOX + "test_down_webhook_outbox_on_disk_retried_next_run",
     ("steward monitor", "--sink-deadline"):
         OUTBOX + "test_down_webhook_outbox_on_disk_retried_next_run",
