@@ -303,6 +303,7 @@ class Baseline:
             "metadata": dict(self.metadata),
             "concept": None if self.concept is None else self.concept.to_dict(),
             "columns": [p.to_dict() for p in self.columns.values()],
+            "joint": None if self.joint is None else self.joint.to_dict(),
         }
 
 
