@@ -14,14 +14,17 @@ today's per-feature KS (any feature p < 0.01 / 8, Bonferroni), NannyML 0.13
 ``DataReconstructionDriftCalculator`` (chunk = window, its default threshold: reference
 chunks' mean +- 3 sd) in ``.venv-bench``, alibi-detect 0.13 ``ClassifierDrift`` (sklearn
 HistGradientBoosting, 5 folds, p < 0.01) and ``MMDDrift`` (pytorch, 100 permutations,
-p < 0.01) in ``.venv-bench-alibi``. alibi gets a 2,000-row reference sample (ours 1,500
-per side); MMD a 2,000-row sample (its kernel matrix is quadratic in rows).
+p < 0.01) in ``.venv-bench-alibi``. alibi's classifier gets a 2,000-row reference sample
+(ours 1,500 per side); MMD a 1,000-row sample (its kernel matrix is quadratic in rows: with
+2,000 rows one window took 25 s on this shared machine). alibi runs on one thread and on the
+first ``--alibi-windows`` windows of each case (default 3), each peer run under
+``--peer-timeout``.
 
 Then the cost: one weekly window of 100 columns x 100,000 rows, ``check_window`` with and
 without the joint reference, median of 3 runs.
 
     python benchmarks/multivariate_drift.py [--windows 10] [--cost-rows 100000]
-        [--peers nannyml,alibi]
+        [--peers nannyml,alibi] [--alibi-windows 3] [--peer-timeout 900]
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CASES = ("no_change", "decoupling", "segment_mix", "marginal")
 FEATURES = ["x", "y"] + [f"f{i}" for i in range(6)]
 RHO = 0.8
+MMD_REF_ROWS = 1_000  # alibi MMD's reference sample: its kernel matrix is quadratic in rows
 ENV = {"DO_NOT_TRACK": "1", "NML_DISABLE_USAGE_LOGGING": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
-       "TF_CPP_MIN_LOG_LEVEL": "3"}
+       "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+       "OPENBLAS_NUM_THREADS": "1"}  # one thread per peer: the machine is shared
 
 
 def draw(case: str, n: int, rng: np.random.Generator, changed: bool) -> np.ndarray:
@@ -123,34 +128,56 @@ def run_nannyml(path: Path) -> dict[str, Any]:
     return {"NannyML reconstruction": {"flags": flags, "seconds": time.perf_counter() - t0}}
 
 
-def run_alibi(path: Path) -> dict[str, Any]:
+def run_alibi(path: Path, max_windows: int = 0) -> dict[str, Any]:
+    """alibi-detect's two detectors, one thread (torch and OpenMP), on the first
+    ``max_windows`` windows (0: all); each detector's progress goes to stderr."""
+    import torch
+
+    torch.set_num_threads(1)
     from alibi_detect.cd import ClassifierDrift, MMDDrift
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     data = np.load(path)
     ref, wins = data["reference"].astype(np.float32), data["windows"].astype(np.float32)
+    if max_windows:
+        wins = wins[:max_windows]
     rng = np.random.default_rng(0)
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
     cd = ClassifierDrift(ref[rng.choice(len(ref), 2_000, replace=False)],
                          model=HistGradientBoostingClassifier(max_iter=30), backend="sklearn",
                          p_val=0.01, n_folds=5, preds_type="probs", binarize_preds=False)
-    flags = [bool(cd.predict(w)["data"]["is_drift"]) for w in wins]
+    flags = []
+    for w in wins:
+        flags.append(bool(cd.predict(w)["data"]["is_drift"]))
+        print(f"alibi ClassifierDrift window {len(flags)}: {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr, flush=True)
     out["alibi ClassifierDrift"] = {"flags": flags, "seconds": time.perf_counter() - t0}
     t0 = time.perf_counter()
-    mmd = MMDDrift(ref[rng.choice(len(ref), 2_000, replace=False)], backend="pytorch",
+    mmd = MMDDrift(ref[rng.choice(len(ref), MMD_REF_ROWS, replace=False)], backend="pytorch",
                    p_val=0.01, n_permutations=100)
-    flags = [bool(mmd.predict(w)["data"]["is_drift"]) for w in wins]
+    flags = []
+    for w in wins:
+        flags.append(bool(mmd.predict(w)["data"]["is_drift"]))
+        print(f"alibi MMDDrift window {len(flags)}: {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr, flush=True)
     out["alibi MMDDrift"] = {"flags": flags, "seconds": time.perf_counter() - t0}
     return out
 
 
-def peer(python: Path, kind: str, path: Path) -> dict[str, Any]:
+def peer(python: Path, kind: str, path: Path, max_windows: int = 0,
+         timeout: float = 900) -> dict[str, Any]:
     if not python.exists():
         return {"error": f"{python} not found"}
-    proc = subprocess.run(
-        [str(python), __file__, "--peer", kind, "--data", str(path)], capture_output=True,
-        text=True, env={**os.environ, **ENV}, timeout=3_600, check=False)
+    cmd = [str(python), __file__, "--peer", kind, "--data", str(path),
+           "--peer-windows", str(max_windows)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **ENV},
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        last = [ln for ln in err.splitlines() if ln.startswith(kind)][-1:]
+        return {"error": f"{kind} timed out after {timeout:.0f} s; last progress: {last}"}
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -196,11 +223,17 @@ def main() -> None:
     ap.add_argument("--peers", default="nannyml,alibi",
                     help="comma list of nannyml, alibi; empty for none")
     ap.add_argument("--peer", choices=["nannyml", "alibi"])
+    ap.add_argument("--alibi-windows", type=int, default=3,
+                    help="windows per case for alibi-detect (its detectors are slow)")
+    ap.add_argument("--peer-timeout", type=float, default=900, help="seconds per peer run")
+    ap.add_argument("--peer-windows", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--data")
     args = ap.parse_args()
     if args.peer:
-        fn = run_nannyml if args.peer == "nannyml" else run_alibi
-        print(json.dumps(fn(Path(args.data))))
+        if args.peer == "nannyml":
+            print(json.dumps(run_nannyml(Path(args.data))))
+        else:
+            print(json.dumps(run_alibi(Path(args.data), args.peer_windows)))
         return
     sys.path.insert(0, str(ROOT / "src"))
     results: dict[str, dict[str, Any]] = {}
@@ -214,7 +247,7 @@ def main() -> None:
                                 "nannyml", path))
             if "alibi" in chosen:
                 res.update(peer(ROOT.parent / "main" / ".venv-bench-alibi" / "bin" / "python",
-                                "alibi", path))
+                                "alibi", path, args.alibi_windows, args.peer_timeout))
             results[case] = res
             brief = {m: r if m == "error" else [sum(r["flags"]), round(r["seconds"], 2)]
                      for m, r in res.items()}

@@ -28,13 +28,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from modelsteward.baseline.joint import RowSampler
 from modelsteward.baseline.sketch import DEFAULT_K, SketchProfile
 from modelsteward.baseline.sketch_baseline import baseline_from_profile
-from modelsteward.baseline.streaming import update_profile_from_arrow
+from modelsteward.baseline.streaming import _numpy_of, update_profile_from_arrow
 from modelsteward.errors import ConfigError, DataError, MissingColumnError
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ __all__ = [
     "check_windows",
     "profile_files_on_spark",
     "profile_spark",
+    "sample_spark",
     "spark_kinds",
 ]
 
@@ -189,8 +192,16 @@ def baseline_from_spark(
     predictions_col: str | None = None,
     outcomes_col: str | None = None,
     metadata: Mapping[str, str] | None = None,
+    joint: bool = False,
+    sample_size: int = 20_000,
+    seed: int = 0,
 ) -> Baseline:
     """A sketch-mode :class:`~modelsteward.baseline.Baseline` fitted on a Spark DataFrame.
+
+    ``joint=True`` also fits the joint reference of the multivariate checks: each partition
+    keeps a bottom-k reservoir of ``sample_size`` rows (:func:`sample_spark`), the samples
+    are merged into a uniform sample of the whole DataFrame and the reference is fitted on
+    the driver.
 
     With ``predictions_col`` and ``outcomes_col`` (the held-out split), the concept reference
     (prediction-outcome correlation, size, task) is computed by Spark aggregates; those two
@@ -214,7 +225,50 @@ def baseline_from_spark(
             )
         task = "binary" if bool(row["binary"]) else "numeric"
         concept = ConceptReference(correlation=float(row["r"]), n=int(row["n"]), task=task)
-    return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata)
+    joint_ref = None
+    if joint:
+        from modelsteward.baseline.sketch_baseline import joint_from_sampler
+
+        sampler = sample_spark(df, profile.kinds, sample_size=sample_size, seed=seed)
+        joint_ref = joint_from_sampler(sampler, sample_size, seed=seed)
+    return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata,
+                                 joint=joint_ref)
+
+
+def _merge_samples_bytes(a: bytes, b: bytes) -> bytes:
+    return RowSampler.from_bytes(a).merge(RowSampler.from_bytes(b)).to_bytes()
+
+
+def sample_spark(
+    df: DataFrame, kinds: Mapping[str, str], *, sample_size: int = 20_000, seed: int = 0
+) -> RowSampler:
+    """A uniform sample of at most ``sample_size`` rows of ``kinds``' columns: a bottom-k
+    reservoir per partition (keys from a generator seeded by ``seed`` and the partition),
+    tree-merged. Every partition sends at most ``sample_size`` rows."""
+    _require_spark()
+    kinds = dict(kinds)
+    names = list(kinds)
+
+    def build(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        part = ctx.partitionId() if ctx is not None else 0
+        sampler = RowSampler(kinds, sample_size, seed=int(np.random.SeedSequence(
+            [int(seed), int(part)]).generate_state(1)[0]))
+        for batch in batches:
+            sampler.update({n: _numpy_of(batch.column(i)) for i, n in enumerate(names)})
+        yield pa.RecordBatch.from_pydict(
+            {"sample": [sampler.to_bytes()]}, schema=pa.schema([("sample", pa.binary())])
+        )
+
+    with _session_conf(df.sparkSession, _ARROW_BATCH):
+        blobs = (
+            df.select(*names).mapInArrow(build, "sample binary").rdd.map(lambda r: bytes(r[0]))
+        )
+        if blobs.getNumPartitions() == 0:
+            return RowSampler(kinds, sample_size, seed=seed)
+        return RowSampler.from_bytes(blobs.treeReduce(_merge_samples_bytes, depth=2))
 
 
 # --- windows ---------------------------------------------------------------------------------

@@ -67,6 +67,34 @@ def test_baseline_fit_bins_option(tmp_path: Path) -> None:
     assert counts == {"5": 5, "12": 12}
 
 
+def test_baseline_fit_joint_and_sample_size(tmp_path: Path) -> None:
+    from modelsteward.baseline import Baseline
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=800)
+    data = tmp_path / "train.csv"
+    pd.DataFrame({"x": x, "y": x + rng.normal(size=800) * 0.2,
+                  "c": rng.choice(["a", "b"], 800)}).to_csv(data, index=False)
+    runner = CliRunner()
+    res = runner.invoke(main, ["baseline", "fit", str(data), str(tmp_path / "j"), "--joint",
+                               "--sample-size", "300"])
+    assert res.exit_code == 0, res.output
+    joint = Baseline.load(tmp_path / "j").joint
+    assert joint is not None and joint.sample.shape == (300, 3)
+    shown = runner.invoke(main, ["baseline", "show", str(tmp_path / "j")])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert f"{joint.n_components} components" in text and "sample of 300 rows" in text
+    assert f"{float(joint.explained_variance_ratio.sum()):.1%}" in text
+    as_json = runner.invoke(main, ["baseline", "show", str(tmp_path / "j"), "--json"])
+    assert json.loads(as_json.output)["joint"]["n_components"] == joint.n_components
+    res = runner.invoke(main, ["baseline", "fit", str(data), str(tmp_path / "p")])
+    assert res.exit_code == 0 and Baseline.load(tmp_path / "p").joint is None
+    res = runner.invoke(main, ["baseline", "fit", str(data), str(tmp_path / "q"),
+                               "--sample-size", "300"])
+    assert res.exit_code == 2 and "--joint" in res.output
+
+
 def _invoke_data_command(command: str, args: list[str], tmp_path: Path,
                          monkeypatch: pytest.MonkeyPatch) -> _Recorder:
     """Run monitor/report/calibrate with the library call replaced by a recorder."""

@@ -34,6 +34,9 @@ OPTION_TESTS: dict[tuple[str, str], str] = {
     # baseline, drift
     ("steward baseline fit", "--kind"): DRIFT_CLI + "test_baseline_fit_show_then_drift_against_it",
     ("steward baseline fit", "--bins"): EFFECTS + "test_baseline_fit_bins_option",
+    ("steward baseline fit", "--joint"): EFFECTS + "test_baseline_fit_joint_and_sample_size",
+    ("steward baseline fit", "--sample-size"):
+        EFFECTS + "test_baseline_fit_joint_and_sample_size",
     ("steward baseline show", "--json"): DRIFT_CLI + "test_baseline_fit_show_then_drift_against_it",
     ("steward drift", "--p-threshold"): DRIFT_CLI + "test_drift_table_and_threshold",
     ("steward drift", "--json"): DRIFT_CLI + "test_drift_json_worst_first",

@@ -213,3 +213,36 @@ def test_files_profiled_on_spark_executors_equal_streaming(spark: Any, tmp_path:
         d, bound = sketch_ks_distance(s, p)
         assert d <= bound
     assert on_spark.columns["plan"].counts() == local.columns["plan"].counts()  # type: ignore[union-attr]
+
+
+def test_baseline_from_spark_joint_samples_every_partition_and_sees_decoupling(
+    spark: Any,
+) -> None:
+    """A joint reference from per-partition reservoirs merged on the driver."""
+    from modelsteward.drift.multivariate import detect_reconstruction_drift
+
+    def pair(n: int, rho: float, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        a = rng.normal(size=n)
+        b = rho * a + np.sqrt(1 - rho**2) * rng.normal(size=n)
+        plan = rng.choice(np.array(["basic", "pro"]), n).astype(object)
+        return pd.DataFrame({"x": a, "y": b, "z": rng.normal(size=n), "plan": plan})
+
+    ref = pair(8_000, 0.8, 0)
+    ref["part"] = np.repeat([0.0, 1.0], 4_000)  # which partition a row lives in
+    df = spark.createDataFrame(ref).repartition(2, "part")
+    base = baseline_from_spark(df, joint=True, sample_size=2_000)
+    assert base.joint is not None and base.joint.sample.shape[0] == 2_000
+    assert base.joint.columns == ["x", "y", "z", "plan", "part"]
+    src = base.joint.sample[:, 4]
+    assert 800 < (src == 0).sum() < 1_200  # both partitions sampled, in proportion
+    caught = quiet = 0
+    for s in range(5):
+        window = pair(1_000, 0.0, 100 + s)
+        window["part"] = np.repeat([0.0, 1.0], 500)
+        same = pair(1_000, 0.8, 200 + s)
+        same["part"] = np.repeat([0.0, 1.0], 500)
+        caught += detect_reconstruction_drift(base.joint, window, alpha=0.01).is_drifted
+        quiet += not detect_reconstruction_drift(base.joint, same, alpha=0.01).is_drifted
+    assert caught == 5 and quiet >= 4
+    assert baseline_from_spark(df).joint is None

@@ -131,16 +131,13 @@ class Baseline:
         ``exact_max_rows`` rows (default 10,000,000), sketches above.
 
         ``joint=True`` also fits a :class:`JointReference` (PCA and a reference sample of at
-        most ``sample_size`` rows) for the multivariate drift checks (exact mode only; in
-        sketch mode fit one from a sample and set ``baseline.joint``).
+        most ``sample_size`` rows) for the multivariate drift checks; in sketch mode it is
+        fitted on a reservoir sample of ``sample_size`` rows collected while profiling.
         """
         from modelsteward.baseline import sketch_baseline as _sketch
 
         chosen, data = _sketch.choose_fit_mode(data, mode, exact_max_rows)
         if chosen == "sketch":
-            if joint:
-                raise BaselineError("joint=True needs exact mode; fit JointReference.fit(sample)"
-                                    " on a row sample and assign it to baseline.joint")
             return _sketch.fit_sketch_baseline(
                 data,
                 kinds,
@@ -149,6 +146,8 @@ class Baseline:
                 predictions=predictions,
                 outcomes=outcomes,
                 metadata=metadata,
+                joint=joint,
+                sample_size=sample_size,
             )
         cols = as_columns(data)
         if not cols:
@@ -304,6 +303,7 @@ class Baseline:
             "metadata": dict(self.metadata),
             "concept": None if self.concept is None else self.concept.to_dict(),
             "columns": [p.to_dict() for p in self.columns.values()],
+            "joint": None if self.joint is None else self.joint.to_dict(),
         }
 
 

@@ -44,7 +44,7 @@ from modelsteward.baseline.columns import (
 )
 from modelsteward.errors import BaselineError, BaselineFormatError, MissingColumnError
 
-__all__ = ["JOINT_FILE", "JointReference", "merge_samples", "reservoir_keys"]
+__all__ = ["JOINT_FILE", "JointReference", "RowSampler", "merge_samples", "reservoir_keys"]
 
 JOINT_FILE = "joint.json"
 MIN_ROWS = 50
@@ -68,6 +68,118 @@ def merge_samples(
     keys = np.concatenate([a[1], b[1]])
     keep = np.argsort(keys, kind="stable")[:k]
     return rows[keep], keys[keep]
+
+
+class RowSampler:
+    """A bottom-``k`` reservoir of whole rows, fed batch by batch (sketch mode, Spark).
+
+    Memory stays at ``k`` rows plus one batch. Rows keep their raw values (numbers as float,
+    categories as their labels, ``None``/NaN = null), so :meth:`JointReference.fit` on
+    :meth:`columns` encodes them as it would the full data. Two samplers of disjoint data
+    merge (:meth:`merge`, via :func:`merge_samples`) to the sample of the union, which is why
+    their keys must come from independent generators (a seed per partition).
+
+        >>> s = RowSampler({"x": "numeric"}, k=10, seed=1)
+        >>> s.update({"x": np.arange(1_000.0)}); s.n_seen, len(s)
+        (1000, 10)
+    """
+
+    def __init__(self, kinds: Mapping[str, str], k: int = 20_000, seed: int = 0) -> None:
+        if int(k) != k or k < 1:
+            raise BaselineError(f"the sample size must be a whole number >= 1, got {k!r}")
+        self.kinds = dict(kinds)
+        self.k = int(k)
+        self.n_seen = 0
+        self._rng = np.random.default_rng(seed)
+        self._cols: dict[str, np.ndarray] = {n: self._empty(n) for n in self.kinds}
+        self._keys = np.zeros(0)
+
+    def _empty(self, name: str) -> np.ndarray:
+        return np.zeros(0) if self.kinds[name] == NUMERIC else np.zeros(0, dtype=object)
+
+    def __len__(self) -> int:
+        return int(self._keys.size)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The sampled rows as ``{column: array}`` (in key order)."""
+        return dict(self._cols)
+
+    def _raw(self, name: str, values: np.ndarray) -> np.ndarray:
+        if self.kinds[name] == NUMERIC:
+            return numeric_values(name, values)
+        return np.asarray(values, dtype=object)
+
+    def update(self, cols: Mapping[str, np.ndarray]) -> None:
+        """Add one batch (``{column: array}``, every sampled column present)."""
+        missing = [n for n in self.kinds if n not in cols]
+        if missing:
+            raise MissingColumnError(f"column(s) {missing} are not in the batch")
+        n = int(next(iter(cols.values())).shape[0]) if cols else 0
+        if n == 0:
+            return
+        self.n_seen += n
+        keys = reservoir_keys(n, self._rng)
+        keep = np.argpartition(keys, self.k)[: self.k] if n > self.k else np.arange(n)
+        batch = {name: self._raw(name, np.asarray(cols[name])[keep]) for name in self.kinds}
+        self._absorb(batch, keys[keep])
+
+    def _absorb(self, batch: Mapping[str, np.ndarray], keys: np.ndarray) -> None:
+        size = self._keys.size
+        idx = np.arange(size + keys.size)[:, None]
+        picked, self._keys = merge_samples((idx[:size], self._keys), (idx[size:], keys), self.k)
+        rows = picked[:, 0]
+        for name in self.kinds:
+            both = np.concatenate([self._cols[name], np.asarray(batch[name])])
+            self._cols[name] = both[rows]
+
+    def merge(self, other: RowSampler) -> RowSampler:
+        """Absorb ``other`` (same columns) in place; returns ``self``."""
+        if list(other.kinds) != list(self.kinds):
+            raise BaselineError("cannot merge row samples of different columns")
+        self.n_seen += other.n_seen
+        self._absorb(other._cols, other._keys)
+        return self
+
+    # ------------------------------------------------------------------ bytes (Arrow IPC)
+    def to_bytes(self) -> bytes:
+        """The sample as an Arrow IPC stream (no pickle)."""
+        import pandas as pd
+        import pyarrow as pa
+
+        arrays, names = [], []
+        for name in self.kinds:
+            v = self._cols[name]
+            if self.kinds[name] == NUMERIC:
+                arrays.append(pa.array(v, pa.float64()))
+            else:
+                arrays.append(pa.array([None if pd.isna(x) else _category_label(x) for x in v],
+                                       pa.string()))
+            names.append(name)
+        arrays.append(pa.array(self._keys, pa.float64()))
+        names.append("__key__")
+        meta = {"kinds": json.dumps(self.kinds), "k": str(self.k), "n_seen": str(self.n_seen)}
+        table = pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(meta)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return bytes(sink.getvalue().to_pybytes())
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> RowSampler:
+        """Read what :meth:`to_bytes` wrote."""
+        import pyarrow as pa
+
+        table = pa.ipc.open_stream(pa.py_buffer(blob)).read_all()
+        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+        out = cls(json.loads(meta["kinds"]), int(meta["k"]))
+        out.n_seen = int(meta["n_seen"])
+        for name in out.kinds:
+            col = table.column(name)
+            out._cols[name] = (col.to_numpy(zero_copy_only=False).astype(float)
+                               if out.kinds[name] == NUMERIC
+                               else np.asarray(col.to_pylist(), dtype=object))
+        out._keys = table.column("__key__").to_numpy()
+        return out
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import numpy as np
 from modelsteward._params import MODE, Interval, check_param, validate_params
 from modelsteward.baseline.columns import CATEGORICAL, KINDS, NUMERIC, as_columns, infer_kind
 from modelsteward.baseline.concept import ConceptReference
+from modelsteward.baseline.joint import MIN_ROWS, JointReference, RowSampler
 from modelsteward.baseline.profile import ColumnProfile
 from modelsteward.baseline.sketch import (
     DEFAULT_K,
@@ -43,6 +44,8 @@ from modelsteward.baseline.sketch import (
 from modelsteward.baseline.streaming import (
     DEFAULT_BATCH_SIZE,
     count_rows,
+    dataset_schema,
+    infer_kinds,
     is_dataset_source,
     profile_dataset,
     read_table,
@@ -61,6 +64,7 @@ __all__ = [
     "choose_fit_mode",
     "column_profile_from_sketch",
     "fit_sketch_baseline",
+    "joint_from_sampler",
     "resolve_mode",
     "sketch_of",
 ]
@@ -205,8 +209,10 @@ def baseline_from_profile(
     n_bins: int = 10,
     concept: ConceptReference | None = None,
     metadata: Mapping[str, str] | None = None,
+    joint: JointReference | None = None,
 ) -> Baseline:
-    """A sketch-mode :class:`Baseline` from a (merged) :class:`SketchProfile`."""
+    """A sketch-mode :class:`Baseline` from a (merged) :class:`SketchProfile` (and, for the
+    multivariate checks, a joint reference fitted on a row sample)."""
     from modelsteward.baseline.baseline import Baseline
 
     if not profile.columns:
@@ -215,7 +221,18 @@ def baseline_from_profile(
         raise EmptyDataError("cannot fit a baseline on data without rows")
     cols = {name: column_profile_from_sketch(sk, n_bins) for name, sk in profile.columns.items()}
     meta = {"baseline_mode": "sketch", "sketch_k": str(profile.k), **dict(metadata or {})}
-    return Baseline(columns=cols, concept=concept, metadata=meta, n_bins=int(n_bins))
+    return Baseline(columns=cols, concept=concept, metadata=meta, n_bins=int(n_bins), joint=joint)
+
+
+def joint_from_sampler(sampler: RowSampler, sample_size: int, seed: int = 0) -> JointReference:
+    """The joint reference fitted on a streamed row sample (PCA on half of it, held-out
+    error on the other half, the whole sample kept for the domain classifier)."""
+    if len(sampler) < MIN_ROWS:
+        raise BaselineError(
+            f"a joint reference needs at least {MIN_ROWS} reference rows, the sample has "
+            f"{len(sampler)}; fit without joint=True or give more reference data")
+    return JointReference.fit(sampler.columns(), sampler.kinds, sample_size=sample_size,
+                              seed=seed)
 
 
 def _kinds_of(cols: Mapping[str, np.ndarray], kinds: Mapping[str, str]) -> dict[str, str]:
@@ -223,7 +240,8 @@ def _kinds_of(cols: Mapping[str, np.ndarray], kinds: Mapping[str, str]) -> dict[
 
 
 @validate_params({"n_bins": N_BINS, "k": [Interval("int", 8, 2**20), None],
-                  "batch_size": [Interval("int", 1, None)]})
+                  "batch_size": [Interval("int", 1, None)],
+                  "sample_size": [Interval("int", MIN_ROWS, None)]})
 def fit_sketch_baseline(
     data: Any,
     kinds: Mapping[str, str] | None = None,
@@ -234,15 +252,25 @@ def fit_sketch_baseline(
     outcomes: Any = None,
     metadata: Mapping[str, str] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    joint: bool = False,
+    sample_size: int = 20_000,
 ) -> Baseline:
-    """Fit a sketch-mode baseline from a dataset source or in-memory data (in batches)."""
+    """Fit a sketch-mode baseline from a dataset source or in-memory data (in batches).
+
+    ``joint=True`` also keeps a bottom-k reservoir of ``sample_size`` rows while profiling
+    and fits the :class:`JointReference` on it (memory: the sample plus one batch)."""
     kinds = dict(kinds or {})
     for name, kind in kinds.items():
         if kind not in KINDS:
             raise BaselineError(f"kinds[{name!r}] = {kind!r}; use 'numeric' or 'categorical'")
     k = DEFAULT_K if k is None else int(k)
+    sampler: RowSampler | None = None
     if is_dataset_source(data):
-        profile = profile_dataset(data, kinds, k=k, batch_size=batch_size)
+        if joint:
+            schema_kinds = infer_kinds(dataset_schema(data, kinds))
+            sampler = RowSampler({n: kinds.get(n) or schema_kinds[n] for n in schema_kinds},
+                                 sample_size)
+        profile = profile_dataset(data, kinds, k=k, batch_size=batch_size, sampler=sampler)
     else:
         cols = data if isinstance(data, dict) else as_columns(data)
         if not cols:
@@ -253,13 +281,20 @@ def fit_sketch_baseline(
                 f"kinds names columns that are not in the data: {unknown}; "
                 f"the columns are {list(cols)[:20]}"
             )
-        profile = SketchProfile.empty(_kinds_of(cols, kinds), k=k)
+        resolved = _kinds_of(cols, kinds)
+        profile = SketchProfile.empty(resolved, k=k)
+        sampler = RowSampler(resolved, sample_size) if joint else None
         n = max(int(v.shape[0]) for v in cols.values())
         for lo in range(0, n, _IN_MEMORY_BATCH):
-            profile.update({name: v[lo : lo + _IN_MEMORY_BATCH] for name, v in cols.items()})
+            batch = {name: v[lo : lo + _IN_MEMORY_BATCH] for name, v in cols.items()}
+            profile.update(batch)
+            if sampler is not None:
+                sampler.update(batch)
     concept = None
     if predictions is not None or outcomes is not None:
         if predictions is None or outcomes is None:
             raise BaselineError("pass both predictions and outcomes, or neither")
         concept = ConceptReference.fit(predictions, outcomes)
-    return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata)
+    joint_ref = None if sampler is None else joint_from_sampler(sampler, sample_size)
+    return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata,
+                                 joint=joint_ref)

@@ -329,6 +329,7 @@ def profile_dataset(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    sampler: Any = None,
 ) -> SketchProfile:
     """Stream a Parquet/CSV source into a :class:`SketchProfile` in bounded memory.
 
@@ -336,8 +337,13 @@ def profile_dataset(
     ``progress`` is called with the number of rows read so far after each batch.
     ``workers > 1`` profiles the files in that many processes (files dealt round-robin) and
     merges their profiles: the sketches are mergeable, so the result is the same within the
-    stated error, and memory stays bounded per process.
+    stated error, and memory stays bounded per process. ``sampler`` (a
+    :class:`~modelsteward.baseline.joint.RowSampler` over the profiled columns) is fed every
+    batch too, for the joint reference (one process only).
     """
+    if workers > 1 and sampler is not None:
+        raise DataError("a row sampler needs workers=1 (the samples are not sent back from "
+                        "worker processes); pass workers=1")
     if workers > 1:
         return _profile_in_processes(source, kinds, columns, k, batch_size, workers)
     schema = dataset_schema(source, kinds)
@@ -350,6 +356,8 @@ def profile_dataset(
     for batch in iter_batches(source, names, batch_size=batch_size, kinds=kinds):
         try:
             update_profile_from_arrow(profile, batch)
+            if sampler is not None:
+                sampler.update({n: _numpy_of(batch.column(n)) for n in sampler.kinds})
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise DataError(
                 f"cannot read a batch as the declared kinds ({exc}); fix kinds= or the data"

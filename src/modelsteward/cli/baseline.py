@@ -34,16 +34,25 @@ def command() -> None:
 )
 @click.option("--bins", default=10, show_default=True, type=click.IntRange(2, 1000),
               help="PSI bins (2 to 1000).")
-def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int) -> None:
+@click.option("--joint", is_flag=True,
+              help="Also fit the joint reference for the multivariate drift checks (PCA "
+                   "reconstruction and domain classifier).")
+@click.option("--sample-size", type=click.IntRange(50, None), default=None, metavar="N",
+              help="Rows kept as the joint reference sample (default 20000; needs --joint).")
+def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int, joint: bool,
+        sample_size: int | None) -> None:
     """Fit a baseline on DATA (CSV/Parquet) and save it into OUT_DIR.
 
     \b
     Example:
         steward baseline fit train.csv ./baseline --kind plan=categorical
+        steward baseline fit train.parquet ./baseline --joint --sample-size 10000
     """
     from modelsteward.baseline import Baseline
     from modelsteward.cli.drift import read_data_file
 
+    if sample_size is not None and not joint:
+        raise click.UsageError("--sample-size sets the joint reference sample; add --joint")
     try:
         overrides: dict[str, str] = {}
         for item in kinds:
@@ -52,7 +61,8 @@ def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int) -> None:
                 raise click.BadParameter(f"{item!r}: use COLUMN=numeric or COLUMN=categorical")
             overrides[name] = kind
         baseline = Baseline.fit(
-            read_data_file(data), overrides, n_bins=bins, metadata={"source": str(data)}
+            read_data_file(data), overrides, n_bins=bins, metadata={"source": str(data)},
+            joint=joint, sample_size=20_000 if sample_size is None else sample_size,
         )
         path = baseline.save(out_dir)
     except StewardError as exc:
@@ -110,3 +120,14 @@ def show(directory: str, as_json: bool) -> None:
             f"concept reference: correlation {c.correlation:.4f} on {c.n} rows ({c.task}), "
             + ", ".join(f"{k} {v:.4f}" for k, v in c.metrics.items())
         )
+    if baseline.joint is not None:
+        j = baseline.joint
+        click.echo(plain(
+            f"joint reference: {len(j.columns)} columns ({j.encoded_dim} encoded), "
+            f"{j.n_components} components explaining "
+            f"{float(j.explained_variance_ratio.sum()):.1%} of the variance "
+            f"(target {j.variance_share:.0%}), sample of {j.sample.shape[0]} rows "
+            f"(size {j.sample_size}), PCA fitted on {j.n_fit_rows} rows, held-out error on "
+            f"{j.heldout_errors.size}"))
+        for note in j.notes:
+            click.echo(plain(f"  note: {note}"))
