@@ -65,6 +65,21 @@ def test_readme_monitoring_example_runs_after_the_demo(in_tmp: Path, monkeypatch
     assert len(lines) >= len(timeline)
 
 
+class _HereSpark:
+    """The session with `read.parquet` resolving relative paths against this test's folder:
+    the JVM keeps the working directory of whichever test started it."""
+
+    def __init__(self, spark: Any, here: Path) -> None:
+        self._spark, self._here = spark, here
+        self.read = self
+
+    def parquet(self, path: str) -> Any:
+        return self._spark.read.parquet(str(self._here / path))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._spark, name)
+
+
 def _frames(rng: np.random.Generator, n: int, shift: float) -> pd.DataFrame:
     x = rng.normal(shift, 1.0, n)
     score = 1.0 / (1.0 + np.exp(-x))
@@ -98,7 +113,7 @@ def test_readme_beyond_one_machine_example_runs(in_tmp: Path, capsys) -> None:
              .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
              .config("spark.sql.session.timeZone", "UTC").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
-    namespace: dict[str, Any] = {"frame": train, "spark": spark}
+    namespace: dict[str, Any] = {"frame": train, "spark": _HereSpark(spark, in_tmp)}
     exec(compile(_block("baseline_from_spark"), "README.md", "exec"), namespace)
     printed = capsys.readouterr().out
     # f0 moved by half a standard deviation: every engine must call it drifted

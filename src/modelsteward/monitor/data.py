@@ -169,17 +169,25 @@ def _read_log_tolerant(log: Any, model_name: str, *, since: Any,
 
     from modelsteward.errors import StoreError
     from modelsteward.store import prediction_log as pl
-    from modelsteward.store._schema import outcomes, predictions
+    from modelsteward.store._schema import feature_batches, outcomes, predictions
 
     lo, hi = pl._to_epoch(since, "since"), pl._to_epoch(until, "until")
     p, o = predictions, outcomes
     stmt = (select(p.c.id, p.c.ts, p.c.model_name, p.c.model_version, p.c.features,
-                   p.c.prediction, o.c.value, o.c.ts.label("outcome_ts"))
+                   p.c.prediction, o.c.value, o.c.ts.label("outcome_ts"), p.c.batch_id,
+                   p.c.batch_row)
             .select_from(p.outerjoin(o, o.c.prediction_id == p.c.id))
             .where(p.c.model_name == model_name))
     try:
         with log._engine.connect() as conn:
             raw = conn.execute(stmt).all()
+            batch_ids = sorted({str(r[8]) for r in raw if r[8] is not None})
+            blobs: dict[str, bytes] = {}
+            step = pl._IN_CHUNK
+            for i in range(0, len(batch_ids), step):  # batched requests' features
+                found = conn.execute(select(feature_batches.c.id, feature_batches.c.features)
+                                     .where(feature_batches.c.id.in_(batch_ids[i:i + step])))
+                blobs.update((str(k), bytes(v)) for k, v in found)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read the prediction log {log._safe_url()}: {exc}") from exc
     rows: list[tuple[Any, ...]] = []
@@ -195,23 +203,24 @@ def _read_log_tolerant(log: Any, model_name: str, *, since: Any,
             continue
         reason = None
         features, prediction = r[4], r[5]
-        try:
-            decoded = json.loads(features)
-            if not isinstance(decoded, dict):
-                raise TypeError("not an object")
-        except (TypeError, ValueError, RecursionError):
-            features, reason = "{}", "undecodable features JSON"
+        if r[8] is None:  # features as JSON on the row (batched rows: in the Arrow block)
+            try:
+                decoded = json.loads(features)
+                if not isinstance(decoded, dict):
+                    raise TypeError("not an object")
+            except (TypeError, ValueError, RecursionError):
+                features, reason = "{}", "undecodable features JSON"
         try:
             json.loads(prediction)
         except (TypeError, ValueError, RecursionError):
             prediction = "null"
             reason = reason or "undecodable prediction JSON"
-        rows.append((r[0], ts, r[2], r[3], features, prediction, None, outcome_ts))
+        rows.append((r[0], ts, r[2], r[3], features, prediction, None, outcome_ts, r[8], r[9]))
         reasons.append(reason)
         raw_outcomes.append(r[6])
     order = sorted(range(len(rows)), key=lambda i: (rows[i][1], str(rows[i][0])))
     rows = [rows[i] for i in order]
-    frame = pl._rows_to_frame(rows)
+    frame = pl._rows_to_frame(rows, blobs)
     frame["outcome"] = pd.Series([raw_outcomes[i] for i in order], dtype=object)
     frame[SKIP_COLUMN] = pd.Series([reasons[i] for i in order], dtype=object)
     if bad_time:
