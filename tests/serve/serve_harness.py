@@ -108,13 +108,23 @@ class Server:
         raise RuntimeError("steward serve not ready:\n" + self.stderr_path.read_text())
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the server's whole process group (its uvicorn workers too), wait for the
+        server, then kill whatever of the group is left: no worker outlives its test."""
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            _signal_group(self.proc.pid, sig)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        _signal_group(self.proc.pid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 ServerFactory = Callable[..., Server]
@@ -144,7 +154,7 @@ class _Launcher:
         env.pop("STEWARD_TOKEN", None)
         err = self.directory / f"serve_{port}_{len(self.started)}.err"
         proc = subprocess.Popen(args, env=env, cwd=self.directory, stdout=subprocess.DEVNULL,
-                                stderr=err.open("wb"))
+                                stderr=err.open("wb"), start_new_session=True)
         server = Server(proc, port, log_url, token, err, args, env)
         self.started.append(server)
         if wait:
