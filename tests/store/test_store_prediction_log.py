@@ -23,23 +23,6 @@ FEATURES = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'preds.db'}"
-    else:
-        url = request.getfixturevalue("store_pg_url")
-    plog = PredictionLog(url)
-    if request.param == "postgresql":  # the session database is shared: start empty
-        from sqlalchemy import text
-
-        with plog._writer_engine.begin() as conn:
-            conn.execute(text("DELETE FROM outcomes"))
-            conn.execute(text("DELETE FROM predictions"))
-    yield plog
-    plog.close()
-
-
 def test_default_location_is_steward_dir_in_wal_mode(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

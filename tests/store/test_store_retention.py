@@ -22,23 +22,6 @@ DAY = 86_400.0
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp()  # a midnight UTC
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'preds.db'}"
-    else:
-        url = request.getfixturevalue("store_pg_url")
-    plog = PredictionLog(url)
-    if request.param == "postgresql":  # the session database is shared: start empty
-        from sqlalchemy import text
-
-        with plog._writer_engine.begin() as conn:
-            conn.execute(text("DELETE FROM outcomes"))
-            conn.execute(text("DELETE FROM predictions"))
-    yield plog
-    plog.close()
-
-
 def _fill(log: PredictionLog) -> dict[str, dict[str, Any]]:
     """Three days x two models; churn switches version on day 2. Returns id -> expected."""
     expected: dict[str, dict[str, Any]] = {}
