@@ -62,12 +62,14 @@ def test_state_schema_v1_is_migrated_not_lost(tmp_path) -> None:
             "severity": "critical", "status": "open"})
     engine.dispose()
     state = MonitorState.open(url)
-    assert state.schema_version() == 2
+    assert state.schema_version() == 3
     assert list(state.checked("m|1|p|W|UTC")) == ["2026-W02"]
     (episode,) = state.episodes(open_only=True)
     assert episode.alert_key == "k" and episode.ack_at is None
     assert state.ack(episode.id, "known", by="ana").ack_reason == "known"  # the new columns
     assert state.silences() == []  # the new table
+    state.publish("m|1|p|W|UTC", "2026-W02", "mlflow", "d1")  # schema 3's table
+    assert state.published("m|1|p|W|UTC", "2026-W02", "mlflow") == "d1"
 
 
 def test_state_file_is_private(tmp_path) -> None:

@@ -4,6 +4,9 @@ An :class:`Alert` is one finding in one window. The :class:`AlertTracker` turns 
 of per-window alerts into :class:`Notification` s a person reads: an open alert is sent once
 (not every window), sent again only when its severity rises above anything sent before,
 summarised when it resolves, and all news for one model and window comes as one message.
+A critical episode still open and not acknowledged is sent again as a reminder every
+``reminder_every`` windows (0: never); an acknowledgement stops the reminders until the
+episode's severity rises above the acknowledged one.
 
     >>> t = AlertTracker("churn", "3", notify_severity="warning")
     >>> a = Alert(key="degradation:age:null_rate", kind="degradation", feature="age",
@@ -18,6 +21,13 @@ summarised when it resolves, and all news for one model and window comes as one 
     True
     >>> [e.event for e in t.update(2, "2026-W04", []).events]
     ['resolved']
+    >>> r = AlertTracker("churn", "3", reminder_every=2)
+    >>> [[e.event for e in n.events] if n else None
+    ...  for n in (r.update(i, f"2026-W{i + 2:02d}", [a]) for i in range(5))]
+    [['new'], None, ['reminder'], None, ['reminder']]
+    >>> r.acks[(a.key, "2026-W02")] = "critical"     # steward alerts ack: no more reminders
+    >>> [r.update(i, f"2026-W{i + 2:02d}", [a]) for i in (5, 6, 7)]
+    [None, None, None]
 """
 
 from __future__ import annotations
@@ -95,7 +105,7 @@ class Alert:
 
 @dataclass(frozen=True)
 class AlertEvent:
-    """What happened to one alert in a window: new, escalated or resolved."""
+    """What happened to one alert in a window: new, escalated, reminder or resolved."""
 
     event: str
     alert: Alert
@@ -113,6 +123,9 @@ class AlertEvent:
                 + f": open {self.windows_open} window(s) since {self.opened_window}, "
                 f"peak {self.peak_severity}; last seen: {a.summary}"
             )
+        if self.event == "reminder":
+            return (f"REMINDER, open {self.windows_open} window(s) since {self.opened_window} and "
+                    f"not acknowledged (steward alerts ack stops reminders): {a.message}")
         tag = "NEW" if self.event == "new" else "ESCALATED to " + a.severity
         return f"{tag}: {a.message}"
 
@@ -205,28 +218,48 @@ class _Episode:
     peak: str
     last: Alert
     windows_open: int = 1
+    sent_at: int = 1  # windows_open when it was last sent (new, escalated, reminder)
 
 
 @dataclass
 class AlertTracker:
-    """Keeps open alerts across windows and decides what is worth a message."""
+    """Keeps open alerts across windows and decides what is worth a message.
+
+    ``reminder_every``: a critical episode still open and not acknowledged is sent again
+    after this many windows without news (0: never). ``acks`` maps (alert key, opened
+    window) to the severity at which the episode was acknowledged.
+    """
 
     model_name: str
     model_version: str
     notify_severity: str = "warning"
     open: dict[str, _Episode] = field(default_factory=dict)
+    reminder_every: int = 0
+    acks: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def snapshot(self) -> dict[str, Any]:
         """The open episodes as JSON-able data (what the state store keeps per window)."""
         return {k: {"opened_index": e.opened_index, "opened_label": e.opened_label,
-                    "peak": e.peak, "last": e.last.to_dict(), "windows_open": e.windows_open}
+                    "peak": e.peak, "last": e.last.to_dict(), "windows_open": e.windows_open,
+                    "sent_at": e.sent_at}
                 for k, e in self.open.items()}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         """Continue from a :meth:`snapshot` of an earlier run."""
         self.open = {k: _Episode(int(v["opened_index"]), str(v["opened_label"]), str(v["peak"]),
-                                 Alert.from_dict(v["last"]), int(v["windows_open"]))
+                                 Alert.from_dict(v["last"]), int(v["windows_open"]),
+                                 int(v.get("sent_at", v["windows_open"])))
                      for k, v in snapshot.items()}
+
+    def _remind(self, key: str, episode: _Episode) -> bool:
+        """Critical, open ``reminder_every`` windows since last sent, not acknowledged at
+        this severity."""
+        if self.reminder_every <= 0 or episode.peak != "critical":
+            return False
+        if episode.windows_open - episode.sent_at < self.reminder_every:
+            return False
+        acked = self.acks.get((key, episode.opened_label))
+        return acked is None or severity_rank(acked) < severity_rank(episode.peak)
 
     def stamp(self, alert: Alert) -> Alert:
         """The alert with ``since_window`` set from the open episode (or its own window)."""
@@ -250,7 +283,12 @@ class AlertTracker:
             episode.last = alert
             if severity_rank(alert.severity) > severity_rank(episode.peak):
                 episode.peak = alert.severity
+                episode.sent_at = episode.windows_open
                 events.append(AlertEvent("escalated", alert, episode.opened_label, episode.peak,
+                                         episode.windows_open))
+            elif self._remind(key, episode):
+                episode.sent_at = episode.windows_open
+                events.append(AlertEvent("reminder", alert, episode.opened_label, episode.peak,
                                          episode.windows_open))
         for key in [k for k in self.open if k not in current]:
             episode = self.open.pop(key)

@@ -40,9 +40,18 @@ from modelsteward.errors import ConfigError, DataError, EmptyDataError
 from modelsteward.monitor.alerts import ACTIONS, Alert, AlertEvent, AlertTracker, Notification
 from modelsteward.monitor.checks import FeatureCheck, check_window, reference_bins
 from modelsteward.monitor.data import attach_outcomes, read_production
+from modelsteward.monitor.episodes import Ledger
 from modelsteward.monitor.policy import Policy, load_policy, severity_rank
 from modelsteward.monitor.rows import FEATURE_REASONS, clean_rows, count_reasons, skip_notes
 from modelsteward.monitor.sinks import ConsoleSink, Dispatcher, parse_sink
+from modelsteward.monitor.state import (
+    Journal,
+    concept_final,
+    open_state,
+    resume_point,
+    state_url,
+    target_key,
+)
 
 __all__ = ["MonitorReport", "WindowResult", "monitor"]
 
@@ -408,10 +417,7 @@ def monitor(
     if state is not None and not rerun and spec.is_time and spec.count == 1:
         # windows are calendar-aligned: read from the last checked (or late-label) window on,
         # so a run costs the new data, not the whole history
-        from modelsteward.monitor.state import MonitorState, resume_point, target_key
-
-        url = state.url if isinstance(state, MonitorState) else str(state)
-        resume = resume_point(url, target_key(model, version, load_policy(policy),
+        resume = resume_point(state_url(state), target_key(model, version, load_policy(policy),
                                               spec.describe(), tz))
         if resume is not None and (since is None or _utc(since) < _utc(resume[0])):
             read_since = resume[0]
@@ -437,7 +443,7 @@ def monitor(
     feature_ok = ~np.isin(reasons, np.array(sorted(FEATURE_REASONS), dtype=object))
     run_warnings += list(cleaned.notes)
     run_warnings += [f"{note} (no window)" for note in skip_notes(cleaned.unplaced)]
-    store = _open_state(state)  # only now: a log that cannot be read gets no tables
+    store = open_state(state)  # only now: a log that cannot be read gets no tables
     if store is not None and legacy_outbox is not None and Path(legacy_outbox).is_file():
         moved = store.import_outbox(Path(legacy_outbox))
         if moved:
@@ -483,8 +489,6 @@ def monitor(
     journal = None
     lock: Any = contextlib.nullcontext()
     if store is not None:
-        from modelsteward.monitor.state import Journal, target_key
-
         target = target_key(model, version, pol, spec.describe(), tz)
         journal = Journal(store, target)
         lock = store.lock(target)
@@ -509,14 +513,6 @@ def _utc(value: Any) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _open_state(state: Any) -> Any:
-    if state is None:
-        return None
-    from modelsteward.monitor.state import MonitorState
-
-    return state if isinstance(state, MonitorState) else MonitorState.open(str(state))
-
-
 def _complete(w: Window, spec: Any, now_ts: pd.Timestamp | None) -> bool:
     if spec.unit == "rows":
         return w.n >= spec.count
@@ -538,8 +534,8 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
         run_warnings.append(f"{dispatcher.unreadable} unreadable line(s) of the outbox {outbox} "
                             "dropped")
     dispatcher.start()
-    tracker = AlertTracker(model, version, notify_severity=pol.value("notify_severity"))
-    floor = severity_rank(pol.value("notify_severity"))
+    tracker = AlertTracker(model, version, notify_severity=pol.value("notify_severity"),
+                           reminder_every=int(pol.value("reminder_every")))
     checked: dict[str, dict[str, Any]] = store.checked(target) if store is not None else {}
     silenced: dict[str, dict[str, Any]] = {}
     acks: list[dict[str, Any]] = []
@@ -566,9 +562,8 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
                     late.append(w)
         else:
             todo.append(w)
-    if store is not None:
-        first = todo[0].start.isoformat() if todo and todo[0].start is not None else None
-        tracker.restore(store.tracker_before(target, first))
+    ledger = (Ledger(store, target, tracker, dispatcher.window if sink_objs else None)
+              if store is not None else None)
     concept_notes: list[str] = []
     concept = _concept_per_window(frame, [*late, *todo], base, pol, prediction_column,
                                   outcome_column, concept_notes, scores)
@@ -587,15 +582,18 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
 
     results: list[WindowResult] = []
     notifications: list[Notification] = []
-    late_notes: list[str] = []
+    first = todo[0].start.isoformat() if todo and todo[0].start is not None else None
     try:
-        for w in late:
-            late_note = _late_labels(w, concept.get(w.index), pol, model, version, target,
-                                     store, now_ts, floor)
-            if late_note is not None:
-                late_notes.append(late_note.late_note)
-                notifications.append(late_note)
-                dispatcher.send(late_note)
+        if ledger is not None:  # late labels re-judge closed windows; episodes derived again
+            for w in late:
+                ledger.late_labels(w.label, concept.get(w.index), _concept_final(
+                    concept.get(w.index), w, pol, now_ts), lambda c, w=w: _concept_alert(
+                        c, pol, dict(window_index=w.index, window_label=w.label,
+                                     model_name=model, model_version=version)))
+            ledger.begin(first)
+            for note in ledger.replay(before=first):
+                notifications.append(note)
+                dispatcher.send(note)
         partial = {w.label for w in todo if store is not None
                    and not _complete(w, spec, now_ts)}
         for w in todo:
@@ -612,6 +610,7 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
                                           model_name=model, model_version=version)
             note: Notification | None = None
             events: list[AlertEvent] = []
+            muted: list[Alert] = []
             if n_usable == 0:
                 result = WindowResult(w.index, w.label, w.start, w.end, 0, "empty", concept=c,
                                       notes=("no usable rows in this window; nothing checked",
@@ -641,24 +640,26 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
                                       chk.features, chk.degradation, c, tuple(alerts),
                                       (*chk.notes, *skip_text, *extra), versions, skipped,
                                       chk.multivariate)
+                events = list(note.events) if note is not None else []
+                if ledger is not None:
+                    note = ledger.news(note)  # only what was not recorded for this window
                 if note is not None:
-                    if target is not None:
-                        from modelsteward.monitor.state import notification_id
-
-                        note = note.with_id(notification_id(target, note))
-                    events = list(note.events)
                     notifications.append(note)
                     dispatcher.send(note)
-            if store is not None and w.label not in partial:
-                final = _concept_final(c, w, pol, now_ts)
-                store.save_window(target, result.to_dict(), tracker.snapshot(), final, events)
+            if ledger is not None and w.label not in partial:
+                ledger.save(result.to_dict(), [a.key for a in muted], _concept_final(
+                    c, w, pol, now_ts), events)
             results.append(result)
-            if sink_objs:
+            if sink_objs and ledger is None:
                 dispatcher.window(result.to_dict())
             if heartbeat is not None:
                 heartbeat()  # the lock stays fresh however long the run
             if bar is not None:
                 bar.advance(task)
+        if ledger is not None and todo and todo[-1].start is not None:
+            for note in ledger.replay(after=todo[-1].start.isoformat()):  # after a --rerun
+                notifications.append(note)
+                dispatcher.send(note)
     finally:
         if bar is not None:
             bar.stop()
@@ -678,7 +679,8 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
                 else (_shown_url(store.url) if store is not None else None)),
         target=target, state_url=_shown_url(store.url) if store is not None else None,
         in_progress=tuple(w.label for w in in_progress), already_checked=already,
-        replaced=tuple(replaced), late_labels=tuple(late_notes),
+        replaced=tuple(replaced),
+        late_labels=tuple(n.late_note for n in notifications if n.late_note),
         state_open=(tuple(e.last for e in tracker.open.values()) if store is not None
                     else None),
         silences=tuple(silenced.values()), acks=tuple(acks),
@@ -705,43 +707,5 @@ def _shown_url(url: str) -> str:
 
 def _concept_final(c: ConceptDriftResult | None, w: Window, pol: Policy,
                    now_ts: pd.Timestamp | None) -> bool:
-    """No more late labels to wait for: coverage reached, or the label delay passed."""
-    if c is None or c.coverage >= float(pol.value("label_coverage_final")):
-        return True
-    if w.end is None or now_ts is None:
-        return True
-    return bool(w.end + pd.Timedelta(days=int(pol.value("label_delay_max"))) <= now_ts)
-
-
-def _late_labels(w: Window, c: ConceptDriftResult | None, pol: Policy, model: str,
-                 version: str, target: str | None, store: Any, now_ts: pd.Timestamp | None,
-                 floor: int) -> Notification | None:
-    """Re-judge a closed window's concept result now that more labels arrived."""
-    from modelsteward.monitor.state import notification_id, window_row
-
-    if c is None or store is None or target is None:
-        return None
-    result, snapshot = window_row(store, target, w.label)
-    old = result.get("concept") or {}
-    if old.get("n") == c.n and old.get("coverage") == c.coverage:
-        if _concept_final(c, w, pol, now_ts):  # nothing new, and nothing more to wait for
-            store.save_window(target, result, snapshot, True, [])
-        return None
-    common: dict[str, Any] = dict(window_index=w.index, window_label=w.label, model_name=model,
-                                  model_version=version, since_window=w.label)
-    alert = _concept_alert(c, pol, common)
-    had = [a for a in result.get("alerts", []) if a.get("kind") == "concept_drift"
-           and severity_rank(a.get("severity")) >= floor]
-    alerts = [a for a in result.get("alerts", []) if a.get("kind") != "concept_drift"]
-    if alert is not None:
-        alerts.append(alert.to_dict())
-    result = {**result, "concept": c.to_dict(), "alerts": alerts}
-    note: Notification | None = None
-    events: list[AlertEvent] = []
-    if alert is not None and severity_rank(alert.severity) >= floor and not had:
-        events = [AlertEvent("new", alert, w.label, alert.severity)]
-        note = Notification(model, version, w.index, w.label, tuple(events),
-                            late_note=f"window {w.label}, now {c.coverage:.0%} labelled")
-        note = note.with_id(notification_id(target, note))
-    store.save_window(target, result, snapshot, _concept_final(c, w, pol, now_ts), events)
-    return note
+    """No more late labels to wait for (see :func:`~modelsteward.monitor.state.concept_final`)."""
+    return concept_final(None if c is None else c.coverage, w.end, pol, now_ts)

@@ -66,6 +66,9 @@ _SPEC: dict[str, tuple[str, Any, Any, Any]] = {
                              0.9, 0.9, 0.95),
     "label_delay_max": ("days after a window closes during which its concept result is "
                         "re-evaluated as late labels arrive", 56, 56, 56),
+    "reminder_every": ("windows after which a critical episode still open and not acknowledged "
+                       "is sent again as a reminder (0: never; `steward alerts ack` stops them)",
+                       8, 4, 2),
     "notify_severity": ("lowest severity that is sent to sinks (lower ones stay in the report)",
                         "warning", "warning", "info"),
 }
@@ -144,6 +147,8 @@ def _validate(key: str, raw: Any, source: str) -> Any:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise ConfigError(f"{key}={raw!r} in {source} must be a number")
     if isinstance(default, int):
+        if key == "reminder_every" and raw == 0:
+            return 0
         if raw < 1 or int(raw) != raw:
             raise ConfigError(f"{key}={raw!r} in {source} must be a positive whole number")
         return int(raw)

@@ -159,11 +159,17 @@ class WebhookSink(_Base):
 
 
 class MlflowSink(_Base):
-    """Logs per-window drift figures as step metrics of one monitoring run.
+    """Logs per-window drift figures as step metrics (step = window index) of a monitoring
+    run.
 
     The run lives in experiment ``modelsteward-monitoring``, is tagged with the model name
     and version, and the model version gets a tag pointing at it, so MLflow's UI plots PSI
-    and correlation over windows next to the model.
+    and correlation over windows next to the model. With a state store the Dispatcher binds
+    the sink to its target: every run on that target (model, version, policy, window spec)
+    writes into the same MLflow run, and each window's figures are written once (the state
+    store remembers what was written; a point is logged at the window's start time, so
+    writing the same figure again adds nothing). Without a state store each call makes its
+    own run.
     """
 
     name = "mlflow"
@@ -173,7 +179,15 @@ class MlflowSink(_Base):
         self.model_name, self.model_version = model_name, model_version
         self.tracking_uri, self.experiment = tracking_uri, experiment
         self.run_id: str | None = None
+        self.target: str | None = None
         self._client: Any = None
+
+    def bind(self, target: str) -> None:
+        """Write into the one monitoring run of ``target`` (found by tag, made if missing)."""
+        self.target = target
+
+    def _target_id(self) -> str:
+        return hashlib.sha256(str(self.target).encode()).hexdigest()[:16]
 
     def _start(self) -> Any:
         if self._client is not None:
@@ -186,11 +200,23 @@ class MlflowSink(_Base):
         uri = resolve_tracking_uri(self.tracking_uri)
         client = MlflowClient(tracking_uri=uri)
         exp_id = ensure_experiment(client, self.experiment, uri)
-        run = client.create_run(exp_id, run_name=f"monitor {self.model_name} v{self.model_version}",
-                                tags={"modelsteward.kind": "monitoring",
-                                      "modelsteward.model_name": self.model_name,
-                                      "modelsteward.model_version": str(self.model_version)})
-        self.run_id = run.info.run_id
+        tags = {"modelsteward.kind": "monitoring",
+                "modelsteward.model_name": self.model_name,
+                "modelsteward.model_version": str(self.model_version)}
+        found = []
+        if self.target is not None:
+            tags["modelsteward.target_id"] = self._target_id()
+            tags["modelsteward.target"] = self.target[:4000]
+            found = client.search_runs(
+                [exp_id], filter_string=f"tags.`modelsteward.target_id` = '{self._target_id()}'",
+                order_by=["attributes.start_time ASC"], max_results=1)
+        if found:
+            self.run_id = found[0].info.run_id
+            client.update_run(self.run_id, status="RUNNING")
+        else:
+            run = client.create_run(exp_id, tags=tags,
+                                    run_name=f"monitor {self.model_name} v{self.model_version}")
+            self.run_id = run.info.run_id
         try:
             client.set_model_version_tag(self.model_name, str(self.model_version),
                                          "modelsteward.monitoring_run_id", self.run_id)
@@ -199,6 +225,29 @@ class MlflowSink(_Base):
         self._client = client
         return client
 
+    @staticmethod
+    def figures(window: dict[str, Any]) -> dict[str, float]:
+        """The metrics one window gives: rows, PSI and drift statistic per feature, concept
+        correlation and coverage, performance, alert counts by severity."""
+        out = {"rows": float(window["n_rows"])}
+        for f in window.get("features", []):
+            name = _metric_name(f["feature"])
+            if f.get("psi") is not None:
+                out[f"psi/{name}"] = float(f["psi"])
+            if f.get("statistic") is not None:
+                out[f"drift_stat/{name}"] = float(f["statistic"])
+        concept = window.get("concept") or {}
+        for key in ("correlation", "coverage"):
+            if concept.get(key) is not None:
+                out[f"concept/{key}"] = float(concept[key])
+        for key, value in (concept.get("performance") or {}).items():
+            out[f"performance/{key}"] = float(value)
+        counts = {"info": 0, "warning": 0, "critical": 0}
+        for a in window.get("alerts", []):
+            counts[a["severity"]] += 1
+        out.update({f"alerts/{k}": float(v) for k, v in counts.items()})
+        return out
+
     def on_window(self, window: dict[str, Any]) -> None:
         from mlflow.entities import Metric
 
@@ -206,32 +255,15 @@ class MlflowSink(_Base):
         step = int(window["index"])
         ts = int(time.time() * 1000)
         if window.get("start"):  # the window's own time, so "wall time" plots show the calendar
-            from datetime import datetime
-
             ts = int(datetime.fromisoformat(window["start"]).timestamp() * 1000)
-        metrics = [Metric("rows", float(window["n_rows"]), ts, step)]
-        for f in window.get("features", []):
-            name = _metric_name(f["feature"])
-            if f.get("psi") is not None:
-                metrics.append(Metric(f"psi/{name}", float(f["psi"]), ts, step))
-            if f.get("statistic") is not None:
-                metrics.append(Metric(f"drift_stat/{name}", float(f["statistic"]), ts, step))
-        concept = window.get("concept") or {}
-        for key in ("correlation", "coverage"):
-            if concept.get(key) is not None:
-                metrics.append(Metric(f"concept/{key}", float(concept[key]), ts, step))
-        for key, value in (concept.get("performance") or {}).items():
-            metrics.append(Metric(f"performance/{key}", float(value), ts, step))
-        counts = {"info": 0, "warning": 0, "critical": 0}
-        for a in window.get("alerts", []):
-            counts[a["severity"]] += 1
-        metrics += [Metric(f"alerts/{k}", float(v), ts, step) for k, v in counts.items()]
+        metrics = [Metric(k, v, ts, step) for k, v in self.figures(window).items()]
         client.log_batch(self.run_id, metrics=metrics)
 
     def send(self, notification: Notification) -> None:
         client = self._start()
+        suffix = f"-{notification.id}" if notification.id else ""
         client.log_text(self.run_id, notification.text,
-                        f"notifications/{notification.window_index:04d}.txt")
+                        f"notifications/{notification.window_index:04d}{suffix}.txt")
 
     def close(self, report: dict[str, Any]) -> None:
         if self._client is None:
@@ -294,6 +326,8 @@ class Dispatcher:
         if self.journal is not None:
             self.outbox_path = None
             for sink in self.sinks:
+                if hasattr(sink, "bind"):  # e.g. MLflow: one monitoring run per target
+                    sink.bind(self.journal.target)
                 for body, queued in self.journal.pending(_key(sink)):
                     n = Notification.from_dict(body)
                     self.outbox.setdefault(sink.name, deque()).append((n, queued))
@@ -383,20 +417,36 @@ class Dispatcher:
 
     def send(self, notification: Notification) -> None:
         now = datetime.now(UTC).isoformat()
+        status: dict[str, str] = {}
+        if self.journal is not None and notification.id:  # recorded, all sinks pending, first
+            status = self.journal.queue_all(notification, [(_key(s), s.name) for s in self.sinks])
         for sink in self.sinks:
-            if self.journal is not None and notification.id:
-                status = self.journal.queue(notification, _key(sink), sink.name)
-                if status != "new":  # delivered already, or waiting in the queue from before
-                    continue
+            if status.get(_key(sink), "new") != "new":  # delivered, or queued by an earlier run
+                continue
             self.outbox.setdefault(sink.name, deque()).append((notification, now))
             self._drain(sink)
 
-    def window(self, window: dict[str, Any]) -> None:
+    def window(self, window: dict[str, Any], concept_final: bool = True) -> None:
+        """Per-window figures to the sinks that take them. With a journal, a sink that has
+        ``figures(window)`` gets a window only when its figures differ from what it was given
+        before (written once; again only when re-judged); the concept figures of a window
+        whose late labels are still awaited wait until it is final."""
+        if not concept_final:
+            window = {**window, "concept": None}
         for sink in self.sinks:
             if sink.name in self._expired:
                 continue
+            digest = None
+            figures = getattr(sink, "figures", None)
+            if self.journal is not None and figures is not None:
+                digest = hashlib.sha256(json.dumps(figures(window), sort_keys=True)
+                                        .encode()).hexdigest()[:32]
+                if self.journal.published(str(window.get("label")), _key(sink)) == digest:
+                    continue
             try:
                 sink.on_window(window)
+                if digest is not None:
+                    self.journal.publish(str(window.get("label")), _key(sink), digest)
             except Exception as exc:
                 self.failures.append(SinkFailure(sink.name, str(window.get("label", "")),
                                                  redact_text(f"{type(exc).__name__}: {exc}"), 1))

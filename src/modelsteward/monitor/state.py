@@ -4,14 +4,15 @@ For each monitored *target* (model name, version, policy name and digest, window
 zone) the store keeps the windows already checked (their results as JSON and the alert
 tracker's open episodes after each), the alert episodes, the notifications (each with a
 stable id) and their delivery status per sink, a lock row so two runs never work on one
-target at once, and (schema 2) acknowledgements, silences and the heartbeats of ``--every``
-processes. A ``steward_monitor_schema``
+target at once, (schema 2) acknowledgements, silences and the heartbeats of ``--every``
+processes, and (schema 3) which per-window figures a sink such as MLflow has already been
+given, so they are written once. A ``steward_monitor_schema``
 row holds the schema version; older stores are migrated in place, rows kept.
 
     >>> import tempfile, pathlib
     >>> st = MonitorState.open(f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'm.db'}")
     >>> st.schema_version()
-    2
+    3
     >>> st.checked("churn|1|default|7D|UTC")
     {}
 """
@@ -50,17 +51,19 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from modelsteward.errors import ConfigError, StewardError
+from modelsteward.monitor.alerts import Notification
+from modelsteward.monitor.outbox import Outbox
 
 __all__ = ["DEFAULT_STATE", "SCHEMA_VERSION", "Journal", "MonitorBusyError", "MonitorState",
-           "default_state_url", "notification_id", "target_key"]
+           "concept_final", "default_state_url", "notification_id", "open_state", "target_key"]
 
 #: Where state lives when the data does not come from a prediction-log URL.
 DEFAULT_STATE = Path(".steward") / "monitor.db"
 #: The schema this code writes; older ones are migrated by :meth:`MonitorState.open`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: A lock older than this many seconds (a crashed run) is taken over.
 STALE_LOCK_SECONDS = 3600.0
 
@@ -82,9 +85,27 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+#: The thresholds of schema 2's policies: always in the digest. A threshold added later is in
+#: it only when set away from its preset (so adding one does not start every target over).
+_DIGEST_V2 = frozenset({
+    "ks_p_value", "psi_warning", "psi_critical", "null_rate", "variance_ratio",
+    "cardinality_ratio", "concept_p_value", "concept_min_drop", "min_window_rows",
+    "min_labelled_rows", "psi_noise_factor", "joint_alpha", "classifier_p_value",
+    "classifier_min_auc", "label_coverage_final", "label_delay_max", "notify_severity"})
+#: Thresholds that change what is re-sent, not what a window's results are.
+_SENDING_ONLY = frozenset({"reminder_every"})
+
+
 def policy_digest(policy: Any) -> str:
-    """A short digest of a policy's threshold values (names and sources aside)."""
-    values = {k: t.value for k, t in sorted(policy.thresholds.items())}
+    """A short digest of a policy's threshold values (names and sources aside).
+
+    >>> from modelsteward.monitor.policy import load_policy
+    >>> policy_digest(load_policy("default")) == policy_digest(load_policy({"reminder_every": 1}))
+    True
+    """
+    values = {k: t.value for k, t in sorted(policy.thresholds.items())
+              if k not in _SENDING_ONLY
+              and (k in _DIGEST_V2 or not str(t.source).startswith("preset "))}
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
@@ -164,6 +185,13 @@ def _tables(version: int) -> MetaData:
               Column("started_at", String(40), nullable=False),
               Column("beat_at", String(40), nullable=False),
               Column("last_status", String(200)), Column("next_run_at", String(40)))
+    if version >= 3:
+        Table("steward_monitor_published", md,
+              Column("target", String(400), primary_key=True),
+              Column("label", String(40), primary_key=True),
+              Column("sink_key", String(200), primary_key=True),
+              Column("digest", String(64), nullable=False),
+              Column("published_at", String(40), nullable=False))
     return md
 
 
@@ -183,6 +211,10 @@ def _migrate_1_to_2(engine: Engine) -> None:
             conn.execute(text(f"ALTER TABLE steward_monitor_episodes ADD COLUMN {col} {kind}"))
     for name in ("steward_monitor_silences", "steward_monitor_heartbeats"):
         _tables(2).tables[name].create(engine, checkfirst=True)
+
+
+def _migrate_2_to_3(engine: Engine) -> None:
+    _tables(3).tables["steward_monitor_published"].create(engine, checkfirst=True)
 
 
 @dataclass(frozen=True)
@@ -258,6 +290,15 @@ class MonitorState:
         return int(row[0]) if row else 0
 
     def _upgrade(self) -> None:
+        for attempt in range(3):  # two processes creating the tables at once: one loses
+            try:
+                return self._upgrade_once()
+            except (OperationalError, ProgrammingError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def _upgrade_once(self) -> None:
         names = set(inspect(self.engine).get_table_names())
         if "steward_monitor_schema" not in names:
             self.md.create_all(self.engine)
@@ -272,6 +313,8 @@ class MonitorState:
                               f"modelsteward ({SCHEMA_VERSION}); upgrade modelsteward")
         if version < 2:
             _migrate_1_to_2(self.engine)
+        if version < 3:
+            _migrate_2_to_3(self.engine)
         if version < SCHEMA_VERSION:
             with self.engine.begin() as conn:
                 conn.execute(update(self.t["steward_monitor_schema"])
@@ -402,6 +445,36 @@ class MonitorState:
         else:
             conn.execute(update(ep).where(*where).values(**values))
 
+    def stored_windows(self, target: str, *, since: str | None = None,
+                       after: str | None = None,
+                       before: str | None = None) -> list[tuple[dict[str, Any], bool]]:
+        """(result, concept final) of the stored windows starting at or after ``since``,
+        after ``after`` and before ``before`` (ISO starts; None: no bound), in window order."""
+        w = self.t["steward_monitor_windows"]
+        stmt = select(w.c.result, w.c.concept_final).where(w.c.target == target)
+        if since is not None:
+            stmt = stmt.where(w.c.start >= since)
+        if after is not None:
+            stmt = stmt.where(w.c.start > after)
+        if before is not None:
+            stmt = stmt.where(w.c.start < before)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(w.c.start, w.c.idx)).all()
+        return [(json.loads(r[0]), bool(r[1])) for r in rows]
+
+    def reset_episodes(self, target: str, since: str) -> None:
+        """Before episodes are derived again from the window starting at ``since`` on:
+        those opened there or later are marked superseded (derived again, they open again,
+        their acks kept), those resolved there or later are open again."""
+        w, ep = self.t["steward_monitor_windows"], self.t["steward_monitor_episodes"]
+        labels = select(w.c.label).where(w.c.target == target, w.c.start >= since)
+        with self.engine.begin() as conn:
+            conn.execute(update(ep).where(ep.c.target == target, ep.c.opened_label.in_(labels))
+                         .values(status="superseded", resolved_label=None, updated_at=_now()))
+            conn.execute(update(ep).where(ep.c.target == target, ep.c.status == "resolved",
+                                          ep.c.resolved_label.in_(labels))
+                         .values(status="open", resolved_label=None, updated_at=_now()))
+
     # --- episodes, acks, silences -----------------------------------------------------------
     def episodes(self, *, open_only: bool = False, model: str | None = None) -> list[Episode]:
         ep = self.t["steward_monitor_episodes"]
@@ -455,6 +528,57 @@ class MonitorState:
             return [dict(r) for r in conn.execute(stmt).mappings().all()]
 
     # --- notifications and deliveries (the outbox) ------------------------------------------
+    def sent_events(self, target: str, label: str) -> set[tuple[str, str, str]]:
+        """(event, alert key, severity) of every notification recorded for one window."""
+        n = self.t["steward_monitor_notifications"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(n.c.body).where(n.c.target == target,
+                                                       n.c.window_label == label)).all()
+        return {(str(e["event"]), str(e["alert"]["key"]), str(e["alert"]["severity"]))
+                for r in rows for e in json.loads(r[0]).get("events", [])}
+
+    def queue_all(self, target: str, notification: Any,
+                  sinks: list[tuple[str, str]]) -> dict[str, str]:
+        """Record the notification and a pending delivery per (sink key, sink name), in one
+        transaction, before anything is sent; returns each sink's status (see :meth:`queue`).
+        With no sinks the notification is still recorded (it was decided and reported)."""
+        n, d = self.t["steward_monitor_notifications"], self.t["steward_monitor_deliveries"]
+        out: dict[str, str] = {}
+        with self.engine.begin() as conn:
+            if conn.execute(select(n.c.id).where(n.c.id == notification.id)).first() is None:
+                conn.execute(insert(n), {"id": notification.id, "target": target,
+                                         "window_label": notification.window_label,
+                                         "body": json.dumps(notification.to_dict(), default=str),
+                                         "created_at": _now()})
+            for sink_key, sink_name in sinks:
+                row = conn.execute(select(d.c.status).where(
+                    d.c.notification_id == notification.id, d.c.sink_key == sink_key)).first()
+                if row is not None:
+                    out[sink_key] = str(row[0])
+                    continue
+                conn.execute(insert(d), {"notification_id": notification.id,
+                                         "sink_key": sink_key, "sink_name": sink_name,
+                                         "status": "pending", "attempts": 0,
+                                         "queued_at": _now()})
+                out[sink_key] = "new"
+        return out
+
+    def published(self, target: str, label: str, sink_key: str) -> str | None:
+        """The digest of the figures of one window a sink was last given (None: never)."""
+        p = self.t["steward_monitor_published"]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(p.c.digest).where(
+                p.c.target == target, p.c.label == label, p.c.sink_key == sink_key)).first()
+        return None if row is None else str(row[0])
+
+    def publish(self, target: str, label: str, sink_key: str, digest: str) -> None:
+        p = self.t["steward_monitor_published"]
+        with self.engine.begin() as conn:
+            conn.execute(delete(p).where(p.c.target == target, p.c.label == label,
+                                         p.c.sink_key == sink_key))
+            conn.execute(insert(p), {"target": target, "label": label, "sink_key": sink_key,
+                                     "digest": digest, "published_at": _now()})
+
     def queue(self, target: str, notification: Any, sink_key: str, sink_name: str) -> str:
         """Record the notification and a pending delivery before it is sent.
 
@@ -509,9 +633,6 @@ class MonitorState:
 
     def import_outbox(self, path: Path, target_of: dict[str, str] | None = None) -> int:
         """Move the entries of an issue-9 JSON Lines outbox into the store; returns how many."""
-        from modelsteward.monitor.alerts import Notification
-        from modelsteward.monitor.outbox import Outbox
-
         box = Outbox(path)
         moved = 0
         for e in box.load():
@@ -538,6 +659,15 @@ class Journal:
     def queue(self, notification: Any, sink_key: str, sink_name: str) -> str:
         return self.state.queue(self.target, notification, sink_key, sink_name)
 
+    def queue_all(self, notification: Any, sinks: list[tuple[str, str]]) -> dict[str, str]:
+        return self.state.queue_all(self.target, notification, sinks)
+
+    def published(self, label: str, sink_key: str) -> str | None:
+        return self.state.published(self.target, label, sink_key)
+
+    def publish(self, label: str, sink_key: str, digest: str) -> None:
+        self.state.publish(self.target, label, sink_key, digest)
+
     def pending(self, sink_key: str) -> list[tuple[dict[str, Any], str]]:
         return self.state.pending(sink_key)
 
@@ -546,6 +676,39 @@ class Journal:
 
     def failed(self, notification_id: str, sink_key: str, error: str, attempts: int) -> None:
         self.state.failed(notification_id, sink_key, error, attempts)
+
+
+def open_state(state: Any) -> MonitorState | None:
+    """A :class:`MonitorState` from one or its URL (None stays None)."""
+    if state is None or isinstance(state, MonitorState):
+        return state
+    return MonitorState.open(str(state))
+
+
+def state_url(state: Any) -> str:
+    """The URL of a :class:`MonitorState` or the URL itself."""
+    return state.url if isinstance(state, MonitorState) else str(state)
+
+
+def concept_final(coverage: float | None, end: Any, policy: Any, now: Any) -> bool:
+    """No more late labels to wait for: no concept result, coverage reached the policy's
+    ``label_coverage_final``, or ``label_delay_max`` days passed since the window ``end``.
+
+    >>> import pandas as pd
+    >>> from modelsteward.monitor.policy import load_policy
+    >>> end = pd.Timestamp("2026-03-02", tz="UTC")
+    >>> concept_final(0.5, end, load_policy("default"), end + pd.Timedelta(days=7))
+    False
+    >>> concept_final(0.5, end, load_policy("default"), end + pd.Timedelta(days=56))
+    True
+    """
+    from datetime import timedelta
+
+    if coverage is None or coverage >= float(policy.value("label_coverage_final")):
+        return True
+    if end is None or now is None:
+        return True
+    return bool(end + timedelta(days=int(policy.value("label_delay_max"))) <= now)
 
 
 def window_row(state: MonitorState, target: str,
