@@ -1,0 +1,131 @@
+"""Issue 12: alert episodes across runs: reminders and acks, late-label alerts carried into
+later windows, and a --rerun of a middle range deriving the later episodes again."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from modelsteward.errors import ConfigError
+from modelsteward.monitor import monitor
+from modelsteward.monitor.policy import load_policy
+from modelsteward.monitor.state import MonitorState
+
+START = pd.Timestamp("2026-01-05", tz="UTC")
+
+
+def _week(i: int) -> str:
+    return (START + pd.Timedelta(weeks=i)).isoformat()
+
+
+def _events(notes, feature: str | None = "f2", kind: str | None = None) -> list[tuple]:
+    return [(n.window_label, e.event, e.alert.severity) for n in notes for e in n.events
+            if (feature is None or e.alert.feature == feature)
+            and (kind is None or e.alert.kind == kind)
+            and (feature is None or e.alert.alert_type == "distribution")]
+
+
+def _episode(url: str, feature: str):
+    return [e for e in MonitorState.open(url).episodes() if e.feature == feature
+            and e.alert_key.startswith("data_drift")]
+
+
+def test_reminders_for_an_open_critical_episode_until_it_is_acknowledged(
+        tmp_path, baseline, make_stream) -> None:
+    frame = make_stream(weeks=10, shift={w: 0.9 for w in range(1, 10)}, seed=21)
+    # default policy: reminder_every 4 windows
+    full = monitor("churn", frame, baseline=baseline, sinks=[],
+                   state=f"sqlite:///{tmp_path / 'a.db'}", now=_week(10))
+    assert _events(full.notifications) == [("2026-W03", "new", "critical"),
+                                           ("2026-W07", "reminder", "critical"),
+                                           ("2026-W11", "reminder", "critical")]
+    reminder = next(n for n in full.notifications if n.window_label == "2026-W07")
+    assert "REMINDER" in reminder.text and "not acknowledged" in reminder.text
+    # acknowledged after week 3: no reminder is sent any more
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    first = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(3))
+    (ep,) = _episode(url, "f2")
+    MonitorState.open(url).ack(ep.id, "known backfill", by="ana@host")
+    rest = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(10))
+    assert _events([*first.notifications, *rest.notifications]) == [
+        ("2026-W03", "new", "critical")]
+    assert [a["ack_by"] for a in rest.acks] == ["ana@host"]
+    # reminder_every 0: never
+    off = monitor("churn", frame, baseline=baseline, sinks=[], policy={"reminder_every": 0},
+                  state=f"sqlite:///{tmp_path / 'c.db'}", now=_week(10))
+    assert _events(off.notifications) == [("2026-W03", "new", "critical")]
+    with pytest.raises(ConfigError, match="reminder_every"):
+        load_policy({"reminder_every": 1.5})
+
+
+def test_an_escalation_after_an_ack_is_sent_and_reminders_resume(tmp_path, baseline,
+                                                                 make_stream) -> None:
+    frame = make_stream(weeks=10, shift={1: 0.35, 2: 0.35, **{w: 0.9 for w in range(3, 10)}},
+                        seed=21)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    first = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(3))
+    assert _events(first.notifications) == [("2026-W03", "new", "warning")]
+    (ep,) = _episode(url, "f2")
+    MonitorState.open(url).ack(ep.id, "looking into it")  # acknowledged at warning
+    rest = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(10))
+    # critical is above the acknowledged warning: sent, and reminded 4 windows later
+    assert _events(rest.notifications) == [("2026-W05", "escalated", "critical"),
+                                           ("2026-W09", "reminder", "critical")]
+    assert _episode(url, "f2")[0].ack_severity == "warning"
+
+
+def test_a_late_label_alert_is_carried_into_later_windows(tmp_path, baseline,
+                                                          make_stream) -> None:
+    """Week 5 (2026-W07) drifts in concept, but its labels come late. Week 6 (2026-W08),
+    fully labelled, raises the concept alert first; when week 5's labels arrive the episode
+    is found to have opened in 2026-W07: that is sent (once, saying why), 2026-W08 is derived
+    again (the episode is open there, not new) and 2026-W09 continues it."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    early = make_stream(weeks=8, concept_from=5, late_weeks={5: 0.03}, seed=11)
+    later = make_stream(weeks=8, concept_from=5, late_weeks={5: 0.82}, seed=11)
+    common = dict(baseline=baseline, sinks=[], state=url)
+    runs = [monitor("churn", early, now=_week(6), **common),
+            monitor("churn", early, now=_week(7), **common)]
+    assert _events(runs[1].notifications, None, "concept_drift") == [
+        ("2026-W08", "new", "critical")]
+    runs.append(monitor("churn", later, now=_week(8), **common))
+    assert _events(runs[2].notifications, None, "concept_drift") == [
+        ("2026-W07", "new", "critical")]
+    (late,) = [n for n in runs[2].notifications if n.window_label == "2026-W07"]
+    assert late.late_note == "window 2026-W07, now 82% labelled"
+    state = MonitorState.open(url)
+    concept = [(e.opened_label, e.status) for e in state.episodes()
+               if e.alert_key.startswith("concept_drift")]
+    assert concept == [("2026-W08", "superseded"), ("2026-W07", "open")]
+    results = {r["label"]: r for r in state.window_results(runs[0].target)}
+    for label in ("2026-W08", "2026-W09"):
+        (a,) = [a for a in results[label]["alerts"] if a["kind"] == "concept_drift"]
+        assert a["since_window"] == "2026-W07", label
+    assert monitor("churn", later, now=_week(8), **common).notifications == ()
+
+
+def test_rerun_of_a_middle_range_derives_the_later_episodes_again(tmp_path, baseline,
+                                                                 make_stream) -> None:
+    """f2 shifts in weeks 3-5; week 3's data is then fixed upstream and rerun alone. The
+    episode now opens in week 4 (2026-W06): that is sent, the week-3 episode is superseded,
+    and the later windows say 'since 2026-W06'; nothing already sent is sent again."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    broken = make_stream(weeks=8, shift={3: 0.9, 4: 0.9, 5: 0.9}, seed=21)
+    fixed = make_stream(weeks=8, shift={4: 0.9, 5: 0.9}, seed=21)
+    first = monitor("churn", broken, baseline=baseline, sinks=[], state=url, now=_week(8))
+    assert _events(first.notifications) == [("2026-W05", "new", "critical"),
+                                            ("2026-W08", "resolved", "critical")]
+    rerun = monitor("churn", fixed, baseline=baseline, sinks=[], state=url, now=_week(8),
+                    rerun=True, since=_week(3), until=_week(4))
+    assert rerun.replaced == ("2026-W05",)
+    assert _events(rerun.notifications) == [("2026-W06", "new", "critical")]
+    assert [(e.opened_label, e.status, e.resolved_label) for e in _episode(url, "f2")] == [
+        ("2026-W05", "superseded", None), ("2026-W06", "resolved", "2026-W08")]
+    results = {r["label"]: r for r in MonitorState.open(url).window_results(first.target)}
+    (a,) = [a for a in results["2026-W07"]["alerts"]
+            if a["feature"] == "f2" and a["alert_type"] == "distribution"]
+    assert a["since_window"] == "2026-W06"
+    # the same rerun again: nothing new
+    again = monitor("churn", fixed, baseline=baseline, sinks=[], state=url, now=_week(8),
+                    rerun=True, since=_week(3), until=_week(4))
+    assert again.notifications == ()
