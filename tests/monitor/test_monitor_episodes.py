@@ -129,3 +129,44 @@ def test_rerun_of_a_middle_range_derives_the_later_episodes_again(tmp_path, base
     again = monitor("churn", fixed, baseline=baseline, sinks=[], state=url, now=_week(8),
                     rerun=True, since=_week(3), until=_week(4))
     assert again.notifications == ()
+
+
+def test_report_and_cli_show_silences_and_acks(tmp_path, baseline, make_stream) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from modelsteward.cli import main
+
+    bdir = tmp_path / "baseline"
+    baseline.save(bdir)
+    data = tmp_path / "prod.csv"
+    make_stream(weeks=6, shift={w: 0.9 for w in range(1, 6)}, seed=21).to_csv(data, index=False)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["monitor", "--model", "churn", "--baseline", str(bdir), "--data", str(data),
+            "--state", url, "--sink", f"jsonl:{tmp_path / 'a.jsonl'}"]
+    runner = CliRunner()
+    assert runner.invoke(main, [*args, "--now", _week(3)]).exit_code == 0
+    (ep,) = _episode(url, "f2")
+    MonitorState.open(url).ack(ep.id, "upstream <fix> Monday", by="ana@ops")
+    MonitorState.open(url).silence("churn", "plan", "2026-12-31T00:00:00+00:00",
+                                   "new pricing plan", by="bo@ops")
+    res = runner.invoke(main, [*args, "--now", _week(6), "--report-dir", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    for text in ("silences and acknowledgements", "feature plan", "bo@ops", "2026-12-31",
+                 "new pricing plan", f"episode {ep.id}", "ana@ops", "upstream <fix> Monday"):
+        assert text in out, text
+    doc = json.loads((tmp_path / "r" / "report.json").read_text())
+    (s,) = doc["state"]["silences"]
+    assert (s["created_by"], s["reason"], s["until"][:10]) == ("bo@ops", "new pricing plan",
+                                                               "2026-12-31")
+    assert s["created_at"]
+    (a,) = doc["state"]["acks"]
+    assert (a["ack_by"], a["ack_reason"], a["ack_severity"]) == (
+        "ana@ops", "upstream <fix> Monday", "critical") and a["ack_at"]
+    html = (tmp_path / "r" / "report.html").read_text()
+    section = html[html.index("<h2 id=people>"):]
+    for text in ("bo@ops", "new pricing plan", "2026-12-31", s["created_at"], "ana@ops",
+                 "upstream &lt;fix&gt; Monday", a["ack_at"]):
+        assert text in section, text

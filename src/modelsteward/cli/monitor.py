@@ -223,17 +223,31 @@ def print_summary(report: Any) -> None:
             say(f"{label}: in progress (window still open, no alert raised)")
         for text in report.late_labels:
             say(f"late labels re-judged: {text}")
-        for s in report.silences:
-            say(f"silenced: {s['feature']} until {s['until']} by {s['created_by']} "
-                f"({s['reason']})")
-        for a in report.acks:
-            say(f"acknowledged: episode {a['id']} {a['alert_key']} by {a['ack_by']} at "
-                f"{a['ack_at']} ({a['ack_reason']})")
+        if report.silences or report.acks:
+            console.print(_people_table(report))
     if report.undelivered:
         n = len(report.undelivered)
         where = (f"kept in the outbox {report.outbox}, retried on the next run"
                  if report.outbox else "not kept: no outbox")
         say(f"{n} notification{'s' if n != 1 else ''} not delivered ({where})")
+
+
+def _people_table(report: Any) -> Any:
+    """Silences and acknowledgements: what, who, when, until, why."""
+    from rich.table import Table
+
+    table = Table(title="silences and acknowledgements")
+    for col in ("kind", "what", "by", "when", "until", "reason"):
+        table.add_column(col)
+    for s in report.silences:
+        table.add_row("silenced", esc(f"feature {s['feature']}"), esc(s["created_by"]),
+                      esc(str(s["created_at"])[:16]), esc(str(s["until"])[:16]), esc(s["reason"]))
+    for a in report.acks:
+        table.add_row("acknowledged", esc(f"episode {a['id']} {a['alert_key']} "
+                                          f"({a['ack_severity']})"),
+                      esc(a["ack_by"]), esc(str(a["ack_at"])[:16]),
+                      "severity rises", esc(a["ack_reason"]))
+    return table
 
 
 @click.command("monitor")

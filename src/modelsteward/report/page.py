@@ -114,6 +114,34 @@ def _alerts_section(report: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _people_section(report: dict[str, Any]) -> str:
+    """Silences and acknowledgements recorded in the state store: who, when, why, until."""
+    state = report.get("state") or {}
+    silences, acks = state.get("silences") or [], state.get("acks") or []
+    if not silences and not acks:
+        return ""
+    out = ["<h2 id=people>Silences and acknowledgements</h2>"]
+    if silences:
+        rows = "".join(
+            f"<tr><td>{_e(s.get('feature'))}</td><td>{_e(s.get('until'))}</td>"
+            f"<td>{_e(s.get('created_by'))}</td><td>{_e(s.get('created_at'))}</td>"
+            f"<td>{_e(s.get('reason'))}</td></tr>" for s in silences)
+        out.append("<h3>Silenced features (alerts shown here, not sent)</h3><table><tr>"
+                   "<th>feature</th><th>until</th><th>by</th><th>when</th><th>reason</th>"
+                   f"</tr>{rows}</table>")
+    if acks:
+        rows = "".join(
+            f"<tr><td class=n>{_e(a.get('id'))}</td><td>{_e(a.get('alert_key'))}</td>"
+            f"<td>{_badge(a.get('ack_severity'))}</td><td>{_e(a.get('opened_label'))}</td>"
+            f"<td>{_e(a.get('ack_by'))}</td><td>{_e(a.get('ack_at'))}</td>"
+            f"<td>{_e(a.get('ack_reason'))}</td></tr>" for a in acks)
+        out.append("<h3>Acknowledged episodes (no reminders until the severity rises)</h3>"
+                   "<table><tr><th>episode</th><th>alert</th><th>acknowledged at</th>"
+                   "<th>open since</th><th>by</th><th>when</th><th>reason</th></tr>"
+                   f"{rows}</table>")
+    return "".join(out)
+
+
 def _skipped_text(summary: dict[str, Any]) -> str:
     """`` · 12 rows skipped: non-finite outcome`` for the intro line ('' when none)."""
     skipped = summary.get("skipped_rows") or {}
@@ -384,7 +412,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"sent{_skipped_text(summary)}</p>"
     )
     body = [
-        _alerts_section(report), _model_section(report), _feature_section(report),
+        _alerts_section(report), _people_section(report), _model_section(report), _feature_section(report),
         _distribution_section(report), _psi_section(report), _concept_section(report),
         _multivariate_section(report), _windows_section(report), _policy_section(report),
     ]
