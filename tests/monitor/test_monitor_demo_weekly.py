@@ -1,0 +1,65 @@
+"""Issue 12's demo-log check: on the demo's prediction log, twelve weekly incremental runs
+with a simulated clock send the same notifications, in the same order, as one full replay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from modelsteward.cli import main
+from modelsteward.monitor.demo import MODEL, START, WEEKS, run_demo
+
+
+class _Quiet:
+    name = "quiet"
+
+    def send(self, notification) -> None:
+        return None
+
+    def on_window(self, window) -> None:
+        return None
+
+    def close(self, report) -> None:
+        return None
+
+
+def _sent(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_demo_log_weekly_runs_send_what_one_full_replay_sends(tmp_path) -> None:
+    from modelsteward import registry
+
+    res = run_demo(tmp_path / "demo", echo=lambda _: None, console_sink=_Quiet())
+    version = res.versions["v2"]  # the version that served (and logged) the twelve weeks
+    bdir = tmp_path / "baseline"
+    registry.load_baseline(MODEL, version=version, tracking_uri=res.tracking_uri).save(bdir)
+    end = START + pd.Timedelta(weeks=WEEKS)
+
+    def run(state: str, sink: Path, now: pd.Timestamp) -> None:
+        out = CliRunner().invoke(main, [
+            "monitor", "--model", MODEL, "--version", version, "--baseline", str(bdir),
+            "--log", res.log_url, "--state", f"sqlite:///{tmp_path / state}",
+            "--sink", f"jsonl:{sink}", "--now", now.isoformat(), "--json"])
+        assert out.exit_code == 0, (out.output[-2000:], out.exception)
+
+    full = tmp_path / "full.jsonl"
+    run("full.db", full, end)
+    weekly = tmp_path / "weekly.jsonl"
+    for week in range(1, WEEKS + 1):  # a simulated clock: each Monday morning
+        run("weekly.db", weekly, START + pd.Timedelta(weeks=week, hours=6))
+    sent_full, sent_weekly = _sent(full), _sent(weekly)
+    print(f"demo log: {len(sent_full)} notifications in the full replay, "
+          f"{len(sent_weekly)} over 12 weekly runs")
+    assert len(sent_full) >= 4
+    assert [(n["id"], n["text"]) for n in sent_weekly] == [(n["id"], n["text"])
+                                                           for n in sent_full]
+    # and a thirteenth run, the same week again, sends nothing
+    run("weekly.db", weekly, end + pd.Timedelta(hours=7))
+    assert len(_sent(weekly)) == len(sent_weekly)
