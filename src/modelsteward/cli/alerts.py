@@ -52,7 +52,9 @@ def list_(open_only: bool, state_url: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     state = _state(state_url)
-    episodes = sorted(state.episodes(open_only=open_only), key=lambda e: e.status != "open")
+    episodes = sorted(state.episodes(open_only=open_only),
+                      key=lambda e: ("open", "resolved").index(e.status)
+                      if e.status in ("open", "resolved") else 2)
     silences = state.silences(at=datetime.now(UTC).isoformat())
     if as_json:
         click.echo(json.dumps({"episodes": [e.to_dict() for e in episodes],
@@ -64,7 +66,8 @@ def list_(open_only: bool, state_url: str | None, as_json: bool) -> None:
     for e in episodes:
         model = e.target.split("|", 2)
         ack = f"{e.ack_by} {e.ack_at[:16]}: {e.ack_reason}" if e.ack_at else ""
-        status = e.status if e.status == "open" else f"resolved {e.resolved_label}"
+        status = (f"resolved {e.resolved_label}" if e.status == "resolved" else
+                  "superseded (derived again)" if e.status == "superseded" else e.status)
         table.add_row(str(e.id), esc(f"{model[0]} v{model[1]}" if len(model) > 1 else model[0]),
                       esc(e.alert_key), esc(e.severity), esc(e.opened_label), esc(status),
                       esc(ack))
