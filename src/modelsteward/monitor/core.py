@@ -501,7 +501,8 @@ def monitor(
             target=target, now_ts=now_ts, include_partial=include_partial, rerun=rerun,
             run_warnings=run_warnings, cleaned=cleaned, prediction_column=prediction_column,
             outcome_column=outcome_column, progress=progress,
-            heartbeat=(lambda: store.heartbeat(target, owner)) if store is not None else None,
+            heartbeat=(lambda: store.heartbeat(str(target), owner)) if store is not None
+            else None,
         )
 
 
@@ -562,7 +563,7 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
                     late.append(w)
         else:
             todo.append(w)
-    ledger = (Ledger(store, target, tracker, dispatcher.window if sink_objs else None)
+    ledger = (Ledger(store, str(target), tracker, dispatcher.window if sink_objs else None)
               if store is not None else None)
     concept_notes: list[str] = []
     concept = _concept_per_window(frame, [*late, *todo], base, pol, prediction_column,
@@ -586,14 +587,13 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
     try:
         if ledger is not None:  # late labels re-judge closed windows; episodes derived again
             for w in late:
-                ledger.late_labels(w.label, concept.get(w.index), _concept_final(
-                    concept.get(w.index), w, pol, now_ts), lambda c, w=w: _concept_alert(
-                        c, pol, dict(window_index=w.index, window_label=w.label,
-                                     model_name=model, model_version=version)))
+                ledger.late_labels(w.label, concept.get(w.index),
+                                   _concept_final(concept.get(w.index), w, pol, now_ts),
+                                   _judge_concept(pol, w, model, version))
             ledger.begin(first)
-            for note in ledger.replay(before=first):
-                notifications.append(note)
-                dispatcher.send(note)
+            for news in ledger.replay(before=first):
+                notifications.append(news)
+                dispatcher.send(news)
         partial = {w.label for w in todo if store is not None
                    and not _complete(w, spec, now_ts)}
         for w in todo:
@@ -657,9 +657,9 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
             if bar is not None:
                 bar.advance(task)
         if ledger is not None and todo and todo[-1].start is not None:
-            for note in ledger.replay(after=todo[-1].start.isoformat()):  # after a --rerun
-                notifications.append(note)
-                dispatcher.send(note)
+            for news in ledger.replay(after=todo[-1].start.isoformat()):  # after a --rerun
+                notifications.append(news)
+                dispatcher.send(news)
     finally:
         if bar is not None:
             bar.stop()
@@ -703,6 +703,14 @@ def _shown_url(url: str) -> str:
     from modelsteward.redact import redact_uri
 
     return redact_uri(url)
+
+
+def _judge_concept(pol: Policy, w: Window, model: str,
+                   version: str) -> Callable[[ConceptDriftResult], Alert | None]:
+    """The concept alert of window ``w`` for a (re-evaluated) concept result."""
+    common: dict[str, Any] = dict(window_index=w.index, window_label=w.label,
+                                  model_name=model, model_version=version)
+    return lambda c: _concept_alert(c, pol, common)
 
 
 def _concept_final(c: ConceptDriftResult | None, w: Window, pol: Policy,

@@ -203,7 +203,7 @@ class MlflowSink(_Base):
         tags = {"modelsteward.kind": "monitoring",
                 "modelsteward.model_name": self.model_name,
                 "modelsteward.model_version": str(self.model_version)}
-        found = []
+        found: list[Any] = []
         if self.target is not None:
             tags["modelsteward.target_id"] = self._target_id()
             tags["modelsteward.target"] = self.target[:4000]

@@ -412,7 +412,8 @@ def render_html(report: dict[str, Any]) -> str:
         f"sent{_skipped_text(summary)}</p>"
     )
     body = [
-        _alerts_section(report), _people_section(report), _model_section(report), _feature_section(report),
+        _alerts_section(report), _people_section(report),
+        _model_section(report), _feature_section(report),
         _distribution_section(report), _psi_section(report), _concept_section(report),
         _multivariate_section(report), _windows_section(report), _policy_section(report),
     ]
