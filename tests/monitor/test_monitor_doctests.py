@@ -13,6 +13,7 @@ MODULES = [
     "modelsteward.monitor.core", "modelsteward.monitor.calibrate", "modelsteward.report.page",
     "modelsteward.report.svg", "modelsteward.monitor.rows", "modelsteward.monitor.outbox",
     "modelsteward.report.text", "modelsteward.cli._console", "modelsteward.monitor.state",
+    "modelsteward.monitor.episodes",
 ]
 
 
