@@ -118,6 +118,7 @@ def test_rerun_of_a_middle_range_derives_the_later_episodes_again(tmp_path, base
     rerun = monitor("churn", fixed, baseline=baseline, sinks=[], state=url, now=_week(8),
                     rerun=True, since=_week(3), until=_week(4))
     assert rerun.replaced == ("2026-W05",)
+    assert [w.index for w in rerun.windows] == [3]  # the stored window's index, not 0
     assert _events(rerun.notifications) == [("2026-W06", "new", "critical")]
     assert [(e.opened_label, e.status, e.resolved_label) for e in _episode(url, "f2")] == [
         ("2026-W05", "superseded", None), ("2026-W06", "resolved", "2026-W08")]

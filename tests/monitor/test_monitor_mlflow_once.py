@@ -54,3 +54,13 @@ def test_weekly_runs_write_each_window_once_into_one_monitoring_run(
     # the late-labelled window's concept figures were held back until final, then written
     coverage = {m.step: m.value for m in client.get_metric_history(run_id, "concept/coverage")}
     assert coverage[5] == pytest.approx(0.95, abs=0.01)
+    # week 3's data is fixed upstream and rerun: only the figures that changed are written
+    # again, 1 ms later than the first point, so MLflow's latest value is the re-judged one
+    fixed = make_stream(weeks=6, late_weeks={5: 0.95}, seed=5)
+    run(fixed, _week(8), rerun=True, since=_week(3), until=_week(4))
+    psi_f2 = sorted((m for m in client.get_metric_history(run_id, "psi/f2") if m.step == 3),
+                    key=lambda m: m.timestamp)
+    assert len(psi_f2) == 2 and psi_f2[1].timestamp == psi_f2[0].timestamp + 1
+    assert psi_f2[1].value < 0.1 < psi_f2[0].value
+    for metric in ("rows", "psi/f0"):
+        assert [m.step for m in client.get_metric_history(run_id, metric)].count(3) == 1, metric

@@ -68,8 +68,8 @@ def test_state_schema_v1_is_migrated_not_lost(tmp_path) -> None:
     assert episode.alert_key == "k" and episode.ack_at is None
     assert state.ack(episode.id, "known", by="ana").ack_reason == "known"  # the new columns
     assert state.silences() == []  # the new table
-    state.publish("m|1|p|W|UTC", "2026-W02", "mlflow", "d1")  # schema 3's table
-    assert state.published("m|1|p|W|UTC", "2026-W02", "mlflow") == "d1"
+    state.publish("m|1|p|W|UTC", "2026-W02", "mlflow", {"rows": 10.0}, 1)  # schema 3's table
+    assert state.published("m|1|p|W|UTC", "2026-W02", "mlflow") == ({"rows": 10.0}, 1)
 
 
 def test_state_file_is_private(tmp_path) -> None:

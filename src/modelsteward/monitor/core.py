@@ -22,6 +22,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from modelsteward.monitor.sinks import ConsoleSink, Dispatcher, parse_sink
 from modelsteward.monitor.state import (
     Journal,
     concept_final,
+    index_offset,
     open_state,
     resume_point,
     state_url,
@@ -538,6 +540,10 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
     tracker = AlertTracker(model, version, notify_severity=pol.value("notify_severity"),
                            reminder_every=int(pol.value("reminder_every")))
     checked: dict[str, dict[str, Any]] = store.checked(target) if store is not None else {}
+    shift = index_offset([(w.label, w.index, w.start.isoformat() if w.start is not None
+                           else None) for w in windows], checked)
+    if shift:  # the stored windows' indices (a --since run numbers its windows from 0)
+        windows = [dataclass_replace(w, index=w.index + shift) for w in windows]
     silenced: dict[str, dict[str, Any]] = {}
     acks: list[dict[str, Any]] = []
     if store is not None:

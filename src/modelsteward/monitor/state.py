@@ -58,7 +58,8 @@ from modelsteward.monitor.alerts import Notification
 from modelsteward.monitor.outbox import Outbox
 
 __all__ = ["DEFAULT_STATE", "SCHEMA_VERSION", "Journal", "MonitorBusyError", "MonitorState",
-           "concept_final", "default_state_url", "notification_id", "open_state", "target_key"]
+           "concept_final", "default_state_url", "index_offset", "notification_id",
+           "open_state", "target_key"]
 
 #: Where state lives when the data does not come from a prediction-log URL.
 DEFAULT_STATE = Path(".steward") / "monitor.db"
@@ -190,7 +191,8 @@ def _tables(version: int) -> MetaData:
               Column("target", String(400), primary_key=True),
               Column("label", String(40), primary_key=True),
               Column("sink_key", String(200), primary_key=True),
-              Column("digest", String(64), nullable=False),
+              Column("figures", Text, nullable=False),  # name -> value, as last written
+              Column("writes", Integer, nullable=False),
               Column("published_at", String(40), nullable=False))
     return md
 
@@ -563,21 +565,25 @@ class MonitorState:
                 out[sink_key] = "new"
         return out
 
-    def published(self, target: str, label: str, sink_key: str) -> str | None:
-        """The digest of the figures of one window a sink was last given (None: never)."""
+    def published(self, target: str, label: str,
+                  sink_key: str) -> tuple[dict[str, float], int]:
+        """(figures, times written) of one window as a sink was last given them
+        (``({}, 0)``: never)."""
         p = self.t["steward_monitor_published"]
         with self.engine.connect() as conn:
-            row = conn.execute(select(p.c.digest).where(
+            row = conn.execute(select(p.c.figures, p.c.writes).where(
                 p.c.target == target, p.c.label == label, p.c.sink_key == sink_key)).first()
-        return None if row is None else str(row[0])
+        return ({}, 0) if row is None else (json.loads(row[0]), int(row[1]))
 
-    def publish(self, target: str, label: str, sink_key: str, digest: str) -> None:
+    def publish(self, target: str, label: str, sink_key: str, figures: dict[str, float],
+                writes: int) -> None:
         p = self.t["steward_monitor_published"]
         with self.engine.begin() as conn:
             conn.execute(delete(p).where(p.c.target == target, p.c.label == label,
                                          p.c.sink_key == sink_key))
             conn.execute(insert(p), {"target": target, "label": label, "sink_key": sink_key,
-                                     "digest": digest, "published_at": _now()})
+                                     "figures": json.dumps(figures), "writes": writes,
+                                     "published_at": _now()})
 
     def queue(self, target: str, notification: Any, sink_key: str, sink_name: str) -> str:
         """Record the notification and a pending delivery before it is sent.
@@ -662,11 +668,11 @@ class Journal:
     def queue_all(self, notification: Any, sinks: list[tuple[str, str]]) -> dict[str, str]:
         return self.state.queue_all(self.target, notification, sinks)
 
-    def published(self, label: str, sink_key: str) -> str | None:
+    def published(self, label: str, sink_key: str) -> tuple[dict[str, float], int]:
         return self.state.published(self.target, label, sink_key)
 
-    def publish(self, label: str, sink_key: str, digest: str) -> None:
-        self.state.publish(self.target, label, sink_key, digest)
+    def publish(self, label: str, sink_key: str, figures: dict[str, float], writes: int) -> None:
+        self.state.publish(self.target, label, sink_key, figures, writes)
 
     def pending(self, sink_key: str) -> list[tuple[dict[str, Any], str]]:
         return self.state.pending(sink_key)
@@ -688,6 +694,28 @@ def open_state(state: Any) -> MonitorState | None:
 def state_url(state: Any) -> str:
     """The URL of a :class:`MonitorState` or the URL itself."""
     return state.url if isinstance(state, MonitorState) else str(state)
+
+
+def index_offset(windows: list[tuple[str, int, Any]], checked: dict[str, dict[str, Any]]) -> int:
+    """What to add to this run's window indices (``(label, index, start)`` each) so they are
+    the indices of the stored windows (a run over ``--since``... numbers its windows from 0).
+
+    >>> index_offset([("2026-W05", 0, None)], {"2026-W05": {"idx": 3, "end": None}})
+    3
+    >>> index_offset([("2026-W07", 0, "2026-02-09T00:00:00+00:00")],
+    ...              {"2026-W06": {"idx": 4, "end": "2026-02-09T00:00:00+00:00"}})
+    5
+    """
+    for label, idx, _ in windows:
+        if label in checked:
+            return int(checked[label]["idx"]) - idx
+    if not windows or not checked:
+        return 0
+    last = max(checked.values(), key=lambda r: int(r["idx"]))
+    start = windows[0][2]
+    if start is not None and last.get("end") is not None and str(last["end"]) <= str(start):
+        return int(last["idx"]) + 1 - windows[0][1]
+    return 0
 
 
 def concept_final(coverage: float | None, end: Any, policy: Any, now: Any) -> bool:
