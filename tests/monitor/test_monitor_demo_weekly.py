@@ -57,6 +57,8 @@ def test_demo_log_weekly_runs_send_what_one_full_replay_sends(tmp_path) -> None:
     sent_full, sent_weekly = _sent(full), _sent(weekly)
     print(f"demo log: {len(sent_full)} notifications in the full replay, "
           f"{len(sent_weekly)} over 12 weekly runs")
+    for n in sent_weekly:
+        print(" ", n["title"])
     assert len(sent_full) >= 4
     assert [(n["id"], n["text"]) for n in sent_weekly] == [(n["id"], n["text"])
                                                            for n in sent_full]
