@@ -83,10 +83,10 @@ class Ledger:
         result = {**result, "concept": concept.to_dict(), "alerts": alerts}
         self._save(result, snapshot, final, [])
         after = [(alert.key, alert.severity)] if alert is not None else []
-        if before != after:
+        start = result.get("start")
+        if before != after and start is not None:  # (windows without a time are not replayed)
             self.late[label] = f"window {label}, now {concept.coverage:.0%} labelled"
-            start = str(result.get("start"))
-            self.dirty = start if self.dirty is None else min(self.dirty, start)
+            self.dirty = str(start) if self.dirty is None else min(self.dirty, str(start))
 
     # --- deriving episodes ------------------------------------------------------------------
     def begin(self, first_start: str | None) -> None:
