@@ -126,6 +126,17 @@ def test_rerun_of_a_middle_range_derives_the_later_episodes_again(tmp_path, base
     (a,) = [a for a in results["2026-W07"]["alerts"]
             if a["feature"] == "f2" and a["alert_type"] == "distribution"]
     assert a["since_window"] == "2026-W06"
+    from click.testing import CliRunner
+
+    from modelsteward.cli import main
+
+    import json
+
+    listed = CliRunner().invoke(main, ["alerts", "list", "--state", url, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert "superseded" in {e["status"] for e in json.loads(listed.output)["episodes"]}
+    opened = CliRunner().invoke(main, ["alerts", "list", "--open", "--state", url, "--json"])
+    assert {e["status"] for e in json.loads(opened.output)["episodes"]} <= {"open"}
     # the same rerun again: nothing new
     again = monitor("churn", fixed, baseline=baseline, sinks=[], state=url, now=_week(8),
                     rerun=True, since=_week(3), until=_week(4))

@@ -67,7 +67,7 @@ def list_(open_only: bool, state_url: str | None, as_json: bool) -> None:
         model = e.target.split("|", 2)
         ack = f"{e.ack_by} {e.ack_at[:16]}: {e.ack_reason}" if e.ack_at else ""
         status = (f"resolved {e.resolved_label}" if e.status == "resolved" else
-                  "superseded (derived again)" if e.status == "superseded" else e.status)
+                  "superseded" if e.status == "superseded" else e.status)
         table.add_row(str(e.id), esc(f"{model[0]} v{model[1]}" if len(model) > 1 else model[0]),
                       esc(e.alert_key), esc(e.severity), esc(e.opened_label), esc(status),
                       esc(ack))
