@@ -62,6 +62,17 @@ def test_demo_log_weekly_runs_send_what_one_full_replay_sends(tmp_path) -> None:
     assert len(sent_full) >= 4
     assert [(n["id"], n["text"]) for n in sent_weekly] == [(n["id"], n["text"])
                                                            for n in sent_full]
+    # the same episodes and per-window results in both stores
+    from modelsteward.monitor.state import MonitorState
+
+    stores = [MonitorState.open(f"sqlite:///{tmp_path / name}") for name in ("full.db",
+                                                                             "weekly.db")]
+    (target,) = {e.target for e in stores[0].episodes()}
+    eps = [[(e.alert_key, e.opened_label, e.severity, e.status, e.resolved_label)
+            for e in st.episodes()] for st in stores]
+    assert eps[0] == eps[1] and eps[0]
+    results = [st.window_results(target) for st in stores]
+    assert len(results[0]) == WEEKS and results[0] == results[1]
     # and a thirteenth run, the same week again, sends nothing
     run("weekly.db", weekly, end + pd.Timedelta(hours=7))
     assert len(_sent(weekly)) == len(sent_weekly)
