@@ -3,9 +3,13 @@ later windows, and a --rerun of a middle range deriving the later episodes again
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from modelsteward.cli import main
 from modelsteward.errors import ConfigError
 from modelsteward.monitor import monitor
 from modelsteward.monitor.policy import load_policy
@@ -126,12 +130,6 @@ def test_rerun_of_a_middle_range_derives_the_later_episodes_again(tmp_path, base
     (a,) = [a for a in results["2026-W07"]["alerts"]
             if a["feature"] == "f2" and a["alert_type"] == "distribution"]
     assert a["since_window"] == "2026-W06"
-    from click.testing import CliRunner
-
-    from modelsteward.cli import main
-
-    import json
-
     listed = CliRunner().invoke(main, ["alerts", "list", "--state", url, "--json"])
     assert listed.exit_code == 0, listed.output
     assert "superseded" in {e["status"] for e in json.loads(listed.output)["episodes"]}
@@ -144,12 +142,6 @@ def test_rerun_of_a_middle_range_derives_the_later_episodes_again(tmp_path, base
 
 
 def test_report_and_cli_show_silences_and_acks(tmp_path, baseline, make_stream) -> None:
-    import json
-
-    from click.testing import CliRunner
-
-    from modelsteward.cli import main
-
     bdir = tmp_path / "baseline"
     baseline.save(bdir)
     data = tmp_path / "prod.csv"

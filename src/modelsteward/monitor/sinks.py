@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
 from collections import deque
@@ -167,9 +168,9 @@ class MlflowSink(_Base):
     and correlation over windows next to the model. With a state store the Dispatcher binds
     the sink to its target: every run on that target (model, version, policy, window spec)
     writes into the same MLflow run, and each window's figures are written once (the state
-    store remembers what was written; a point is logged at the window's start time, so
-    writing the same figure again adds nothing). Without a state store each call makes its
-    own run.
+    store remembers what was written; concept figures and alert counts wait until the
+    window's late labels are final); a re-judged window writes only the figures that
+    changed. Without a state store each call makes its own run.
     """
 
     name = "mlflow"
@@ -242,11 +243,12 @@ class MlflowSink(_Base):
                 out[f"concept/{key}"] = float(concept[key])
         for key, value in (concept.get("performance") or {}).items():
             out[f"performance/{key}"] = float(value)
-        counts = {"info": 0, "warning": 0, "critical": 0}
-        for a in window.get("alerts", []):
-            counts[a["severity"]] += 1
-        out.update({f"alerts/{k}": float(v) for k, v in counts.items()})
-        return out
+        if window.get("alerts") is not None:
+            counts = {"info": 0, "warning": 0, "critical": 0}
+            for a in window["alerts"]:
+                counts[a["severity"]] += 1
+            out.update({f"alerts/{k}": float(v) for k, v in counts.items()})
+        return {k: v for k, v in out.items() if math.isfinite(v)}
 
     def on_window(self, window: dict[str, Any]) -> None:
         self.write_figures(window, self.figures(window))
@@ -438,8 +440,8 @@ class Dispatcher:
         ``figures(window)`` gets a window only when its figures differ from what it was given
         before (written once; again only when re-judged); the concept figures of a window
         whose late labels are still awaited wait until it is final."""
-        if not concept_final:
-            window = {**window, "concept": None}
+        if not concept_final:  # its concept result, and so its alert counts, may still change
+            window = {**window, "concept": None, "alerts": None}
         for sink in self.sinks:
             if sink.name in self._expired:
                 continue
