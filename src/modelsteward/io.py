@@ -34,7 +34,7 @@ import glob
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 
 import pyarrow as pa
 
@@ -76,7 +76,7 @@ _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 
 
-def is_dataset_source(data: Any) -> bool:
+def is_dataset_source(data: object) -> TypeGuard[Source]:
     """True for a path, a glob or a non-empty list of them (what this module reads).
 
     >>> is_dataset_source("data/*.parquet"), is_dataset_source({"x": [1]})

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from modelsteward.errors import ColumnTypeError, DataError, UnsupportedInputError
@@ -246,7 +247,7 @@ def as_columns(data: Any) -> dict[str, np.ndarray]:
     )
 
 
-def infer_kind(values: Any) -> str:
+def infer_kind(values: npt.ArrayLike | pa.DataType) -> str:
     """The kind of a column, from its values (a numpy array or array-like) or its Arrow type:
     the one rule of every fit path (exact, sketch, files, Spark), applied once at fit time and
     stored in the baseline, never re-guessed per window.

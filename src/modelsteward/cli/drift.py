@@ -10,7 +10,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,10 +18,15 @@ from modelsteward.cli._console import esc, make_console, plain
 from modelsteward.errors import StewardError
 from modelsteward.io import read_table
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from modelsteward.baseline import Baseline
+
 __all__ = ["command", "load_reference"]
 
 
-def load_reference(path: str | Path) -> Any:
+def load_reference(path: str | Path) -> Baseline | pa.Table:
     """A Baseline when ``path`` is a saved baseline directory, else the data (an Arrow table
     read by :func:`modelsteward.io.read_table`)."""
     from modelsteward.baseline import BASELINE_FILE, Baseline

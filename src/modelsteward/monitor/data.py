@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelsteward._types import DataLike
 from modelsteward.errors import DataError, UnsupportedInputError
-from modelsteward.io import is_dataset_source, read_table
+from modelsteward.io import Source, is_dataset_source, read_table
 
 __all__ = ["LOG_URL_PREFIXES", "SKIP_COLUMN", "attach_outcomes", "is_log_url",
            "read_production"]
@@ -32,7 +33,7 @@ def is_log_url(value: Any) -> bool:
     return isinstance(value, str) and value.lower().startswith(LOG_URL_PREFIXES)
 
 
-def read_production(data: Any, model_name: str, *, since: Any = None,
+def read_production(data: DataLike | Source, model_name: str, *, since: Any = None,
                     until: Any = None) -> pd.DataFrame:
     """A pandas frame of production rows from any supported source.
 
