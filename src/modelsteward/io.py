@@ -52,6 +52,7 @@ __all__ = [
     "Source",
     "check_columns",
     "count_rows",
+    "csv_schema",
     "dataset_schema",
     "is_dataset_source",
     "is_numeric_type",
@@ -203,30 +204,41 @@ def _convert_options(column_types: Mapping[str, pa.DataType] | None = None,
 
 def _pinned_csv_types(path: Path, kinds: Mapping[str, str] | None) -> dict[str, pa.DataType]:
     """Column types of a CSV file for streaming: inferred once from its first block, then
-    pinned so that a later block cannot re-guess them (numeric -> float64 or the parsed
-    temporal type, categorical -> string; ``kinds`` overrides the guess)."""
+    pinned so that a later block cannot re-guess them. A column of ``kinds`` is read as its
+    kind (numeric: float64, or the parsed temporal type; categorical: string); any other
+    column is widened so later blocks still parse (integers: float64, no value yet: string).
+    Kinds themselves are decided by ``baseline.infer_kind``, never here."""
+    types: dict[str, pa.DataType] = {}
+    for f in csv_schema(path):
+        kind = (kinds or {}).get(f.name)
+        if kind == "categorical":
+            types[f.name] = pa.string()
+        elif is_temporal_type(f.type):
+            types[f.name] = f.type  # parsed as a timestamp, read as epoch seconds
+        elif kind == "numeric" or pa.types.is_integer(f.type):
+            types[f.name] = pa.float64()
+        elif pa.types.is_null(f.type):
+            types[f.name] = pa.string()
+        else:
+            types[f.name] = f.type
+    return types
+
+
+def csv_schema(path: Path) -> pa.Schema:
+    """The types pyarrow infers from a CSV file's first block (with the null tokens)."""
     import pyarrow.csv as pacsv
 
     try:
         with pacsv.open_csv(path, parse_options=_parse_options(path),
                             convert_options=_convert_options()) as reader:
-            inferred = reader.schema
+            return reader.schema
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
         raise _csv_error(path, exc) from None
-    types: dict[str, pa.DataType] = {}
-    for f in inferred:
-        numeric = is_numeric_type(f.type) or is_temporal_type(f.type) or pa.types.is_null(
-            f.type)
-        kind = (kinds or {}).get(f.name) or ("numeric" if numeric else "categorical")
-        if kind == "numeric" and is_temporal_type(f.type):
-            types[f.name] = f.type  # parsed as a timestamp, read as epoch seconds
-        else:
-            types[f.name] = pa.float64() if kind == "numeric" else pa.string()
-    return types
 
 
 def dataset_schema(source: Source, kinds: Mapping[str, str] | None = None) -> pa.Schema:
-    """The Arrow schema of the source's first file (CSV: with the pinned column types)."""
+    """The Arrow schema of the source's first file (CSV: the types inferred from its first
+    block, with the columns of ``kinds`` as they will be read)."""
     import pyarrow.parquet as pq
 
     paths = resolve_paths(source)
@@ -237,7 +249,12 @@ def dataset_schema(source: Source, kinds: Mapping[str, str] | None = None) -> pa
             return pq.read_schema(paths[0])
         except (pa.ArrowInvalid, OSError) as exc:
             raise _parquet_error(paths[0], exc) from None
-    return pa.schema(list(_pinned_csv_types(paths[0], kinds).items()))
+    inferred = csv_schema(paths[0])
+    if not kinds:
+        return inferred
+    pinned = _pinned_csv_types(paths[0], kinds)
+    return pa.schema([(f.name, pinned[f.name] if f.name in kinds else f.type)
+                      for f in inferred])
 
 
 def count_rows(source: Source) -> int | None:

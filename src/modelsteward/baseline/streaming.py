@@ -172,7 +172,7 @@ def profile_dataset(
     resolved = {n: (kinds or {}).get(n) or schema_kinds[n] for n in names}
     profile = SketchProfile.empty(resolved, k=k)
     rows = 0
-    for batch in iter_batches(source, names, batch_size=batch_size, kinds=kinds):
+    for batch in iter_batches(source, names, batch_size=batch_size, kinds=resolved):
         try:
             update_profile_from_arrow(profile, batch)
             if sampler is not None:
