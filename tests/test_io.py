@@ -117,3 +117,13 @@ def test_whole_reads_infer_types_over_the_whole_file(tmp_path: Path) -> None:
     t = read_table(_csv(tmp_path, "\n".join(rows) + "\n", "w.csv"))
     assert t.column("x").type == pa.float64()
     assert np.isclose(pd.Series(t.column("x").to_pylist()).sum(), 300_002.5)
+
+
+def test_a_cut_parquet_file_is_a_data_error_from_every_reader(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": np.arange(100_000.0)}), path, row_group_size=10_000)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] + data[-8:])  # half the file, then the magic
+    for read in (read_table, lambda p: list(iter_batches(p)), profile_dataset):
+        with pytest.raises(DataError, match="as Parquet"):
+            read(path)

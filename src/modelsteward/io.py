@@ -327,9 +327,17 @@ def iter_batches(
                 raise _parquet_error(path, exc) from None
             with pf:
                 check_columns(columns, pf.schema_arrow.names, path)
-                yield from pf.iter_batches(
+                batches = pf.iter_batches(
                     batch_size=int(batch_size), columns=list(columns) if columns else None
                 )
+                while True:
+                    try:
+                        batch = next(batches)
+                    except StopIteration:
+                        break
+                    except (pa.ArrowInvalid, OSError) as exc:  # a truncated row group
+                        raise _parquet_error(path, exc) from None
+                    yield batch
             continue
         types = _pinned_csv_types(path, kinds)
         check_columns(columns, list(types), path)
@@ -366,8 +374,7 @@ def _read_one(path: Path, columns: Sequence[str] | None,
             return pq.read_table(path, columns=list(columns) if columns else None)
         except (pa.ArrowInvalid, OSError) as exc:
             raise _parquet_error(path, exc) from None
-    pinned = {n: pa.float64() if k == "numeric" else pa.string()
-              for n, k in (kinds or {}).items()}
+    pinned = {n: pa.string() for n, k in (kinds or {}).items() if k == "categorical"}
     try:
         table = pacsv.read_csv(path, parse_options=_parse_options(path),
                                convert_options=_convert_options(pinned))
@@ -386,8 +393,8 @@ def read_table(
     """The whole source as one Arrow table (exact mode, the CLI, the monitor's files).
 
     CSV types are inferred over the whole file by pyarrow (integers stay integers, ISO
-    timestamps become timestamps); ``kinds`` pins columns (numeric -> float64, categorical
-    -> string, so ``"007"`` stays ``"007"``). Nulls follow :data:`NULL_TOKENS`. Several files
+    timestamps become timestamps); ``kinds`` pins categorical columns to text, so ``"007"``
+    stays ``"007"``. Nulls follow :data:`NULL_TOKENS`. Several files
     are concatenated (their schemas unified). Errors: a missing path or no match
     (:class:`~modelsteward.errors.DataError`), an empty file, a CSV without a header or a
     source without rows (:class:`~modelsteward.errors.EmptyDataError`), a file that is not
