@@ -90,8 +90,8 @@ def main() -> None:
     import mlflow
     from sklearn.ensemble import GradientBoostingClassifier
 
+    from modelsteward.examples.chapter import CHURN_CARD, churn_data
     from modelsteward.registry import log_training_run
-    from modelsteward.registry.chapter import CHURN_CARD, churn_data
     from modelsteward.registry.tracking import tracking_context
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)

@@ -49,7 +49,7 @@ def in_tmp(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.integration
 def test_readme_monitoring_example_runs_after_the_demo(in_tmp: Path, monkeypatch) -> None:
     """`make demo`'s data laid out as the embedded default, then the README block as written."""
-    from modelsteward.monitor.demo import run_demo
+    from modelsteward.examples.demo import run_demo
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     run_demo(in_tmp / ".steward", echo=lambda _line: None)

@@ -1,7 +1,9 @@
 """modelsteward: a model registry workflow on MLflow and a production drift monitor.
 
 Public names are imported lazily, so ``import modelsteward`` stays fast and does not
-import MLflow until a registry function is used::
+import MLflow until a registry function is used. The chapter's example functions
+(``train_and_register``, ``load_production_model``) and the demo live in
+:mod:`modelsteward.examples`, files are read by :mod:`modelsteward.io`::
 
     >>> import modelsteward
     >>> "detect_data_drift" in modelsteward.__all__
@@ -34,8 +36,6 @@ _EXPORTS: dict[str, str] = {
     "detect_concept_drift": "modelsteward.drift",
     # registry
     "log_training_run": "modelsteward.registry",
-    "train_and_register": "modelsteward.registry",
-    "load_production_model": "modelsteward.registry",
     "load_model": "modelsteward.registry",
     "promote": "modelsteward.registry",
     "rollback": "modelsteward.registry",

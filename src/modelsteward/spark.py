@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from modelsteward.baseline.columns import infer_kind
 from modelsteward.baseline.joint import RowSampler
 from modelsteward.baseline.sketch import DEFAULT_K, SketchProfile
 from modelsteward.baseline.sketch_baseline import baseline_from_profile
@@ -69,14 +70,29 @@ def _require_spark() -> Any:
 
 
 def spark_kinds(df: DataFrame) -> dict[str, str]:
-    """Kinds from a Spark schema: numeric types numeric, everything else categorical."""
-    from pyspark.sql.types import BooleanType, NumericType
+    """Kinds from a Spark schema, by the one rule of every fit path
+    (:func:`~modelsteward.baseline.columns.infer_kind` on the column's Arrow type): numbers,
+    timestamps, dates, day-time intervals and all-null columns numeric, the rest categorical."""
+    return {f.name: infer_kind(_arrow_type_of(f.dataType)) for f in df.schema.fields}
 
-    out = {}
-    for f in df.schema.fields:
-        numeric = isinstance(f.dataType, NumericType) and not isinstance(f.dataType, BooleanType)
-        out[f.name] = "numeric" if numeric else "categorical"
-    return out
+
+def _arrow_type_of(dt: Any) -> pa.DataType:
+    """The Arrow type family of a Spark type (what ``mapInArrow`` hands the profiler)."""
+    from pyspark.sql import types as st
+
+    if isinstance(dt, st.NullType):
+        return pa.null()
+    if isinstance(dt, st.NumericType):
+        return pa.float64()
+    if isinstance(dt, (st.TimestampType, st.TimestampNTZType)):
+        return pa.timestamp("us")
+    if isinstance(dt, st.DateType):
+        return pa.date32()
+    if isinstance(dt, st.DayTimeIntervalType):
+        return pa.duration("us")
+    if isinstance(dt, st.BooleanType):
+        return pa.bool_()
+    return pa.string()
 
 
 @contextmanager

@@ -232,7 +232,7 @@ def test_serve_allow_unverified_reaches_workers(tmp_path: Path,
 
 
 def test_demo_options_reach_run_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import modelsteward.monitor.demo as demo
+    import modelsteward.examples.demo as demo
 
     report = SimpleNamespace(model_version="2", timeline=lambda: [("2026-W07", "1 new")])
     result = demo.DemoResult(tmp_path / "w", "sqlite:///m.db", "sqlite:///p.db",

@@ -7,19 +7,16 @@ import mlflow
 import numpy as np
 import pytest
 
-import modelsteward
 from modelsteward.errors import NoVersionInStageError
+from modelsteward.examples import churn_data, load_production_model, train_and_register
 from modelsteward.registry import (
-    churn_data,
     current_version,
     describe,
     history,
     load_baseline,
     load_model,
-    load_production_model,
     promote,
     rollback,
-    train_and_register,
 )
 
 
@@ -70,15 +67,3 @@ def test_chapter_workflow(tracking_uri: str, model_name: str) -> None:
     assert [m.to_stage for m in history(model_name, tracking_uri=tracking_uri)] == [
         "Production", "Staging", "Production", "Archived", "Production", "Archived"]
 
-
-def test_chapter_names_are_exported_lazily() -> None:
-    assert modelsteward.train_and_register is train_and_register
-    assert modelsteward.load_production_model is load_production_model
-    import inspect
-
-    defaults = {k: v.default for k, v in inspect.signature(train_and_register).parameters.items()}
-    assert defaults["n_estimators"] == 200 and defaults["max_depth"] == 5
-    assert defaults["learning_rate"] == 0.1 and defaults["experiment_name"] == "churn_prediction"
-    assert defaults["model_name"] == "churn_model"
-    assert inspect.signature(load_production_model).parameters["model_name"].default == (
-        "churn_model")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from modelsteward.errors import IntegrityError
-from modelsteward.registry import load_baseline, load_model, load_production_model, promote
+from modelsteward.examples import load_production_model
+from modelsteward.registry import load_baseline, load_model, promote
 from modelsteward.registry.integrity import (
     BASELINE_DIGEST_TAG,
     MODEL_DIGEST_TAG,

@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
 
 from modelsteward.errors import ColumnTypeError, DataError, UnsupportedInputError
 
@@ -245,30 +247,58 @@ def as_columns(data: Any) -> dict[str, np.ndarray]:
     )
 
 
-def infer_kind(values: np.ndarray) -> str:
-    """``"numeric"`` for int/float columns (and object columns holding only numbers),
-    ``"categorical"`` for strings, booleans, mixed objects.
+def infer_kind(values: npt.ArrayLike | pa.DataType) -> str:
+    """The kind of a column, from its values (a numpy array or array-like) or its Arrow type:
+    the one rule of every fit path (exact, sketch, files, Spark), applied once at fit time and
+    stored in the baseline, never re-guessed per window.
+
+    - ``"numeric"``: integers, floats, decimals (and object columns holding only numbers);
+      datetimes, dates and timedeltas (compared as epoch seconds, never as text); a column
+      with no value at all (all null, or no rows): nothing says it holds strings.
+    - ``"categorical"``: strings, booleans, bytes, mixed objects, anything else.
 
     Low-cardinality numerics (0/1 flags, small counts) stay numeric on purpose: the KS test
     handles ties exactly and PSI merges duplicate edges; declare them categorical through
     ``kinds`` when the numbers are codes.
+
+        >>> import pyarrow as pa
+        >>> infer_kind(np.array([0, 1, 1])), infer_kind(np.array(["a", None], dtype=object))
+        ('numeric', 'categorical')
+        >>> infer_kind(np.array([None, None], dtype=object)), infer_kind(pa.null())
+        ('numeric', 'numeric')
+        >>> infer_kind(np.array(["2026-03-01"], dtype="datetime64[D]")), infer_kind(pa.date32())
+        ('numeric', 'numeric')
     """
+    if isinstance(values, pa.DataType):
+        return _kind_of_arrow_type(values)
+    if not isinstance(values, np.ndarray):
+        values = np.asarray(values)
     kind = values.dtype.kind
     if kind in "iufmM":  # datetimes and timedeltas: numeric on epoch seconds
         return NUMERIC
-    if kind == "b":
+    if kind != "O":  # booleans, strings, bytes, complex, void
         return CATEGORICAL
-    if kind == "O" and values.size:
-        import pandas as pd
+    import pandas as pd
 
-        inferred = pd.api.types.infer_dtype(values, skipna=True)
-        if inferred in ("floating", "integer", "mixed-integer-float", "decimal"):
-            return NUMERIC
-        if inferred == "empty":  # only nulls: nothing says it holds strings
-            return NUMERIC
-        if inferred in _TEMPORAL:  # datetime objects: numeric on epoch seconds, never categories
-            return NUMERIC
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred == "empty":  # only nulls (or no rows): nothing says it holds strings
+        return NUMERIC
+    if inferred in ("floating", "integer", "mixed-integer-float", "decimal"):
+        return NUMERIC
+    if inferred in _TEMPORAL:  # datetime objects: numeric on epoch seconds, never categories
+        return NUMERIC
     return CATEGORICAL
+
+
+def _kind_of_arrow_type(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    numeric = (
+        pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        or pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_duration(t)
+        or pa.types.is_null(t)
+    )
+    return NUMERIC if numeric else CATEGORICAL
 
 
 def numeric_values(name: str, values: np.ndarray) -> np.ndarray:

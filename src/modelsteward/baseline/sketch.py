@@ -38,7 +38,7 @@ from typing import Any
 import datasketches as ds
 import numpy as np
 
-from modelsteward.baseline.columns import category_counts
+from modelsteward.baseline.columns import category_counts, epoch_seconds, infer_kind
 from modelsteward.errors import BaselineFormatError, ColumnTypeError, DataError
 
 __all__ = [
@@ -86,7 +86,7 @@ def _none_if_nan(x: float) -> float | None:
 
 
 def _as_float_array(values: Any, name: str) -> np.ndarray:
-    arr = np.asarray(values)
+    arr = epoch_seconds(np.asarray(values), name)  # datetimes: seconds, as infer_kind says
     if arr.dtype.kind in "fiub":
         return arr.astype(np.float64, copy=False)
     if arr.dtype.kind == "O":
@@ -521,20 +521,6 @@ class CategoricalSketch:
 ColumnSketch = NumericSketch | CategoricalSketch
 
 
-def _infer_kind(values: Any) -> str:
-    arr = np.asarray(values)
-    if arr.dtype.kind in "fiu":
-        return "numeric"
-    if arr.dtype.kind == "O":
-        present = [v for v in arr.ravel()[:1000] if v is not None]
-        if present and all(
-            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-            for v in present
-        ):
-            return "numeric"
-    return "categorical"
-
-
 @dataclass
 class SketchProfile:
     """One mergeable sketch per column, in fit order. Build, merge, serialise.
@@ -571,7 +557,7 @@ class SketchProfile:
     ) -> SketchProfile:
         """Profile a mapping of column name -> array in one batch."""
         resolved = {
-            name: (kinds or {}).get(name) or _infer_kind(values)
+            name: (kinds or {}).get(name) or infer_kind(values)
             for name, values in columns.items()
         }
         profile = cls.empty(resolved, k=k)

@@ -49,7 +49,7 @@ def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int, joint: bool,
         steward baseline fit train.parquet ./baseline --joint --sample-size 10000
     """
     from modelsteward.baseline import Baseline
-    from modelsteward.cli.drift import read_data_file
+    from modelsteward.io import read_table
 
     if sample_size is not None and not joint:
         raise click.UsageError("--sample-size sets the joint reference sample; add --joint")
@@ -61,7 +61,7 @@ def fit(data: str, out_dir: str, kinds: tuple[str, ...], bins: int, joint: bool,
                 raise click.BadParameter(f"{item!r}: use COLUMN=numeric or COLUMN=categorical")
             overrides[name] = kind
         baseline = Baseline.fit(
-            read_data_file(data), overrides, n_bins=bins, metadata={"source": str(data)},
+            read_table(data), overrides, n_bins=bins, metadata={"source": str(data)},
             joint=joint, sample_size=20_000 if sample_size is None else sample_size,
         )
         path = baseline.save(out_dir)

@@ -39,7 +39,7 @@ def command(workdir: str, seed: int, as_json: bool) -> None:
     from rich.table import Table
 
     from modelsteward.errors import StewardError
-    from modelsteward.monitor.demo import PLANTED, check_workdir, run_demo, week_label
+    from modelsteward.examples.demo import PLANTED, check_workdir, run_demo, week_label
 
     try:
         check_workdir(workdir)  # before anything is printed or touched

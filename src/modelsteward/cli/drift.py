@@ -10,57 +10,25 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from modelsteward.cli._console import esc, make_console, plain
-from modelsteward.errors import StewardError, UnsupportedInputError
+from modelsteward.errors import StewardError
+from modelsteward.io import read_table
 
-__all__ = ["command", "read_data_file", "load_reference"]
+if TYPE_CHECKING:
+    import pyarrow as pa
 
+    from modelsteward.baseline import Baseline
 
-def read_data_file(path: str | Path) -> Any:
-    """A pyarrow Table from a CSV or Parquet file (or a directory of Parquet files)."""
-    p = Path(path)
-    if not p.exists():
-        raise UnsupportedInputError(f"{p} does not exist; pass a CSV or Parquet file")
-    suffix = p.suffix.lower()
-    if p.is_file() and p.stat().st_size == 0:
-        raise UnsupportedInputError(f"{p.name} is empty (0 bytes); pass a CSV or Parquet file "
-                                    "with a header and rows")
-    if p.is_dir() or suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        try:
-            return pq.read_table(p)
-        except Exception as exc:  # ArrowInvalid: not Parquet, truncated, no files in a dir
-            raise UnsupportedInputError(
-                f"cannot read {p.name} as Parquet ({_first_line(exc)}); check that the file "
-                "is complete and really Parquet") from None
-    if suffix in (".csv", ".tsv", ".txt") or suffix.endswith(".gz"):
-        import pyarrow.csv as pcsv
-
-        opts = pcsv.ParseOptions(delimiter="\t") if suffix == ".tsv" else None
-        # empty fields are nulls in every column, strings included (not the category "")
-        convert = pcsv.ConvertOptions(strings_can_be_null=True)
-        try:
-            return pcsv.read_csv(p, parse_options=opts, convert_options=convert)
-        except Exception as exc:  # pyarrow.lib.ArrowInvalid and friends
-            raise UnsupportedInputError(f"cannot read {p.name} as CSV ({_first_line(exc)})"
-                                        ) from None
-    raise UnsupportedInputError(
-        f"cannot read {p.name}: use a .csv, .tsv or .parquet file, or a baseline directory"
-    )
+__all__ = ["command", "load_reference"]
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:200]
-
-
-def load_reference(path: str | Path) -> Any:
-    """A Baseline when ``path`` is a saved baseline directory, else the data file."""
+def load_reference(path: str | Path) -> Baseline | pa.Table:
+    """A Baseline when ``path`` is a saved baseline directory, else the data (an Arrow table
+    read by :func:`modelsteward.io.read_table`)."""
     from modelsteward.baseline import BASELINE_FILE, Baseline
 
     p = Path(path)
@@ -68,7 +36,7 @@ def load_reference(path: str | Path) -> Any:
         return Baseline.load(p)
     if p.is_file() and p.name == BASELINE_FILE:
         return Baseline.load(p.parent)
-    return read_data_file(p)
+    return read_table(p)
 
 
 def _num(x: float) -> str:
@@ -87,7 +55,7 @@ def _run(reference: str, current: str, p_threshold: float, as_json: bool) -> Non
 
     ref = load_reference(reference)
     baseline = ref if isinstance(ref, Baseline) else Baseline.fit(ref)
-    cur = read_data_file(current)
+    cur = read_table(current)
     results = detect_data_drift(baseline, cur, p_threshold=p_threshold)
     alerts = detect_feature_degradation(baseline, cur)
     if as_json:

@@ -1,5 +1,5 @@
-"""Reading production data for the monitor: frames, CSV/Parquet files and globs, the
-prediction log.
+"""Reading production data for the monitor: frames, CSV/Parquet files and globs (read by
+:func:`modelsteward.io.read_table`, the one file reader), the prediction log.
 
     >>> import pandas as pd
     >>> read_production(pd.DataFrame({"x": [1, 2]}), "m").shape
@@ -8,17 +8,18 @@ prediction log.
 
 from __future__ import annotations
 
-import glob
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from modelsteward.errors import DataError, EmptyDataError, UnsupportedInputError
+from modelsteward._types import DataLike
+from modelsteward.errors import DataError, UnsupportedInputError
+from modelsteward.io import Source, is_dataset_source, read_table
 
 __all__ = ["LOG_URL_PREFIXES", "SKIP_COLUMN", "attach_outcomes", "is_log_url",
            "read_production"]
@@ -32,84 +33,32 @@ def is_log_url(value: Any) -> bool:
     return isinstance(value, str) and value.lower().startswith(LOG_URL_PREFIXES)
 
 
-def _read_file(path: Path) -> pd.DataFrame:
-    suffix = "".join(path.suffixes[-2:]).lower()
-    if suffix.endswith((".parquet", ".pq")):
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow.ArrowInvalid, OSError: not a Parquet file
-            raise DataError(f"cannot read {path} as Parquet ({_first_line(exc)}); check that "
-                            "the file is complete and really Parquet") from None
-    if suffix.endswith((".csv", ".csv.gz", ".tsv")):
-        if path.stat().st_size == 0:
-            raise EmptyDataError(f"{path} is empty (0 bytes); pass a CSV file with a header row "
-                                 "and data")
-        try:
-            return pd.read_csv(path, sep="\t" if suffix.endswith(".tsv") else ",")
-        except pd.errors.EmptyDataError:
-            raise EmptyDataError(f"{path} has no columns; pass a CSV file with a header row "
-                                 "and data") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
-            raise DataError(f"cannot read {path} as CSV ({_first_line(exc)}); check the file "
-                            "(text, comma separated, one header row)") from None
-    raise UnsupportedInputError(
-        f"{path} is neither CSV nor Parquet; convert it or pass a DataFrame")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
-
-
-def _expand(paths: Sequence[str | Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in paths:
-        text = str(p)
-        matches = sorted(glob.glob(text)) if any(c in text for c in "*?[") else [text]
-        if not matches:
-            raise DataError(f"no file matches {text!r}; check the path or the glob pattern")
-        for m in matches:
-            path = Path(m)
-            if path.is_dir():
-                out += sorted(x for x in path.iterdir() if x.suffix.lower() in (".csv", ".parquet"))
-            elif not path.exists():
-                raise DataError(f"file {m} does not exist; check the path")
-            else:
-                out.append(path)
-    if not out:
-        raise EmptyDataError("no CSV or Parquet files found; check the path")
-    return out
-
-
-def read_production(data: Any, model_name: str, *, since: Any = None,
+def read_production(data: DataLike | Source, model_name: str, *, since: Any = None,
                     until: Any = None) -> pd.DataFrame:
     """A pandas frame of production rows from any supported source.
 
-    ``data`` may be a pandas/polars DataFrame, a pyarrow Table, a dict of arrays, a path or
-    glob (or list of them) to CSV/Parquet files, or a prediction-log URL
-    (``sqlite:///...``, ``postgresql://...``) read with ``PredictionLog.read_frame``.
+    ``data`` may be a pandas/polars DataFrame, a pyarrow Table, a dict of arrays, a path,
+    directory or glob (or list of them) to CSV/Parquet files (read by
+    :func:`modelsteward.io.read_table`: its null semantics and errors), or a prediction-log
+    URL (``sqlite:///...``, ``postgresql://...``) read with ``PredictionLog.read_frame``.
     """
     if isinstance(data, pd.DataFrame):
         return data
     if is_log_url(data):
         return read_log(str(data), model_name, since=since, until=until)
-    if isinstance(data, (str, Path)):
-        files = _expand([data])
-    elif isinstance(data, Sequence) and data and all(isinstance(x, (str, Path)) for x in data):
-        files = _expand(list(data))
-    elif hasattr(data, "to_pandas"):  # polars, pyarrow
+    if is_dataset_source(data):
+        return read_table(data).to_pandas()
+    if hasattr(data, "to_pandas"):  # polars, pyarrow
         return data.to_pandas()
-    elif isinstance(data, Mapping):
+    if isinstance(data, Mapping):
         try:
             return pd.DataFrame({k: np.asarray(v) for k, v in data.items()})
         except ValueError as exc:
             raise DataError(f"columns have different lengths ({exc}); align them") from exc
-    else:
-        raise UnsupportedInputError(
-            f"cannot read production data of type {type(data).__name__}; pass a DataFrame, "
-            "CSV/Parquet path(s) or glob, or a prediction-log URL"
-        )
-    return pd.concat([_read_file(f) for f in files], ignore_index=True)
+    raise UnsupportedInputError(
+        f"cannot read production data of type {type(data).__name__}; pass a DataFrame, "
+        "CSV/Parquet path(s) or glob, or a prediction-log URL"
+    )
 
 
 def read_log(url: str, model_name: str, *, since: Any = None,

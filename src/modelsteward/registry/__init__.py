@@ -11,7 +11,6 @@ appended to a history kept in MLflow. See the README section "Registry".
 from __future__ import annotations
 
 from modelsteward.registry.cards import ModelCard, get_model_card, set_model_card
-from modelsteward.registry.chapter import churn_data, load_production_model, train_and_register
 from modelsteward.registry.describe import describe
 from modelsteward.registry.history import history
 from modelsteward.registry.loading import load_baseline, load_model
@@ -37,7 +36,6 @@ __all__ = [
     "StageMove",
     "TrainingRunRecord",
     "alias_for",
-    "churn_data",
     "current_version",
     "describe",
     "get_model_card",
@@ -47,13 +45,11 @@ __all__ = [
     "list_versions",
     "load_baseline",
     "load_model",
-    "load_production_model",
     "log_training_run",
     "parse_stage",
     "promote",
     "resolve_tracking_uri",
     "rollback",
     "set_model_card",
-    "train_and_register",
     "use_tracking",
 ]

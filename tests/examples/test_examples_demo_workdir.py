@@ -23,7 +23,7 @@ def test_a_foreign_directory_is_refused_and_left_untouched(tmp_path) -> None:
     assert "new or empty directory" in res.output
     assert (home / "thesis" / "chapter1.tex").read_text() == "years of work"
     assert (home / "notes.txt").read_text() == "keep me"
-    from modelsteward.monitor.demo import prepare_workdir
+    from modelsteward.examples.demo import prepare_workdir
 
     # a demo-looking name next to user files is not enough either
     (home / "mlflow.db").write_text("")
@@ -33,7 +33,7 @@ def test_a_foreign_directory_is_refused_and_left_untouched(tmp_path) -> None:
 
 
 def test_a_file_or_symlink_is_refused(tmp_path) -> None:
-    from modelsteward.monitor.demo import prepare_workdir
+    from modelsteward.examples.demo import prepare_workdir
 
     f = tmp_path / "file"
     f.write_text("x")
@@ -50,7 +50,7 @@ def test_a_file_or_symlink_is_refused(tmp_path) -> None:
 
 
 def test_new_empty_and_own_directories_are_used_and_rerun_works(tmp_path) -> None:
-    from modelsteward.monitor.demo import prepare_workdir
+    from modelsteward.examples.demo import prepare_workdir
 
     new = prepare_workdir(tmp_path / "a" / "b")
     assert (new / DEMO_MARKER).is_file() and new.stat().st_mode & 0o077 == 0

@@ -169,7 +169,7 @@ def run_demo(workdir: str | Path = ".steward/demo", *, seed: int = 42,
     X, y = _generate(n_train + WEEKS * PER_WEEK, seed)
     X_tr, X_te, y_tr, y_te = train_test_split(X.iloc[:n_train], y[:n_train], test_size=0.2,
                                               stratify=y[:n_train], random_state=seed)
-    from modelsteward.registry.chapter import CHURN_CARD
+    from modelsteward.examples.chapter import CHURN_CARD
 
     versions: dict[str, str] = {}
     source = (f"sklearn make_classification(n_features=20, n_informative=12, n_redundant=3, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelsteward.monitor.demo import BREAK_WEEK, CONCEPT_FROM, DRIFT_FROM, run_demo, week_label
+from modelsteward.examples.demo import BREAK_WEEK, CONCEPT_FROM, DRIFT_FROM, run_demo, week_label
 
 
 @pytest.mark.slow
