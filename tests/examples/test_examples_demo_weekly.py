@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from modelsteward.cli import main
-from modelsteward.monitor.demo import MODEL, START, WEEKS, run_demo
+from modelsteward.examples.demo import MODEL, START, WEEKS, run_demo
 
 
 class _Quiet:
