@@ -61,19 +61,19 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--rows-per-week", type=int, default=5_000)
     args = parser.parse_args()
-    from modelsteward.monitor import monitor
+    from modelsteward.monitor import run_monitor
 
     folder = Path(tempfile.mkdtemp(prefix="steward-bench-monitor-"))
     try:
         url, base = build(folder, args.weeks, args.rows_per_week)
         last = START + pd.Timedelta(weeks=args.weeks - 1)
         t = time.perf_counter()
-        full = monitor("churn", url, baseline=base, sinks=[], state=url, now=last,
+        full = run_monitor("churn", url, baseline=base, sinks=[], state=url, now=last,
                        describe=False)
         t_full = time.perf_counter() - t
         checked = sum(1 for w in full.windows if w.status != "in_progress")
         t = time.perf_counter()
-        inc = monitor("churn", url, baseline=base, sinks=[], state=url,
+        inc = run_monitor("churn", url, baseline=base, sinks=[], state=url,
                       now=last + pd.Timedelta(weeks=1), describe=False)
         t_inc = time.perf_counter() - t
         new = sum(1 for w in inc.windows if w.status != "in_progress")

@@ -13,6 +13,9 @@ MODULES = [
     "modelsteward.monitor.core", "modelsteward.monitor.calibrate", "modelsteward.report.page",
     "modelsteward.report.svg", "modelsteward.monitor.rows", "modelsteward.monitor.outbox",
     "modelsteward.report.text", "modelsteward.cli._console", "modelsteward.monitor.state",
+    "modelsteward.monitor.windows", "modelsteward.monitor.concept", "modelsteward.monitor.measure",
+    "modelsteward.monitor.judge", "modelsteward.monitor.bins", "modelsteward.monitor.sources",
+    "modelsteward.monitor",
 ]
 
 

@@ -17,11 +17,11 @@ from modelsteward.baseline import Baseline  # noqa: E402
 from modelsteward.baseline.sketch import NumericSketch, SketchProfile  # noqa: E402
 from modelsteward.baseline.sketch_checks import sketch_ks_distance  # noqa: E402
 from modelsteward.drift import (  # noqa: E402
-    detect_concept_drift,
     detect_data_drift,
     detect_feature_degradation,
 )
 from modelsteward.errors import ConfigError  # noqa: E402
+from modelsteward.monitor.concept import detect_concept_drift  # noqa: E402
 from modelsteward.spark import baseline_from_spark, check_windows, profile_spark  # noqa: E402
 
 pytestmark = pytest.mark.integration
