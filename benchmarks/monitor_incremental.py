@@ -32,7 +32,7 @@ START = pd.Timestamp("2025-01-06", tz="UTC")  # a Monday
 
 def build(folder: Path, weeks: int, per_week: int, seed: int = 0) -> tuple[str, object]:
     from modelsteward.baseline import Baseline
-    from modelsteward.store.prediction_log import PredictionLog
+    from modelsteward.store.prediction_log import PredictionLog, RowList
 
     rng = np.random.default_rng(seed)
     names = [f"f{i}" for i in range(8)]
@@ -49,9 +49,10 @@ def build(folder: Path, weeks: int, per_week: int, seed: int = 0) -> tuple[str, 
         ids = [uuid.uuid4().hex for _ in range(per_week)]
         rows = log.make_rows_from_columns("churn", "1", {k: v.tolist() for k, v in cols.items()},
                                           preds.tolist(), ids=ids, timestamp=t0)
-        rows = [(r[0], t0 + i * step, *r[2:]) for i, r in enumerate(rows)]
-        for lo in range(0, len(rows), 10_000):
-            log.write_rows(rows[lo:lo + 10_000])
+        # spread the rows over the week; keep the Arrow feature batch the rows point at
+        # (a plain list of the rows would drop it, and the log would have no features)
+        log.write_rows(RowList([(r[0], t0 + i * step, *r[2:]) for i, r in enumerate(rows)],
+                               getattr(rows, "batches", ())))
     log.close()
     return url, base
 
