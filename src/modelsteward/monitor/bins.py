@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["bin_count", "current_bins", "psi_noise_floor", "reference_bins"]
+__all__ = ["bin_count", "current_bins", "is_categorical", "psi_noise_floor", "reference_bins"]
 
 
 def psi_noise_floor(n_bins: int, n_reference: int, n_current: int) -> float:
@@ -25,13 +25,13 @@ def psi_noise_floor(n_bins: int, n_reference: int, n_current: int) -> float:
     return (max(n_bins, 2) - 1) * (1.0 / n_reference + 1.0 / n_current)
 
 
-def _is_categorical(profile: Any) -> bool:
+def is_categorical(profile: Any) -> bool:
     return getattr(profile, "kind", None) == "categorical" and bool(
         getattr(profile, "category_counts", None))
 
 
 def bin_count(profile: Any) -> int:
-    if _is_categorical(profile):
+    if is_categorical(profile):
         return len(profile.category_counts)
     ref = getattr(profile, "psi_reference_counts", None)
     return int(len(ref)) if ref is not None else 10
@@ -39,7 +39,7 @@ def bin_count(profile: Any) -> int:
 
 def reference_bins(profile: Any) -> tuple[list[str], list[float]] | None:
     """Bin labels and reference proportions of a baseline column (for plots and tests)."""
-    if _is_categorical(profile):
+    if is_categorical(profile):
         counts = dict(profile.category_counts)
         top = sorted(counts, key=lambda k: -counts[k])[:15]
         total = float(sum(counts.values())) or 1.0
@@ -64,7 +64,7 @@ def reference_bins(profile: Any) -> tuple[list[str], list[float]] | None:
 
 def current_bins(profile: Any, values: np.ndarray) -> list[float] | None:
     """Proportions of the window's non-null values in the reference's PSI bins."""
-    if _is_categorical(profile):
+    if is_categorical(profile):
         counts = dict(profile.category_counts)
         top = sorted(counts, key=lambda k: -counts[k])[:15]
         vals = pd.Series(values).dropna().astype(str)

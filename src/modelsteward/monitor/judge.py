@@ -86,6 +86,9 @@ class FeatureCheck:
     n_current: int
     severity: str | None
     current: list[float] | None = None  # proportions in the reference bins
+    mode: str = "exact"  # "sketch" (e.g. the Spark source): figures within the bounds below
+    statistic_bound: float = 0.0
+    psi_bound: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -190,7 +193,8 @@ def _features(m: WindowMeasurement, policy: Policy, common: dict[str, Any],
         if not reliable and f.n_current > 0:
             small.append(f.feature)
         checks.append(FeatureCheck(f.feature, f.kind, f.test, stat, p, psi, floor,
-                                   bool(reliable), f.null_rate, f.n_current, worst, f.current))
+                                   bool(reliable), f.null_rate, f.n_current, worst, f.current,
+                                   f.mode, f.statistic_bound, f.psi_bound))
         if severity is None:
             continue
         tname = {"critical": "psi_critical", "warning": "psi_warning"}.get(severity, "ks_p_value")

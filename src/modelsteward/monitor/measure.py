@@ -100,6 +100,9 @@ class FeatureMeasurement:
     null_rate: float
     n_current: int
     current: list[float] | None = None  # proportions in the reference bins
+    mode: str = "exact"  # "sketch": statistic and PSI within the bounds below
+    statistic_bound: float = 0.0
+    psi_bound: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -243,6 +246,9 @@ def measure_features(baseline: Any, current: Any, present: Sequence[str],
             clean_float(r.psi) if r is not None else None,
             floor if math.isfinite(floor) else None,
             float(nulls / n_rows) if n_rows else 0.0, n_cur, bins(name, profile),
+            r.mode if r is not None else "exact",
+            (clean_float(r.statistic_bound) or 0.0) if r is not None else 0.0,
+            (clean_float(r.psi_bound) or 0.0) if r is not None else 0.0,
         ))
     return tuple(out)
 
