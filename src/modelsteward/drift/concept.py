@@ -12,12 +12,13 @@ the monitor's job (:mod:`modelsteward.monitor.windows`); the rule here takes row
 a window's sufficient statistics (:func:`concept_result`, what the Spark source computes).
 
     >>> import numpy as np
+    >>> from types import SimpleNamespace
     >>> rng = np.random.default_rng(0)
     >>> score = rng.normal(size=600)
     >>> outcome = score + rng.normal(size=600)            # r about 0.71
     >>> outcome[300:] = rng.normal(size=300)               # relation lost in the second half
-    >>> groups = [RowGroup(i, f"half {i}", None, None, np.arange(300 * i, 300 * i + 300))
-    ...           for i in range(2)]
+    >>> groups = [SimpleNamespace(label=f"half {i}", start=None, end=None,
+    ...                           rows=np.arange(300 * i, 300 * i + 300)) for i in range(2)]
     >>> [r.is_drifted for r in concept_drift_per_window(score, outcome, groups,
     ...                                                  reference_correlation=0.7)]
     [False, True]
@@ -50,21 +51,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class RowGroup:
-    """Rows of one window (positions into the input arrays), with its label and edges.
-
-    :class:`modelsteward.monitor.windows.Window` is one; any object with these attributes is.
-    """
-
-    index: int
-    label: str
-    start: pd.Timestamp | None
-    end: pd.Timestamp | None
-    rows: np.ndarray = field(repr=False)
-
-
-# --- concept drift --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ConceptDriftResult:
     """Prediction–outcome correlation in one window against the reference.
@@ -210,7 +196,10 @@ def reference_of(
     return r_fit, int(keep.sum()), ("binary" if is_binary(o[keep]) else "numeric")
 
 
-class _Group(Protocol):
+class RowGroup(Protocol):
+    """Rows of one window (positions into the input arrays) with its label and edges:
+    :class:`modelsteward.monitor.windows.Window` is one."""
+
     @property
     def label(self) -> str: ...
     @property
@@ -301,7 +290,7 @@ def judge_concept(
 def concept_drift_per_window(
     predictions: Any,
     outcomes: Any,
-    windows: Sequence[_Group],
+    windows: Sequence[RowGroup],
     *,
     reference_correlation: Any = None,
     reference_predictions: Any = None,
