@@ -251,6 +251,23 @@ def test_the_pandas_and_the_spark_source_give_the_same_alerts_and_report(spark: 
     assert all(f.mode == "exact" for w in pandas_rep.windows for f in w.features)
 
 
+def test_the_spark_source_runs_incrementally_with_a_state_store(spark: Any, tmp_path: Any) -> None:
+    train = _training(5_000)
+    prod = _production()
+    base = Baseline.fit(train[FEATURES])
+    source = SparkSource(spark.createDataFrame(prod), base, timestamp_col="ts")
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    first = run_monitor("m", None, baseline=base, source=source, sinks=[], state=url,
+                        describe=False)
+    # the clock is the last timestamp Spark saw: the last week is still open
+    assert [w.status for w in first.windows] == ["ok", "ok", "in_progress"]
+    assert first.notifications and "no outcomes in the data" in " ".join(first.warnings)
+    again = run_monitor("m", None, baseline=base, source=source, sinks=[], state=url,
+                        describe=False)
+    assert again.already_checked == 2 and not again.notifications
+    assert [w.label for w in again.windows] == ["2026-W12"]
+
+
 def test_spark_rejects_windows_it_cannot_cut(spark: Any) -> None:
     base = Baseline.fit({"x": np.arange(100.0)})
     sdf = spark.createDataFrame(pd.DataFrame({"x": [1.0], "ts": [pd.Timestamp("2026-01-01")]}))

@@ -8,7 +8,9 @@ figure carries its bound: ``FeatureCheck.mode == "sketch"``, ``statistic_bound``
 ``psi_bound``); concept drift comes from Spark aggregates (Pearson r; ROC AUC and F1, or MAE
 and RMSE, on the pooled labelled rows of each window). What the pandas source does and this
 one does not: row cleaning (rows are taken as they are), the joint checks (fit and run them on
-a sample), ``model_versions`` per window.
+a sample), ``model_versions`` per window, the extra measurements of
+:data:`~modelsteward.monitor.measure.MEASURES` (they read rows). With a state store, a run
+checks the closed windows not checked before; the clock is the last timestamp seen.
 
     from modelsteward import run_monitor
     source = SparkSource(spark.read.parquet("prod/"), baseline, timestamp_col="ts",
