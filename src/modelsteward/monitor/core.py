@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from modelsteward.drift.concept import ConceptDriftResult
-from modelsteward.errors import ConfigError, DataError
+from modelsteward.errors import ConfigError
 from modelsteward.monitor.alerts import Alert, AlertEvent, AlertTracker, Notification
 from modelsteward.monitor.bins import reference_bins
 from modelsteward.monitor.judge import (
@@ -43,7 +43,7 @@ from modelsteward.monitor.measure import WindowMeasurement
 from modelsteward.monitor.policy import Policy, load_policy, severity_rank
 from modelsteward.monitor.rows import skip_notes
 from modelsteward.monitor.sinks import ConsoleSink, Dispatcher, parse_sink
-from modelsteward.monitor.sources import FrameSource, WindowSource
+from modelsteward.monitor.sources import FrameSource, WindowSource, utc
 from modelsteward.monitor.state import (
     Journal,
     MonitorState,
@@ -344,11 +344,11 @@ def run_monitor(
         # so a run costs the new data, not the whole history
         url = state.url if isinstance(state, MonitorState) else str(state)
         resume = resume_point(url, target)
-        if resume is not None and (since is None or _utc(since) < _utc(resume[0])):
+        if resume is not None and (since is None or utc(since, "since") < utc(resume[0])):
             read_since = resume[0]
         else:
             resume = None
-    now_ts = _utc(now) if now is not None else None
+    now_ts = utc(now, "now") if now is not None else None
     if source is None:
         frames = FrameSource.prepare(
             data, model, base, window=spec, outcomes=outcomes, timestamp_column=timestamp_column,
@@ -386,14 +386,6 @@ def run_monitor(
 
 #: the function's first name; ``modelsteward.monitor`` is the package (use ``run_monitor``)
 monitor = run_monitor
-
-
-def _utc(value: Any) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"cannot read now={value!r} as a time; use ISO 8601") from exc
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _open_state(state: Any) -> MonitorState | None:

@@ -28,13 +28,13 @@ here, reading what a :data:`~modelsteward.monitor.measure.MEASURES` function sto
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from modelsteward.drift.concept import ConceptDriftResult, judge_concept
 from modelsteward.monitor.alerts import ACTIONS, Alert
 from modelsteward.monitor.joint_checks import joint_alerts
-from modelsteward.monitor.measure import WindowMeasurement, clean_float
+from modelsteward.monitor.measure import FeatureMeasurement, WindowMeasurement, clean_float
 from modelsteward.monitor.policy import Policy, severity_rank
 
 __all__ = ["JUDGES", "DEGRADATION_SEVERITY", "FeatureCheck", "Judge", "JudgeContext",
@@ -71,27 +71,18 @@ JUDGES: list[Judge] = []
 
 
 @dataclass(frozen=True)
-class FeatureCheck:
-    """One feature in one window: the drift figures, the noise floor and the verdict."""
+class FeatureCheck(FeatureMeasurement):
+    """One feature in one window: its measurement, whether the window is large enough for PSI
+    bands there (``psi_reliable``) and the verdict (``severity``)."""
 
-    feature: str
-    kind: str
-    test: str
-    statistic: float | None
-    p_value: float | None
-    psi: float | None
-    psi_noise_floor: float | None
-    psi_reliable: bool
-    null_rate: float
-    n_current: int
-    severity: str | None
-    current: list[float] | None = None  # proportions in the reference bins
-    mode: str = "exact"  # "sketch" (e.g. the Spark source): figures within the bounds below
-    statistic_bound: float = 0.0
-    psi_bound: float = 0.0
+    psi_reliable: bool = False
+    severity: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @classmethod
+    def judged(cls, f: FeatureMeasurement, psi_reliable: bool,
+               severity: str | None) -> FeatureCheck:
+        return cls(**{k.name: getattr(f, k.name) for k in fields(FeatureMeasurement)},
+                   psi_reliable=psi_reliable, severity=severity)
 
 
 @dataclass(frozen=True)
@@ -174,8 +165,7 @@ def _features(m: WindowMeasurement, policy: Policy, common: dict[str, Any],
     small: list[str] = []
     for f in m.features:
         if f.test == "missing":
-            checks.append(FeatureCheck(f.feature, f.kind, "missing", None, None, None, None,
-                                       False, 1.0, 0, "critical"))
+            checks.append(FeatureCheck.judged(f, False, "critical"))
             continue
         floor = f.psi_noise_floor
         reliable = floor is not None and factor * floor < psi_warn
@@ -192,9 +182,7 @@ def _features(m: WindowMeasurement, policy: Policy, common: dict[str, Any],
         worst = max([severity, *mine], key=severity_rank) if mine else severity
         if not reliable and f.n_current > 0:
             small.append(f.feature)
-        checks.append(FeatureCheck(f.feature, f.kind, f.test, stat, p, psi, floor,
-                                   bool(reliable), f.null_rate, f.n_current, worst, f.current,
-                                   f.mode, f.statistic_bound, f.psi_bound))
+        checks.append(FeatureCheck.judged(f, bool(reliable), worst))
         if severity is None:
             continue
         tname = {"critical": "psi_critical", "warning": "psi_warning"}.get(severity, "ks_p_value")

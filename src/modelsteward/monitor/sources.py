@@ -61,12 +61,14 @@ class WindowSource(Protocol):
                 concept: ConceptDriftResult | None) -> WindowMeasurement: ...
 
 
-def utc(value: Any) -> pd.Timestamp:
-    """A time given by a user (ISO 8601 or a Timestamp; naive is UTC), in UTC."""
+def utc(value: Any, name: str = "") -> pd.Timestamp:
+    """A time given by a user (ISO 8601 or a Timestamp; naive is UTC), in UTC; ``name`` is
+    the argument it came in (for the error)."""
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
-        raise DataError(f"cannot read {value!r} as a time; use ISO 8601") from exc
+        shown = f"{name}={value!r}" if name else repr(value)
+        raise DataError(f"cannot read {shown} as a time; use ISO 8601") from exc
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
