@@ -129,3 +129,21 @@ def test_a_prepared_frame_source_gives_the_run_of_the_data(baseline, make_stream
     strip = lambda d: {k: v for k, v in d.items() if k != "created_at"}  # noqa: E731
     assert strip(direct.to_dict()) == strip(via.to_dict())
     assert any(a.alert_type == "distribution" for a in via.alerts)
+
+
+def test_sketch_bins_equal_the_exact_bins_while_the_sketch_holds_every_value() -> None:
+    from modelsteward.baseline.sketch import SketchProfile
+    from modelsteward.monitor.bins import current_bins, sketch_bins
+
+    rng = np.random.default_rng(11)
+    base = Baseline.fit({"x": rng.normal(size=5_000),
+                         "c": rng.choice(["a", "b", "c", "d"], 5_000)})
+    x = np.concatenate([rng.normal(0.7, 1.0, 900), [np.inf, -np.inf]])
+    c = rng.choice(["a", "b", "e"], 902).astype(object)
+    prof = SketchProfile.from_columns({"x": x, "c": c}, kinds={"x": "numeric",
+                                                               "c": "categorical"})
+    for name, values in (("x", x), ("c", c)):
+        exact = current_bins(base.columns[name], values)
+        sketched = sketch_bins(base.columns[name], prof.columns[name])
+        assert exact is not None and sketched == pytest.approx(exact, abs=1e-12), name
+    assert sum(current_bins(base.columns["x"], x)[:3]) > 0  # the window did land in bins

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["bin_count", "current_bins", "is_categorical", "psi_noise_floor", "reference_bins"]
+__all__ = ["TOP_CATEGORIES", "bin_count", "current_bins", "is_categorical", "psi_noise_floor",
+           "reference_bins", "sketch_bins"]
 
 
 def psi_noise_floor(n_bins: int, n_reference: int, n_current: int) -> float:
@@ -37,16 +38,28 @@ def bin_count(profile: Any) -> int:
     return int(len(ref)) if ref is not None else 10
 
 
+#: categories shown (and compared) one by one; the rest are pooled as "(other)"
+TOP_CATEGORIES = 15
+
+
+def _top(profile: Any) -> list[Any]:
+    counts = dict(profile.category_counts)
+    return sorted(counts, key=lambda k: -counts[k])[:TOP_CATEGORIES]
+
+
+def _shares(top: list[Any], counts: Any, n: float) -> list[float]:
+    props = [float(counts.get(str(k), 0)) / n for k in top]
+    props.append(max(0.0, 1.0 - sum(props)))
+    return props
+
+
 def reference_bins(profile: Any) -> tuple[list[str], list[float]] | None:
     """Bin labels and reference proportions of a baseline column (for plots and tests)."""
     if is_categorical(profile):
-        counts = dict(profile.category_counts)
-        top = sorted(counts, key=lambda k: -counts[k])[:15]
+        counts = {str(k): v for k, v in dict(profile.category_counts).items()}
+        top = _top(profile)
         total = float(sum(counts.values())) or 1.0
-        labels = [str(k) for k in top] + ["(other)"]
-        props = [counts[k] / total for k in top]
-        props.append(max(0.0, 1.0 - sum(props)))
-        return labels, props
+        return [str(k) for k in top] + ["(other)"], _shares(top, counts, total)
     edges = getattr(profile, "psi_edges", None)
     ref = getattr(profile, "psi_reference_counts", None)
     if edges is None or ref is None:
@@ -65,15 +78,10 @@ def reference_bins(profile: Any) -> tuple[list[str], list[float]] | None:
 def current_bins(profile: Any, values: np.ndarray) -> list[float] | None:
     """Proportions of the window's non-null values in the reference's PSI bins."""
     if is_categorical(profile):
-        counts = dict(profile.category_counts)
-        top = sorted(counts, key=lambda k: -counts[k])[:15]
         vals = pd.Series(values).dropna().astype(str)
         if vals.empty:
             return None
-        freq = vals.value_counts()
-        props = [float(freq.get(str(k), 0)) / len(vals) for k in top]
-        props.append(max(0.0, 1.0 - sum(props)))
-        return props
+        return _shares(_top(profile), vals.value_counts(), len(vals))
     edges = getattr(profile, "psi_edges", None)
     if edges is None:
         return None
@@ -85,3 +93,19 @@ def current_bins(profile: Any, values: np.ndarray) -> list[float] | None:
     idx = np.clip(np.searchsorted(edges[1:-1], x, side="right"), 0, edges.size - 2)
     binned = np.bincount(idx, minlength=edges.size - 1)
     return (binned / x.size).tolist()
+
+
+def sketch_bins(profile: Any, column: Any) -> list[float] | None:
+    """:func:`current_bins` of a sketched window column (a numeric or categorical sketch of
+    :mod:`modelsteward.baseline.sketch`): shares within the sketch's bound."""
+    n = int(column.n_present)
+    if n == 0:
+        return None
+    if is_categorical(profile):
+        return _shares(_top(profile), column.counts(), n)
+    edges = getattr(profile, "psi_edges", None)
+    if edges is None or getattr(column, "kind", None) != "numeric":
+        return None
+    edges = np.asarray(edges, dtype=float)
+    below = column.cdf(edges[1:-1], inclusive=False)  # share of values < each inner edge
+    return np.diff(np.concatenate([[0.0], below, [1.0]])).tolist()

@@ -30,7 +30,7 @@ import pandas as pd
 from modelsteward.baseline.sketch import DEFAULT_K, SketchProfile
 from modelsteward.drift.concept import ConceptDriftResult, concept_result
 from modelsteward.errors import ConfigError
-from modelsteward.monitor.bins import is_categorical
+from modelsteward.monitor.bins import sketch_bins
 from modelsteward.monitor.measure import (
     WindowMeasurement,
     measure_degradation,
@@ -41,27 +41,7 @@ from modelsteward.monitor.sources import CONCEPT_MIN_SAMPLES
 from modelsteward.monitor.windows import Window, parse_window, split_windows
 from modelsteward.spark import WindowSummaries, summarize_windows
 
-__all__ = ["SparkSource", "sketch_bins"]
-
-
-def sketch_bins(profile: Any, column: Any) -> list[float] | None:
-    """A sketched window column's shares in the reference's PSI bins (None: no values)."""
-    n = int(column.n_present)
-    if n == 0:
-        return None
-    if is_categorical(profile):
-        counts = dict(profile.category_counts)
-        top = sorted(counts, key=lambda k: -counts[k])[:15]
-        current = column.counts()
-        props = [float(current.get(str(k), 0)) / n for k in top]
-        props.append(max(0.0, 1.0 - sum(props)))
-        return props
-    edges = getattr(profile, "psi_edges", None)
-    if edges is None or getattr(column, "kind", None) != "numeric":
-        return None
-    edges = np.asarray(edges, dtype=float)
-    below = column.cdf(edges[1:-1], inclusive=False)  # share of values < each inner edge
-    return np.diff(np.concatenate([[0.0], below, [1.0]])).tolist()
+__all__ = ["SparkSource"]
 
 
 def _key(w: Window) -> int:
