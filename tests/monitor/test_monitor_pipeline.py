@@ -11,7 +11,7 @@ import pytest
 
 import modelsteward.monitor.measure as measure_mod
 from modelsteward.baseline import Baseline
-from modelsteward.errors import DataError, StewardError
+from modelsteward.errors import ConfigError, DataError, StewardError
 from modelsteward.monitor import FrameSource, load_policy, run_monitor
 from modelsteward.monitor.alerts import Alert
 from modelsteward.monitor.calibrate import Incident, calibrate
@@ -129,6 +129,11 @@ def test_a_prepared_frame_source_gives_the_run_of_the_data(baseline, make_stream
     strip = lambda d: {k: v for k, v in d.items() if k != "created_at"}  # noqa: E731
     assert strip(direct.to_dict()) == strip(via.to_dict())
     assert any(a.alert_type == "distribution" for a in via.alerts)
+    with pytest.raises(ConfigError, match="not both"):
+        run_monitor("m", frame, baseline=baseline, sinks=[], source=source)
+    daily = FrameSource.prepare(frame, "m", baseline, window="1D", tz="Europe/Berlin")
+    rep = run_monitor("m", None, baseline=baseline, sinks=[], describe=False, source=daily)
+    assert (rep.window, rep.tz) == ("day", "Europe/Berlin")  # the source's cut applies
 
 
 def test_sketch_bins_equal_the_exact_bins_while_the_sketch_holds_every_value() -> None:

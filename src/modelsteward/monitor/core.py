@@ -305,7 +305,8 @@ def run_monitor(
     ``model`` is the registered model name; the version serving ``stage`` and the baseline
     logged with it come from the registry (or pass ``baseline=`` to skip the registry).
     ``data`` is a DataFrame, CSV/Parquet path(s) or glob, or a prediction-log URL; or pass a
-    ready window ``source`` (e.g. :class:`modelsteward.spark.SparkSource`) and ``data=None``.
+    ready window ``source`` (e.g. :class:`~modelsteward.monitor.spark_source.SparkSource`)
+    and ``data=None`` (its window spec and time zone then apply).
     ``sinks`` are sink objects or specs (``"console"``, ``"jsonl:PATH"``, ``"webhook:URL"``,
     ``"slack:URL"``, ``"mlflow"``); default: console. ``sink_deadline`` bounds the seconds
     all deliveries of the run take together. ``outbox`` is a JSON Lines file that keeps what
@@ -327,8 +328,11 @@ def run_monitor(
     if sink_deadline is not None and not (sink_deadline > 0 and math.isfinite(sink_deadline)):
         raise ConfigError(f"sink_deadline must be a positive number of seconds, got "
                           f"{sink_deadline!r}")
+    if source is not None and data is not None:
+        raise ConfigError("give data or a window source, not both (data=None with source=)")
     pol = load_policy(policy)
-    spec = parse_window(window)
+    spec = parse_window(window) if source is None else source.spec
+    tz = tz if source is None else source.tz
     run_warnings: list[str] = []
     if spec.noisy:
         msg = (f"{spec.describe()} windows are noisy (the chapter: hourly windows are chaos); "

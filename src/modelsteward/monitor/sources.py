@@ -44,6 +44,10 @@ class WindowSource(Protocol):
     """What the monitor pipeline needs from a source of production data."""
 
     @property
+    def spec(self) -> WindowSpec: ...
+    @property
+    def tz(self) -> str: ...
+    @property
     def windows(self) -> list[Window]: ...
     @property
     def warnings(self) -> list[str]: ...
@@ -108,6 +112,7 @@ class FrameSource:
     outcome_column: str = "outcome"
     timestamp_column: str = "timestamp"
     is_log: bool = False
+    tz: str = "UTC"
     warnings: list[str] = field(default_factory=list)
     unplaced: dict[str, int] = field(default_factory=dict)
 
@@ -158,7 +163,7 @@ class FrameSource:
                             "is this the right model and data source?")
         notes = [*cleaned.notes, *(f"{n} (no window)" for n in skip_notes(cleaned.unplaced))]
         return cls(frame, reasons, feature_ok, scores, windows, spec, prediction_column,
-                   outcome_column, timestamp_column, is_log_url(data), notes,
+                   outcome_column, timestamp_column, is_log_url(data), tz, notes,
                    dict(cleaned.unplaced))
 
     @property

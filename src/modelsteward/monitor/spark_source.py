@@ -59,7 +59,8 @@ class SparkSource:
     def __init__(self, df: Any, baseline: Any, *, timestamp_col: str = "timestamp",
                  window: str = "7D", tz: str = "UTC", prediction_col: str | None = None,
                  outcome_col: str | None = None, k: int = DEFAULT_K) -> None:
-        spec = parse_window(window)
+        spec = self.spec = parse_window(window)
+        self.tz = tz
         if spec.unit == "rows" or spec.count != 1:
             raise ConfigError(
                 f"window={window!r}: on Spark, windows are one calendar week, day or hour "
