@@ -32,7 +32,7 @@ START = pd.Timestamp("2025-01-06", tz="UTC")  # a Monday
 
 def build(folder: Path, weeks: int, per_week: int, seed: int = 0) -> tuple[str, object]:
     from modelsteward.baseline import Baseline
-    from modelsteward.store.prediction_log import PredictionLog
+    from modelsteward.store.prediction_log import PredictionLog, RowList
 
     rng = np.random.default_rng(seed)
     names = [f"f{i}" for i in range(8)]
@@ -49,9 +49,10 @@ def build(folder: Path, weeks: int, per_week: int, seed: int = 0) -> tuple[str, 
         ids = [uuid.uuid4().hex for _ in range(per_week)]
         rows = log.make_rows_from_columns("churn", "1", {k: v.tolist() for k, v in cols.items()},
                                           preds.tolist(), ids=ids, timestamp=t0)
-        rows = [(r[0], t0 + i * step, *r[2:]) for i, r in enumerate(rows)]
-        for lo in range(0, len(rows), 10_000):
-            log.write_rows(rows[lo:lo + 10_000])
+        # spread the rows over the week; keep the Arrow feature batch the rows point at
+        # (a plain list of the rows would drop it, and the log would have no features)
+        log.write_rows(RowList([(r[0], t0 + i * step, *r[2:]) for i, r in enumerate(rows)],
+                               getattr(rows, "batches", ())))
     log.close()
     return url, base
 
@@ -61,19 +62,19 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--rows-per-week", type=int, default=5_000)
     args = parser.parse_args()
-    from modelsteward.monitor import monitor
+    from modelsteward.monitor import run_monitor
 
     folder = Path(tempfile.mkdtemp(prefix="steward-bench-monitor-"))
     try:
         url, base = build(folder, args.weeks, args.rows_per_week)
         last = START + pd.Timedelta(weeks=args.weeks - 1)
         t = time.perf_counter()
-        full = monitor("churn", url, baseline=base, sinks=[], state=url, now=last,
+        full = run_monitor("churn", url, baseline=base, sinks=[], state=url, now=last,
                        describe=False)
         t_full = time.perf_counter() - t
         checked = sum(1 for w in full.windows if w.status != "in_progress")
         t = time.perf_counter()
-        inc = monitor("churn", url, baseline=base, sinks=[], state=url,
+        inc = run_monitor("churn", url, baseline=base, sinks=[], state=url,
                       now=last + pd.Timedelta(weeks=1), describe=False)
         t_inc = time.perf_counter() - t
         new = sum(1 for w in inc.windows if w.status != "in_progress")

@@ -36,12 +36,18 @@ def test_missing_column_error_message_is_not_quoted() -> None:
     assert str(err).startswith("column 'age'")
 
 
-def test_monitor_is_callable_whatever_was_imported_first() -> None:
-    """`from modelsteward import monitor` used to give the subpackage (not callable) once any
-    modelsteward.monitor.* module had been imported."""
-    import modelsteward.monitor.policy  # noqa: F401 - the import that shadowed the function
+def test_the_function_and_the_subpackage_cannot_collide() -> None:
+    """`from modelsteward import monitor` used to give the function or the subpackage depending
+    on what was imported first; now the function is `run_monitor` and `monitor` is always the
+    package (calling it still works, with a DeprecationWarning, for one release)."""
+    import types
+
+    import modelsteward.monitor.policy  # noqa: F401 - the import that used to shadow
     from modelsteward import monitor, run_monitor
-    from modelsteward.monitor.core import monitor as monitor_function
+    from modelsteward.monitor.core import run_monitor as monitor_function
 
     assert run_monitor is monitor_function
-    assert callable(monitor)
+    assert isinstance(monitor, types.ModuleType) and monitor.__name__ == "modelsteward.monitor"
+    assert "monitor" not in __import__("modelsteward").__all__
+    with pytest.warns(DeprecationWarning, match="run_monitor"), pytest.raises(TypeError):
+        monitor()  # the deprecated callable forwards (and run_monitor needs arguments)

@@ -121,5 +121,11 @@ def test_readme_beyond_one_machine_example_runs(in_tmp: Path, capsys) -> None:
     assert f0 and f0[0].endswith("True")
     f1 = [line for line in printed.splitlines() if line.startswith("f1 ")]
     assert f1 and f1[0].split()[1] == "sketch"
-    weeks = namespace["weeks"]
-    assert len(weeks) == 2
+    report = namespace["report"]  # the Spark source through run_monitor's whole pipeline
+    assert [w.label for w in report.windows] == ["2026-W10", "2026-W11"]
+    assert all(w.status == "ok" and w.n_rows == 5_000 for w in report.windows)
+    for w in report.windows:  # f0 moved half a standard deviation in both weeks
+        assert any(a.key == "data_drift:f0:distribution" and a.severity != "info"
+                   for a in w.alerts), w.alerts
+        assert {f.mode for f in w.features} == {"sketch"}
+    assert report.notifications and report.concept

@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "detect_data_drift": "modelsteward.drift",
     "compute_psi": "modelsteward.drift",
     "detect_feature_degradation": "modelsteward.drift",
-    "detect_concept_drift": "modelsteward.drift",
+    "detect_concept_drift": "modelsteward.monitor.concept",
     # registry
     "log_training_run": "modelsteward.registry",
     "load_model": "modelsteward.registry",
@@ -50,7 +50,6 @@ _EXPORTS: dict[str, str] = {
     "ServeConfig": "modelsteward.serve",
     # monitor
     "run_monitor": "modelsteward.monitor",
-    "monitor": "modelsteward.monitor",  # the same function; see modelsteward.monitor's note
     "MonitorReport": "modelsteward.monitor",
     "load_policy": "modelsteward.monitor",
     # report

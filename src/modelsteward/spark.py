@@ -1,23 +1,24 @@
-"""Spark adapter: sketch profiles from a Spark DataFrame, and the checks per window on Spark.
+"""Spark adapter: sketch profiles and samples of a Spark DataFrame, baselines fitted on Spark,
+and per-window summaries for the monitor.
 
 Each partition is profiled where it lives (``mapInArrow``: Arrow batches in, one serialised
 :class:`~modelsteward.baseline.sketch.SketchProfile` out), and the partition profiles are
-tree-merged (``treeReduce``); only profiles, never rows, reach the driver. The same
-sketch-mode detectors then run as on pandas data, so the results equal the pandas path's
-to within the sketches' stated bound. Needs the ``spark`` extra (``pip install
-'modelsteward[spark]'``).
+tree-merged (``treeReduce``); only profiles, never rows, reach the driver. Nothing here
+judges: the monitor's Spark window source
+(:class:`modelsteward.monitor.spark_source.SparkSource`) hands the summaries of
+:func:`summarize_windows` to the same measure → judge → alerts → sinks → report pipeline as
+every other source. Needs the ``spark`` extra (``pip install 'modelsteward[spark]'``).
 
     from pyspark.sql import SparkSession
-    from modelsteward import Baseline
-    from modelsteward.spark import baseline_from_spark, check_windows
+    from modelsteward import run_monitor
+    from modelsteward.monitor.spark_source import SparkSource
+    from modelsteward.spark import baseline_from_spark
 
     spark = SparkSession.builder.master("local[2]").getOrCreate()
-    train = spark.read.parquet("s3://bucket/train/")
-    baseline = baseline_from_spark(train.drop("label"))
-    for window in check_windows(baseline, spark.read.parquet("s3://bucket/prod/"),
-                                timestamp_col="ts", prediction_col="score",
-                                outcome_col="label"):
-        print(window.label, [r.feature for r in window.drift if r.is_drifted])
+    baseline = baseline_from_spark(spark.read.parquet("s3://bucket/train/").drop("label"))
+    source = SparkSource(spark.read.parquet("s3://bucket/prod/"), baseline,
+                         timestamp_col="ts", prediction_col="score", outcome_col="label")
+    report = run_monitor("churn_model", None, baseline=baseline, source=source)
 """
 
 from __future__ import annotations
@@ -44,16 +45,15 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from modelsteward.baseline import Baseline
-    from modelsteward.drift import ConceptDriftResult, DegradationAlert, DriftResult
 
 __all__ = [
-    "SparkWindowCheck",
+    "WindowSummaries",
     "baseline_from_spark",
-    "check_windows",
     "profile_files_on_spark",
     "profile_spark",
     "sample_spark",
     "spark_kinds",
+    "summarize_windows",
 ]
 
 _KEY = "__ms_window__"
@@ -287,31 +287,7 @@ def sample_spark(
         return RowSampler.from_bytes(blobs.treeReduce(_merge_samples_bytes, depth=2))
 
 
-# --- windows ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SparkWindowCheck:
-    """The checks of one window: data drift, degradation and (with outcomes) concept drift."""
-
-    label: str
-    window_start: pd.Timestamp | None
-    window_end: pd.Timestamp | None
-    n_rows: int
-    drift: list[DriftResult] = field(default_factory=list)
-    degradation: list[DegradationAlert] = field(default_factory=list)
-    concept: ConceptDriftResult | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "window_start": None if self.window_start is None else self.window_start.isoformat(),
-            "window_end": None if self.window_end is None else self.window_end.isoformat(),
-            "n_rows": self.n_rows,
-            "drift": [r.to_dict() for r in self.drift],
-            "degradation": [a.to_dict() for a in self.degradation],
-            "concept": None if self.concept is None else self.concept.to_dict(),
-        }
-
-
+# --- the Spark window source -----------------------------------------------------------------
 def _window_key(df: DataFrame, timestamp_col: str, unit: str) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, TimestampType
@@ -422,145 +398,57 @@ def _roc_auc_by_window(
     }
 
 
-def _concept_result(
-    row: Any, reference: Any, window: Any, p_threshold: float, min_drop: float,
-    min_samples: int, roc_auc: float | None = None,
-) -> ConceptDriftResult:
-    from scipy.stats import norm
+@dataclass(frozen=True)
+class WindowSummaries:
+    """Per-window summaries computed on Spark, keyed by the window's start (epoch micros).
 
-    from modelsteward.drift import ConceptDriftResult
-    from modelsteward.stats import fisher_z_drop_pvalue
+    ``profiles``: one merged :class:`SketchProfile` of the features per window;
+    ``concept``: per window, the labelled count, prediction count, Pearson r and the parts of
+    F1 / MAE / RMSE (Spark aggregates); ``roc_auc``: exact per-window ROC AUC (binary
+    outcomes); ``last``: the latest timestamp seen (the clock of an incremental run).
+    """
 
-    r_ref = float(reference.correlation)
-    n_ref = getattr(reference, "n", None)
-    task = getattr(reference, "task", None) or ("binary" if row is not None and row["binary"]
-                                                 else "numeric")
-    n = int(row["n"]) if row is not None else 0
-    n_pred = int(row["n_pred"]) if row is not None else 0
-    perf: dict[str, float] = {}
-    if n:
-        if task == "binary":
-            denom = float(row["hard_sum"] + row["y_sum"])
-            if roc_auc is not None:
-                perf["roc_auc"] = roc_auc
-            perf["f1"] = float(2 * row["tp"] / denom) if denom else 0.0
-        else:
-            perf["mae"] = float(row["abs_err"] / n)
-            perf["rmse"] = float(math.sqrt(row["sq_err"] / n))
-    constant = row is None or not (row["p_sd"] and row["o_sd"]) or n < 3
-    r = None if constant or row["r"] is None or not math.isfinite(row["r"]) else float(row["r"])
-    common: dict[str, Any] = dict(
-        window_start=window.start, window_end=window.end, n=n,
-        coverage=float(n / n_pred) if n_pred else 0.0, reference_correlation=r_ref,
-        n_predictions=n_pred, reference_n=n_ref, p_threshold=p_threshold, min_drop=min_drop,
-        task=task, label=window.label, performance=perf,
-    )
-    if n < min_samples:
-        return ConceptDriftResult(
-            correlation=r, p_value=None, is_drifted=False, status="insufficient_data",
-            reason=f"{n} labelled rows < min_samples={min_samples}; no test run", **common,
-        )
-    if r is None:
-        return ConceptDriftResult(
-            correlation=None, p_value=None, is_drifted=False, status="insufficient_data",
-            reason="predictions or outcomes are constant in this window", **common,
-        )
-    if n_ref is not None:
-        p_value = float(fisher_z_drop_pvalue(r_ref, int(n_ref), r, n))
-    else:
-        clip = 1.0 - 1e-12
-        z = math.atanh(max(-clip, min(clip, r_ref))) - math.atanh(max(-clip, min(clip, r)))
-        p_value = float(norm.sf(z * math.sqrt(n - 3)))
-    drop = r_ref - r
-    drifted = p_value < p_threshold and drop >= min_drop
-    return ConceptDriftResult(
-        correlation=r, p_value=p_value, is_drifted=drifted, drop=drop,
-        status="drifted" if drifted else "ok", **common,
-    )
+    profiles: dict[int, SketchProfile]
+    concept: dict[int, dict[str, Any]] = field(default_factory=dict)
+    roc_auc: dict[int, float] = field(default_factory=dict)
+    last: pd.Timestamp | None = None
 
 
-def check_windows(
-    baseline: Baseline,
+def summarize_windows(
     df: DataFrame,
+    kinds: Mapping[str, str],
     *,
     timestamp_col: str,
-    window: str = "7D",
+    unit: str,
     tz: str = "UTC",
-    p_threshold: float = 0.01,
-    min_effect: float = 0.0,
     prediction_col: str | None = None,
     outcome_col: str | None = None,
-    concept_p_threshold: float = 0.01,
-    min_drop: float = 0.1,
-    min_samples: int = 30,
+    binary: bool | None = None,
     k: int = DEFAULT_K,
-    degradation: Mapping[str, float] | None = None,
-) -> list[SparkWindowCheck]:
-    """Data drift, feature degradation and concept drift per calendar window, on Spark.
-
-    Windows are calendar weeks, days or hours in ``tz`` (``"7D"``/``"W"``, ``"1D"``, ``"1h"``;
-    edges and labels exactly as :func:`modelsteward.drift.concept.split_windows`; empty windows
-    in between are kept). Each window's features are profiled on the executors and compared
-    with the baseline in sketch mode; concept drift uses Spark aggregates (Pearson r; ROC AUC
-    and F1, or MAE and RMSE, on the pooled labelled rows of each window).
-    ``degradation`` passes thresholds to ``detect_feature_degradation``.
-    """
+) -> WindowSummaries:
+    """Cut ``df`` into calendar ``unit`` s (``"week"``, ``"day"``, ``"hour"``) in ``tz`` and
+    summarise each window where it lives: feature sketches per partition (``mapInArrow``),
+    merged per window (``reduceByKey``); concept statistics by Spark aggregates. Only
+    summaries reach the driver. ``binary`` (None: from the data) asks for ROC AUC."""
     _require_spark()
-    from modelsteward.drift import detect_data_drift, detect_feature_degradation
-    from modelsteward.drift.concept import parse_window, split_windows
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import TimestampType
 
-    spec = parse_window(window)
-    if spec.unit == "rows" or spec.count != 1:
-        raise ConfigError(
-            f"window={window!r}: on Spark, windows are one calendar week, day or hour "
-            "('7D', '1D', '1h'); row-count and multi-unit windows need the pandas path"
-        )
     if timestamp_col not in df.columns:
         raise MissingColumnError(f"timestamp column {timestamp_col!r} is not in the DataFrame")
-    if outcome_col and not prediction_col:
-        raise ConfigError("outcome_col needs prediction_col (concept drift compares the two)")
-    if outcome_col and baseline.concept is None:
-        raise ConfigError(
-            "concept drift needs the baseline's concept reference; fit the baseline with "
-            "predictions and outcomes (or predictions_col/outcomes_col)"
-        )
-    features = [n for n in baseline.feature_names if n in df.columns]
-    kinds = {n: baseline.columns[n].kind for n in features}
     with _session_conf(df.sparkSession, {"spark.sql.session.timeZone": tz, **_ARROW_BATCH}):
-        keyed = _window_key(df, timestamp_col, spec.unit)
+        keyed = _window_key(df, timestamp_col, unit)
         profiles = _profiles_by_window(keyed, kinds, k)
-        concept_rows: dict[int, Any] = {}
+        ts_col = F.col(timestamp_col)
+        if not isinstance(df.schema[timestamp_col].dataType, TimestampType):
+            ts_col = F.to_timestamp(ts_col)
+        last_us = keyed.agg(F.unix_micros(F.max(ts_col))).collect()[0][0]
+        concept: dict[int, dict[str, Any]] = {}
         aucs: dict[int, float] = {}
         if prediction_col and outcome_col:
             stats = _concept_stats(keyed, prediction_col, outcome_col, key=_KEY)
-            concept_rows = {int(r[_KEY]): r for _, r in stats.iterrows()}
-            task = getattr(baseline.concept, "task", None)
-            if task == "binary" or (task is None and bool(stats["binary"].all())):
+            concept = {int(r[_KEY]): dict(r) for _, r in stats.iterrows()}
+            if binary or (binary is None and bool(stats["binary"].all())):
                 aucs = _roc_auc_by_window(keyed, prediction_col, outcome_col, _KEY)
-    if not profiles:
-        return []
-    starts = pd.to_datetime(sorted(profiles), unit="us", utc=True).tz_convert(tz)
-    windows = split_windows(starts, spec, tz=tz)
-    by_start = {int(pd.Timestamp(w.start).value // 1000): w for w in windows}
-    results: list[SparkWindowCheck] = []
-    for key, w in sorted(by_start.items()):
-        prof = profiles.get(key)
-        n_rows = prof.n_rows if prof is not None else 0
-        drift: list[DriftResult] = []
-        degr: list[DegradationAlert] = []
-        if prof is not None and n_rows > 0:
-            drift = detect_data_drift(
-                baseline, prof, p_threshold=p_threshold, mode="sketch", min_effect=min_effect
-            )
-            thresholds: dict[str, Any] = dict(degradation or {})
-            degr = detect_feature_degradation(baseline, prof, mode="sketch", **thresholds)
-        concept = None
-        if outcome_col and baseline.concept is not None:
-            concept = _concept_result(concept_rows.get(key), baseline.concept, w,
-                                      concept_p_threshold, min_drop, min_samples,
-                                      aucs.get(key))
-        results.append(SparkWindowCheck(
-            label=w.label, window_start=w.start, window_end=w.end, n_rows=int(n_rows),
-            drift=drift, degradation=degr, concept=concept,
-        ))
-    return results
+    last = None if last_us is None else pd.Timestamp(int(last_us), unit="us", tz="UTC")
+    return WindowSummaries(profiles, concept, aucs, last)

@@ -110,7 +110,7 @@ def _invoke_data_command(command: str, args: list[str], tmp_path: Path,
         import modelsteward.monitor as mon
 
         rec = _Recorder(_FakeReport())
-        monkeypatch.setattr(mon, "monitor", rec)
+        monkeypatch.setattr(mon, "run_monitor", rec)
         extra = ["--json"] + (["--out", str(tmp_path / "out")] if command == "report" else [])
     has_source = any(a in ("--data", "--log") for a in args)
     source = [] if has_source else ["--data", str(tmp_path / "history.parquet")]

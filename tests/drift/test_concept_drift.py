@@ -10,13 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelsteward.drift.concept import (
-    ConceptDriftResult,
-    detect_concept_drift,
-    parse_window,
-    split_windows,
-)
+from modelsteward.drift.concept import ConceptDriftResult
 from modelsteward.errors import ConfigError, DataError, StewardError
+from modelsteward.monitor.concept import detect_concept_drift
+from modelsteward.monitor.windows import parse_window, split_windows
 
 
 def _correlated(rng: np.random.Generator, n: int, r: float) -> tuple[np.ndarray, np.ndarray]:

@@ -15,11 +15,11 @@ import pytest
 from modelsteward.baseline import Baseline, as_columns
 from modelsteward.drift import (
     compute_psi,
-    detect_concept_drift,
     detect_data_drift,
     detect_feature_degradation,
 )
 from modelsteward.errors import DataError, InvalidParameterError, StewardError
+from modelsteward.monitor.concept import detect_concept_drift
 from modelsteward.stats import psi, psi_edges, psi_from_counts
 from modelsteward.stats.ks import ks_pvalue
 from modelsteward.stats.sketch_ks import ks_critical_value, ks_decision

@@ -226,7 +226,7 @@ def test_reservoir_samples_merge_to_the_sample_of_the_union() -> None:
 def test_monitor_alerts_on_the_decoupled_window_and_the_report_charts_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pandas as pd
 
-    from modelsteward.monitor import monitor
+    from modelsteward.monitor import run_monitor
     from modelsteward.monitor.policy import load_policy
 
     base = Baseline.fit(frame(20_000, RHO, np.random.default_rng(21)), joint=True)
@@ -237,7 +237,7 @@ def test_monitor_alerts_on_the_decoupled_window_and_the_report_charts_it(tmp_pat
     toml.write_text("[thresholds]\njoint_alpha = 0.005\n")
     pol = load_policy(str(toml))
     assert pol.cite("joint_alpha") == "joint_alpha 0.005 (file policy.toml)"
-    rep = monitor("m", data, baseline=base, sinks=[], policy=pol, describe=False)
+    rep = run_monitor("m", data, baseline=base, sinks=[], policy=pol, describe=False)
     kinds = [[a.alert_type for a in w.alerts if a.kind == "multivariate_drift"]
              for w in rep.windows]
     assert kinds[:3] == [[], [], []]
@@ -249,5 +249,5 @@ def test_monitor_alerts_on_the_decoupled_window_and_the_report_charts_it(tmp_pat
     assert all(len(w.multivariate) == 2 for w in rep.windows)
     html = rep.write(tmp_path / "out")["html"].read_text()
     assert "Multivariate drift" in html and "no-change band" in html
-    assert [w.status for w in monitor("m", data, baseline=Baseline.fit(data.drop(
+    assert [w.status for w in run_monitor("m", data, baseline=Baseline.fit(data.drop(
         columns="timestamp")), sinks=[], describe=False).windows if w.multivariate] == []

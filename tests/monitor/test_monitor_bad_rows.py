@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from modelsteward.baseline import Baseline
 from modelsteward.cli import main
-from modelsteward.monitor import monitor
+from modelsteward.monitor import run_monitor
 
 
 def _fill_log(url: str, frame: pd.DataFrame, model: str = "churn") -> list[str]:
@@ -57,7 +57,7 @@ def test_bad_rows_in_the_log_are_skipped_counted_and_reported(
     url = f"sqlite:///{db}"
     ids = _fill_log(url, frame)
     _poison(db, ids)
-    rep = monitor("churn", url, baseline=baseline, model_version="2", sinks=[])
+    rep = run_monitor("churn", url, baseline=baseline, model_version="2", sinks=[])
     skipped = [w.skipped for w in rep.windows]
     assert skipped == [{"non-finite outcome": 12},
                        {"text outcome (the model's classes are not recorded)": 3},
@@ -123,19 +123,19 @@ def test_text_outcomes_are_mapped_when_the_baseline_records_the_classes(
     frame = make_stream(weeks=2, seed=63)[["timestamp", "f0", "f1", "prediction", "outcome"]]
     text = frame.assign(outcome=np.where(frame["outcome"] == 1, "yes", "no"))
 
-    mapped = monitor("churn", text, baseline=with_classes, sinks=[])
-    numeric = monitor("churn", frame, baseline=with_classes, sinks=[])
+    mapped = run_monitor("churn", text, baseline=with_classes, sinks=[])
+    numeric = run_monitor("churn", frame, baseline=with_classes, sinks=[])
     assert [w.concept.correlation for w in mapped.windows] == \
         [w.concept.correlation for w in numeric.windows]
     assert mapped.windows[0].concept.coverage == 1.0
     assert any("no=0, yes=1" in n for n in mapped.warnings)
 
-    ignored = monitor("churn", text, baseline=without, sinks=[])
+    ignored = run_monitor("churn", text, baseline=without, sinks=[])
     assert any("text labels ('no', 'yes')" in n and "classes" in n for n in ignored.warnings)
     assert ignored.windows[0].skipped == {
         "text outcome (the model's classes are not recorded)": 700}
 
-    booleans = monitor("churn", frame.assign(outcome=frame["outcome"] == 1), baseline=without,
+    booleans = run_monitor("churn", frame.assign(outcome=frame["outcome"] == 1), baseline=without,
                        sinks=[])
     assert [w.concept.correlation for w in booleans.windows] == \
         [w.concept.correlation for w in numeric.windows]
@@ -222,7 +222,7 @@ def test_a_feature_value_of_the_wrong_type_is_skipped_not_fatal(
             con.execute("UPDATE predictions SET features = ? WHERE id = ?",
                         (json.dumps(row), pid))
     con.close()
-    rep = monitor("churn", f"sqlite:///{db}", baseline=baseline, sinks=[])
+    rep = run_monitor("churn", f"sqlite:///{db}", baseline=baseline, sinks=[])
     assert rep.windows[0].skipped == {"feature 'f0' not a number": 2}
     assert rep.windows[1].skipped == {"feature 'f0' not a number": 1}
     assert all(w.status == "ok" for w in rep.windows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelsteward.errors import ConfigError
-from modelsteward.monitor import load_policy, monitor
+from modelsteward.monitor import load_policy, run_monitor
 from modelsteward.monitor.policy import PRESETS
 
 
@@ -60,12 +60,12 @@ def test_alerts_quote_the_override_and_its_source(tmp_path, baseline, make_strea
     path = tmp_path / "ops.toml"
     path.write_text("[thresholds]\npsi_critical = 0.5\n")
     frame = make_stream(weeks=3, shift={2: 0.7}, seed=20)
-    rep = monitor("m", frame, baseline=baseline, sinks=[], policy=path)
+    rep = run_monitor("m", frame, baseline=baseline, sinks=[], policy=path)
     (alert,) = [a for a in rep.alerts if a.feature == "f2"]
     # PSI ~0.4: critical under default, only a warning with psi_critical = 0.5
     assert alert.severity == "warning"
     assert alert.threshold_name == "psi_warning" and alert.threshold_source == "preset default"
-    rep2 = monitor("m", frame, baseline=baseline, sinks=[],
+    rep2 = run_monitor("m", frame, baseline=baseline, sinks=[],
                    policy={"psi_warning": 0.3, "psi_critical": 0.35})
     (alert2,) = [a for a in rep2.alerts if a.feature == "f2"]
     assert alert2.severity == "critical" and alert2.threshold_source == "argument"
@@ -76,6 +76,6 @@ def test_lenient_is_quieter_than_strict(baseline, make_stream) -> None:
     frame = make_stream(weeks=4, shift={1: 0.2, 2: 0.35, 3: 0.5}, seed=21)
     counts = {}
     for name in ("lenient", "default", "strict"):
-        rep = monitor("m", frame, baseline=baseline, sinks=[], policy=name)
+        rep = run_monitor("m", frame, baseline=baseline, sinks=[], policy=name)
         counts[name] = sum(1 for a in rep.alerts if a.severity != "info")
     assert counts["lenient"] < counts["default"] < counts["strict"]

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from modelsteward.errors import ConfigError
-from modelsteward.monitor import ConsoleSink, JsonLinesSink, MlflowSink, WebhookSink, monitor
+from modelsteward.monitor import ConsoleSink, JsonLinesSink, MlflowSink, WebhookSink, run_monitor
 from modelsteward.monitor.sinks import parse_sink
 
 
@@ -73,7 +73,7 @@ def test_webhook_fails_then_recovers_without_losing_alerts(tmp_path, receiver, b
                                                            make_stream) -> None:
     hook = receiver(fail=4)  # first round: 3 attempts fail; next round: 1 more fails
     jsonl = tmp_path / "alerts.jsonl"
-    rep = monitor("m", _events_frame(make_stream), baseline=baseline,
+    rep = run_monitor("m", _events_frame(make_stream), baseline=baseline,
                   sinks=[WebhookSink(hook.url), JsonLinesSink(jsonl)])
     sent = [n.title for n in rep.notifications]
     assert len(sent) >= 4
@@ -91,7 +91,7 @@ def test_dead_webhook_never_stops_the_monitor(tmp_path, baseline, make_stream) -
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: connection refused
     jsonl = tmp_path / "a.jsonl"
-    rep = monitor("m", _events_frame(make_stream), baseline=baseline,
+    rep = run_monitor("m", _events_frame(make_stream), baseline=baseline,
                   sinks=[WebhookSink(f"http://127.0.0.1:{port}/x", timeout=1.0),
                          JsonLinesSink(jsonl)])
     assert len(rep.notifications) >= 4
@@ -102,7 +102,7 @@ def test_dead_webhook_never_stops_the_monitor(tmp_path, baseline, make_stream) -
 
 def test_slack_body(receiver, baseline, make_stream) -> None:
     hook = receiver()
-    rep = monitor("m", _events_frame(make_stream), baseline=baseline,
+    rep = run_monitor("m", _events_frame(make_stream), baseline=baseline,
                   sinks=[parse_sink(f"slack:{hook.url}")])
     assert len(hook.bodies) == len(rep.notifications)
     body = hook.bodies[0]
@@ -114,7 +114,7 @@ def test_slack_body(receiver, baseline, make_stream) -> None:
 
 def test_console_sink_prints_one_block_per_notification(baseline, make_stream) -> None:
     out = io.StringIO()
-    rep = monitor("m", _events_frame(make_stream), baseline=baseline, sinks=[ConsoleSink(out)])
+    rep = run_monitor("m", _events_frame(make_stream), baseline=baseline, sinks=[ConsoleSink(out)])
     text = out.getvalue()
     assert text.count("[critical] m (unregistered) window") + text.count(
         "[info] m (unregistered) window") + text.count("[warning] m (unregistered) window") == len(
@@ -136,7 +136,7 @@ def test_mlflow_sink_logs_step_metrics_on_a_monitoring_run(tmp_path, baseline,
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     sink = MlflowSink("m", "3", tracking_uri=uri)
-    rep = monitor("m", _events_frame(make_stream), baseline=baseline, model_version="3",
+    rep = run_monitor("m", _events_frame(make_stream), baseline=baseline, model_version="3",
                   sinks=[sink])
     assert not [f for f in rep.sink_failures if f["sink"] == "mlflow"]
     client = MlflowClient(tracking_uri=uri)

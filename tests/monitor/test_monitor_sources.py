@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelsteward.monitor import monitor
+from modelsteward.monitor import run_monitor
 
 
 def _fill_log(url: str, frame: pd.DataFrame, model: str, version: str) -> None:
@@ -36,8 +36,8 @@ def test_prediction_log_gives_the_same_results_as_the_same_rows_as_a_frame(
     else:
         url = request.getfixturevalue("postgres_database")("ms_monitor")
     _fill_log(url, frame, "churn", "2")
-    from_log = monitor("churn", url, baseline=baseline, model_version="2", sinks=[])
-    from_frame = monitor("churn", frame, baseline=baseline, model_version="2", sinks=[])
+    from_log = run_monitor("churn", url, baseline=baseline, model_version="2", sinks=[])
+    from_frame = run_monitor("churn", frame, baseline=baseline, model_version="2", sinks=[])
 
     def key(rep):
         return [(w.label, w.n_rows, w.status,
@@ -73,7 +73,7 @@ def test_monitor_finds_the_serving_version_and_its_baseline(tmp_path, make_strea
 
     prod = make_stream(weeks=3, shift={2: 0.7}, seed=42).drop(columns=["plan"])
     prod["prediction"] = model.predict_proba(prod[X.columns])[:, 1]
-    rep = monitor("churn_mon", prod, tracking_uri=uri, sinks=["mlflow"])
+    rep = run_monitor("churn_mon", prod, tracking_uri=uri, sinks=["mlflow"])
     assert rep.model_version == str(rec.version) and rep.run_id == rec.run_id
     assert rep.description is not None and rep.description["version"] == str(rec.version)
     assert "params" in rep.description and "metrics" in rep.description

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, insert
 
 from modelsteward.cli import main
-from modelsteward.monitor import monitor
+from modelsteward.monitor import run_monitor
 from modelsteward.monitor.state import MonitorState, create_v1, target_key
 
 START = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday: week i is [START + i weeks, ...)
@@ -102,8 +102,8 @@ def test_since_on_a_later_run_does_not_announce_old_alerts_as_new(
     frame = make_stream(weeks=6, shift={2: 0.7, 3: 0.7, 4: 0.7, 5: 0.7}, seed=50)
     url = f"sqlite:///{tmp_path / 'state.db'}"
     common = dict(baseline=baseline, sinks=[], state=url)
-    monitor("churn", frame, now=_week(5), **common)
-    rep = monitor("churn", frame, now=_week(6), since=_week(5), **common)
+    run_monitor("churn", frame, now=_week(5), **common)
+    rep = run_monitor("churn", frame, now=_week(6), since=_week(5), **common)
     assert [w.label for w in rep.windows] == ["2026-W07"]
     assert not any(e.event == "new" and e.alert.feature == "f2"
                    for n in rep.notifications for e in n.events)
@@ -113,13 +113,13 @@ def test_since_on_a_later_run_does_not_announce_old_alerts_as_new(
 def test_weekly_increments_equal_the_full_replay(tmp_path, baseline, make_stream) -> None:
     frame = make_stream(weeks=10, shift={2: 0.7, 3: 0.7, 6: 1.0}, null_week=4, const_week=7,
                         concept_from=8, seed=7)
-    full = monitor("churn", frame, baseline=baseline, sinks=[],
+    full = run_monitor("churn", frame, baseline=baseline, sinks=[],
                    state=f"sqlite:///{tmp_path / 'full.db'}", now=_week(10))
     steps = []
     inc_url = f"sqlite:///{tmp_path / 'inc.db'}"
     for week in range(1, 11):  # a simulated clock: one run per Thursday, then the last Monday
         now = START + pd.Timedelta(weeks=week) + pd.Timedelta(days=3 if week < 10 else 0)
-        rep = monitor("churn", frame, baseline=baseline, sinks=[], state=inc_url, now=now)
+        rep = run_monitor("churn", frame, baseline=baseline, sinks=[], state=inc_url, now=now)
         assert [w.status for w in rep.windows if w.status == "in_progress"] == (
             ["in_progress"] if week < 10 else [])
         steps += list(rep.notifications)
@@ -238,15 +238,15 @@ def test_a_held_lock_stops_a_second_run_with_a_clear_message(tmp_path, baseline,
     from modelsteward.monitor.state import MonitorBusyError
 
     target = target_key("churn", "unregistered", load_policy("default"), "calendar week", "UTC")
-    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(1))
+    rep = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(1))
     assert rep.target == target
     with state.lock(target), pytest.raises(MonitorBusyError, match="another monitor run"):
-        monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(6))
+        run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(6))
     # a lock left by a crashed run is taken over once stale
     with state.lock(target):
         with state.engine.begin() as conn:
             conn.execute(state.t["steward_monitor_locks"].update().values(heartbeat_at=0.0))
-        rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(6))
+        rep = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(6))
     assert [w.label for w in rep.windows] == [f"2026-W0{i}" for i in range(3, 8)]
 
 
@@ -278,22 +278,22 @@ def test_late_labels_rejudge_a_closed_window_and_alert_once(tmp_path, baseline,
     common = dict(baseline=baseline, sinks=[], state=url, now=_week(6))
     # week 5 (2026-W07) has its concept changed, but only 3% of its outcomes are in
     early = make_stream(weeks=6, concept_from=5, late_weeks={5: 0.03}, seed=11)
-    rep = monitor("churn", early, **common)
+    rep = run_monitor("churn", early, **common)
     assert not any(a.kind == "concept_drift" for a in rep.alerts)
     state = MonitorState.open(url)
     assert state.checked(rep.target)["2026-W07"]["concept_final"] is False
     # three weeks later 82% of them arrived: the window is judged again and alerts, once
     later = make_stream(weeks=6, concept_from=5, late_weeks={5: 0.82}, seed=11)
-    rep = monitor("churn", later, **{**common, "now": _week(9)})
+    rep = run_monitor("churn", later, **{**common, "now": _week(9)})
     (note,) = rep.notifications
     assert note.window_label == "2026-W07" and note.late_note == "window 2026-W07, now 82% labelled"
     assert "now 82% labelled" in note.text
     assert [e.alert.kind for e in note.events] == ["concept_drift"]
     assert rep.late_labels == ("window 2026-W07, now 82% labelled",)
-    again = monitor("churn", later, **{**common, "now": _week(9)})
+    again = run_monitor("churn", later, **{**common, "now": _week(9)})
     assert again.notifications == ()
     # the label delay passed (8 weeks by default): the window is final, not looked at again
-    rep = monitor("churn", later, **{**common, "now": _week(15)})
+    rep = run_monitor("churn", later, **{**common, "now": _week(15)})
     assert rep.notifications == () and state.checked(rep.target)["2026-W07"]["concept_final"]
 
 
@@ -308,7 +308,7 @@ def test_ack_silence_and_escalation(tmp_path, baseline, make_stream) -> None:
     frame = make_stream(weeks=8, shift={1: 0.35, 2: 0.35, 3: 0.9, 5: 0.9, 6: 0.9, 7: 0.9},
                         seed=21)
     url = f"sqlite:///{tmp_path / 's.db'}"
-    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(3))
+    rep = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(3))
     assert _f2(rep) == [("new", "warning")]
     runner = CliRunner()
     listed = runner.invoke(main, ["alerts", "list", "--open", "--state", url, "--json"])
@@ -320,7 +320,7 @@ def test_ack_silence_and_escalation(tmp_path, baseline, make_stream) -> None:
     table = runner.invoke(main, ["alerts", "list", "--state", url])
     assert "known backfill" in table.output
     # week 3 escalates to critical: sent although acknowledged
-    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(4))
+    rep = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(4))
     assert _f2(rep) == [("escalated", "critical")]
     assert [a["ack_reason"] for a in rep.acks] == ["known backfill"]
     res = runner.invoke(main, ["alerts", "silence", "--model", "churn", "--feature", "f2",
@@ -328,12 +328,12 @@ def test_ack_silence_and_escalation(tmp_path, baseline, make_stream) -> None:
     assert res.exit_code == 0, res.output
     # week 5 shifts again while silenced (until 2026-02-23): nothing sent on f2
     for week in (5, 6):
-        rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(week))
+        rep = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(week))
         assert [e for e, _ in _f2(rep) if e != "resolved"] == [], week
         assert [s["reason"] for s in rep.silences] == ["new market"]
         assert any("silenced until" in note for w in rep.windows for note in w.notes)
     # the silence expired on 2026-02-23: week 6's shift is sent
-    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(7))
+    rep = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(7))
     assert rep.silences == ()
     assert _f2(rep) == [("new", "critical")]
     bad = runner.invoke(main, ["alerts", "silence", "--model", "churn", "--feature", "f2",
@@ -388,7 +388,7 @@ def test_sigkill_between_sending_and_recording_resends_once_with_the_same_id(
         release.set()
         server.shutdown()
         server.server_close()
-    expected = [n.id for n in monitor("churn", make_stream(**EVENTS), baseline=baseline,
+    expected = [n.id for n in run_monitor("churn", make_stream(**EVENTS), baseline=baseline,
                                       sinks=[], state=f"sqlite:///{tmp_path / 'ref.db'}",
                                       now=_week(6)).notifications]
     assert len(expected) >= 2 and all(k == i for k, i in got)
@@ -440,20 +440,20 @@ def test_every_runs_as_a_service_with_a_heartbeat_and_stops_on_sigterm(
 
 def test_an_incremental_run_reads_from_the_last_checked_window_on(
         tmp_path, baseline, make_stream, monkeypatch) -> None:
-    import modelsteward.monitor.core as core
+    import modelsteward.monitor.sources as sources
 
     frame = make_stream(**EVENTS)
     url = f"sqlite:///{tmp_path / 's.db'}"
     seen: list[object] = []
-    real = core.read_production
+    real = sources.read_production
 
     def spy(data, model, *, since=None, until=None):
         seen.append(since)
         return real(data, model, since=since, until=until)
 
-    monkeypatch.setattr(core, "read_production", spy)
-    full = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(5))
-    rep = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(6))
+    monkeypatch.setattr(sources, "read_production", spy)
+    full = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(5))
+    rep = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(6))
     assert seen[0] is None and pd.Timestamp(seen[1]) == pd.Timestamp(_week(4))
     assert [(w.index, w.label) for w in rep.windows] == [(5, "2026-W07")]  # as in a full run
     assert full.windows[-1].index == 4

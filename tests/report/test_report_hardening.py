@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from modelsteward.baseline import Baseline
 from modelsteward.cli import main
-from modelsteward.monitor import monitor
+from modelsteward.monitor import run_monitor
 
 
 class _LeakySink:
@@ -34,7 +34,7 @@ def _run(tmp_path):
     ts = pd.date_range("2026-01-05", periods=2100, freq="8min", tz="UTC")
     x = rng.normal(size=2100)
     x[1400:] += 2
-    return monitor("m", pd.DataFrame({"timestamp": ts, "x": x}), baseline=base,
+    return run_monitor("m", pd.DataFrame({"timestamp": ts, "x": x}), baseline=base,
                    sinks=[_LeakySink()])
 
 

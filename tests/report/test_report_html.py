@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from modelsteward.baseline import Baseline
-from modelsteward.monitor import monitor
+from modelsteward.monitor import run_monitor
 from modelsteward.report import render_html, write_report
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -51,7 +51,7 @@ def _frames(per_week: int, seed: int = 0) -> tuple[Baseline, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory) -> Path:
     base, frame = _frames(800)
-    rep = monitor(EVIL_MODEL, frame, baseline=base, model_version="3", sinks=[])
+    rep = run_monitor(EVIL_MODEL, frame, baseline=base, model_version="3", sinks=[])
     out = tmp_path_factory.mktemp("report")
     rep.write(out)
     return out
@@ -82,7 +82,7 @@ def test_size_does_not_grow_with_rows(tmp_path: Path) -> None:
     sizes = []
     for per_week in (500, 5_000):
         base, frame = _frames(per_week, seed=1)
-        rep = monitor("m", frame, baseline=base, sinks=[])
+        rep = run_monitor("m", frame, baseline=base, sinks=[])
         paths = write_report(rep, tmp_path / str(per_week))
         sizes.append((os.path.getsize(paths["html"]), os.path.getsize(paths["json"])))
     (h1, j1), (h2, j2) = sizes

@@ -17,12 +17,15 @@ from modelsteward.baseline import Baseline  # noqa: E402
 from modelsteward.baseline.sketch import NumericSketch, SketchProfile  # noqa: E402
 from modelsteward.baseline.sketch_checks import sketch_ks_distance  # noqa: E402
 from modelsteward.drift import (  # noqa: E402
-    detect_concept_drift,
     detect_data_drift,
     detect_feature_degradation,
 )
 from modelsteward.errors import ConfigError  # noqa: E402
-from modelsteward.spark import baseline_from_spark, check_windows, profile_spark  # noqa: E402
+from modelsteward.monitor import load_policy, run_monitor  # noqa: E402
+from modelsteward.monitor.concept import detect_concept_drift  # noqa: E402
+from modelsteward.monitor.judge import judge_concept_result  # noqa: E402
+from modelsteward.monitor.spark_source import SparkSource  # noqa: E402
+from modelsteward.spark import baseline_from_spark, profile_spark  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -133,36 +136,37 @@ def test_spark_baseline_and_windows_match_the_pandas_path(spark: Any) -> None:
         assert (s.n_rows, s.n_null) == (p.n_rows, p.n_null)
     assert base_spark.columns["plan"].category_counts == base_pandas.columns["plan"].category_counts
 
-    windows = check_windows(
-        base_spark, spark.createDataFrame(prod), timestamp_col="ts",
-        window="7D", prediction_col="score", outcome_col="label",
-    )
+    source = SparkSource(spark.createDataFrame(prod), base_spark, timestamp_col="ts",
+                         window="7D", prediction_col="score", outcome_col="label")
     concept_pd = detect_concept_drift(
         prod["score"].to_numpy(), prod["label"].to_numpy(), prod["ts"],
         reference_correlation=base_pandas.concept, window="7D",
     )
-    assert [w.label for w in windows] == [c.label for c in concept_pd] == [
+    assert [w.label for w in source.windows] == [c.label for c in concept_pd] == [
         "2026-W10", "2026-W11", "2026-W12"
     ]
+    pol = load_policy("default")  # its thresholds are the detectors' defaults
+    concepts = source.concepts(source.windows, base_spark, [])
     flagged = []
-    for w, c in zip(windows, concept_pd, strict=True):
-        rows = prod[(prod["ts"] >= w.window_start) & (prod["ts"] < w.window_end)]
-        assert w.n_rows == len(rows)
+    for w, c in zip(source.windows, concept_pd, strict=True):
+        m = source.measure(w, base_spark, [pol], concepts[w.index])
+        rows = prod[(prod["ts"] >= w.start) & (prod["ts"] < w.end)]
+        assert m.n_rows == len(rows)
         exact = {r.feature: r for r in detect_data_drift(base_pandas, rows[FEATURES],
                                                          mode="exact")}
-        for r in w.drift:
-            e = exact[r.feature]
-            assert r.mode == "sketch" and e.mode == "exact"
-            if r.test == "ks":
-                assert abs(r.statistic - e.statistic) <= r.statistic_bound + 1e-12
+        for f in m.features:
+            e = exact[f.feature]
+            assert f.mode == "sketch" and e.mode == "exact"
+            if f.test == "ks":
+                assert abs(f.statistic - e.statistic) <= f.statistic_bound + 1e-12
             else:
-                assert r.statistic == pytest.approx(e.statistic, rel=1e-9)
-            assert r.is_drifted == e.is_drifted, (w.label, r, e)
+                assert f.statistic == pytest.approx(e.statistic, rel=1e-9)
+            assert (f.p_value < 0.01) == e.is_drifted, (w.label, f, e)
         exact_alerts = detect_feature_degradation(base_pandas, rows[FEATURES], mode="exact")
-        assert sorted((a.feature, a.alert_type) for a in w.degradation) == sorted(
+        assert sorted((a.feature, a.alert_type) for a in m.degradation_for(pol)) == sorted(
             (a.feature, a.alert_type) for a in exact_alerts
         )
-        sc = w.concept
+        sc = judge_concept_result(m.concept, pol)
         assert sc is not None
         assert (sc.n, sc.n_predictions, sc.status) == (c.n, c.n_predictions, c.status)
         assert sc.correlation == pytest.approx(c.correlation, rel=1e-9)
@@ -171,8 +175,8 @@ def test_spark_baseline_and_windows_match_the_pandas_path(spark: Any) -> None:
         assert sc.performance["f1"] == pytest.approx(c.performance["f1"], rel=1e-12)
         assert sc.performance["roc_auc"] == pytest.approx(c.performance["roc_auc"], rel=1e-12)
         flagged.append((
-            sorted(r.feature for r in w.drift if r.is_drifted),
-            sorted(a.alert_type for a in w.degradation),
+            sorted(f.feature for f in m.features if f.p_value < 0.01),
+            sorted(a.alert_type for a in m.degradation_for(pol)),
             sc.is_drifted,
         ))
     assert flagged[0] == ([], [], False)
@@ -180,14 +184,98 @@ def test_spark_baseline_and_windows_match_the_pandas_path(spark: Any) -> None:
     assert flagged[2][2] is True
 
 
+#: the figures a sketch gives within its stated bound (and the texts that print them)
+SKETCH_FIELDS = {"statistic", "p_value", "psi", "current", "mode", "statistic_bound",
+                 "psi_bound", "max_psi", "last_psi", "min_p_value", "created_at"}
+
+
+def _without_sketch_figures(obj: Any, in_drift: bool = False) -> Any:
+    """The report with the sketch-bounded figures removed and other floats rounded (Spark's
+    corr and numpy's Pearson r differ in the last bits)."""
+    if isinstance(obj, dict):
+        drift = (in_drift or obj.get("kind") == "data_drift" or "psi_reliable" in obj
+                 or (isinstance(obj.get("alert"), dict)
+                     and obj["alert"].get("kind") == "data_drift"))
+        # a notification's text joins its events' texts, compared one by one
+        joined = "events" in obj
+        return {k: _without_sketch_figures(v, drift) for k, v in obj.items()
+                if k not in SKETCH_FIELDS and not (joined and k == "text")
+                and not (drift and k in ("summary", "message", "value", "text"))}
+    if isinstance(obj, list):
+        return [_without_sketch_figures(v, in_drift) for v in obj]
+    if isinstance(obj, float):
+        return float(f"{obj:.9g}")
+    return obj
+
+
+def _differences(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b), key=str)
+                for d in _differences(a.get(k), b.get(k), f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
+                for d in _differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def test_the_pandas_and_the_spark_source_give_the_same_alerts_and_report(spark: Any) -> None:
+    train = _training(20_000)
+    prod = _production()
+    base = Baseline.fit(train[FEATURES], predictions=train["score"].to_numpy(),
+                        outcomes=train["label"].to_numpy())
+    common: dict[str, Any] = dict(baseline=base, sinks=[], policy="default", describe=False)
+    pandas_rep = run_monitor("m", prod, timestamp_column="ts", prediction_column="score",
+                             outcome_column="label", **common)
+    source = SparkSource(spark.createDataFrame(prod).repartition(3), base, timestamp_col="ts",
+                         prediction_col="score", outcome_col="label")
+    spark_rep = run_monitor("m", None, source=source, **common)
+
+    def identity(rep: Any) -> list[tuple[Any, ...]]:
+        return [(a.window_label, a.key, a.severity, a.threshold_name, a.threshold,
+                 a.since_window) for a in rep.alerts]
+
+    assert identity(pandas_rep) == identity(spark_rep)
+    assert {a.alert_type for a in spark_rep.alerts} >= {"distribution", "null_rate",
+                                                        "correlation_drop"}
+    assert pandas_rep.timeline() == spark_rep.timeline()
+    for p, s in zip(pandas_rep.alerts, spark_rep.alerts, strict=True):
+        if p.kind == "data_drift":  # PSI: within the sketch's bound of the exact figure
+            bound = next(f.psi_bound for w in spark_rep.windows for f in w.features
+                         if w.label == s.window_label and f.feature == s.feature)
+            assert abs(p.value - s.value) <= bound + 1e-9
+    pd_dict = _without_sketch_figures(pandas_rep.to_dict())
+    sp_dict = _without_sketch_figures(spark_rep.to_dict())
+    diffs = _differences(pd_dict, sp_dict)
+    assert diffs == [], "\n".join(d[:300] for d in diffs)
+    assert all(f.mode == "sketch" for w in spark_rep.windows for f in w.features)
+    assert all(f.mode == "exact" for w in pandas_rep.windows for f in w.features)
+
+
+def test_the_spark_source_runs_incrementally_with_a_state_store(spark: Any, tmp_path: Any) -> None:
+    train = _training(5_000)
+    prod = _production()
+    base = Baseline.fit(train[FEATURES])
+    source = SparkSource(spark.createDataFrame(prod), base, timestamp_col="ts")
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    first = run_monitor("m", None, baseline=base, source=source, sinks=[], state=url,
+                        describe=False)
+    # the clock is the last timestamp Spark saw: the last week is still open
+    assert [w.status for w in first.windows] == ["ok", "ok", "in_progress"]
+    assert first.notifications and "no outcomes in the data" in " ".join(first.warnings)
+    again = run_monitor("m", None, baseline=base, source=source, sinks=[], state=url,
+                        describe=False)
+    assert again.already_checked == 2 and not again.notifications
+    assert [w.label for w in again.windows] == ["2026-W12"]
+
+
 def test_spark_rejects_windows_it_cannot_cut(spark: Any) -> None:
     base = Baseline.fit({"x": np.arange(100.0)})
     sdf = spark.createDataFrame(pd.DataFrame({"x": [1.0], "ts": [pd.Timestamp("2026-01-01")]}))
     with pytest.raises(ConfigError, match="calendar week"):
-        check_windows(base, sdf, timestamp_col="ts", window="500rows")
+        SparkSource(sdf, base, timestamp_col="ts", window="500rows")
     with pytest.raises(ConfigError, match="concept reference"):
-        check_windows(base, sdf.withColumn("p", sdf.x), timestamp_col="ts",
-                      prediction_col="p", outcome_col="x")
+        SparkSource(sdf.withColumn("p", sdf.x), base, timestamp_col="ts",
+                    prediction_col="p", outcome_col="x")
 
 
 def test_files_profiled_on_spark_executors_equal_streaming(spark: Any, tmp_path: Any) -> None:

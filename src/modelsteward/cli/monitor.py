@@ -110,8 +110,8 @@ def data_options(func: F) -> F:
 
 
 def run_monitor(params: dict[str, Any], sinks: list[str] | None) -> Any:
-    """Call ``monitor()`` from the shared options."""
-    from modelsteward.monitor import monitor
+    """Call :func:`modelsteward.run_monitor` from the shared options."""
+    from modelsteward.monitor import run_monitor as _run_monitor
 
     data: Any
     if not params.get("model"):
@@ -152,7 +152,7 @@ def run_monitor(params: dict[str, Any], sinks: list[str] | None) -> Any:
         from modelsteward.monitor.outbox import default_outbox_path
 
         outbox = default_outbox_path(data)
-    return monitor(
+    return _run_monitor(
         params["model"], data, stage=params["stage"], window=window, policy=params["policy"],
         tracking_uri=params["tracking_uri"], baseline=baseline,
         model_version=params["model_version"], sinks=sinks,

@@ -1,10 +1,14 @@
 """The detectors: data drift (KS, chi-square, PSI), feature degradation, concept drift.
 
+Concept drift per time window (cutting the data into windows) is the monitor's:
+:func:`modelsteward.monitor.concept.detect_concept_drift`.
+
 >>> from modelsteward.drift import detect_data_drift, detect_feature_degradation
 """
 
 from __future__ import annotations
 
+from modelsteward.drift.concept import ConceptDriftResult, concept_drift_per_window
 from modelsteward.drift.data_drift import detect_data_drift
 from modelsteward.drift.degradation import detect_feature_degradation, expected_distinct
 from modelsteward.drift.psi import compute_psi
@@ -12,18 +16,12 @@ from modelsteward.drift.results import ALERT_TYPES, DegradationAlert, DriftResul
 
 __all__ = [
     "ALERT_TYPES",
+    "ConceptDriftResult",
     "DegradationAlert",
     "DriftResult",
     "compute_psi",
+    "concept_drift_per_window",
     "detect_data_drift",
     "detect_feature_degradation",
     "expected_distinct",
 ]
-
-# concept drift (drift/concept.py, owned by the monitor part)
-try:
-    from modelsteward.drift.concept import ConceptDriftResult, detect_concept_drift
-
-    __all__ += ["ConceptDriftResult", "detect_concept_drift"]
-except ImportError:  # pragma: no cover - until drift/concept.py lands
-    pass

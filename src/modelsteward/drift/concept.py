@@ -1,264 +1,56 @@
 """Concept drift: does the model's score still track the outcome?
 
 The feature-target relation is watched through the correlation between the model's
-predictions and the outcomes that arrive later, per time window, compared with the
-correlation measured on the held-out split at training time. A one-sided Fisher z test
-asks whether a window's correlation is lower than the reference; a drift is only called
-when that is significant *and* the drop is large enough to matter (``min_drop``).
+predictions and the outcomes that arrive later, per window, compared with the correlation
+measured on the held-out split at training time. A one-sided Fisher z test asks whether a
+window's correlation is lower than the reference; a drift is only called when that is
+significant *and* the drop is large enough to matter (``min_drop``).
 
 Outcomes arrive late: a NaN outcome is a prediction whose label is not known yet. It
-counts against ``coverage`` and is left out of every figure.
+counts against ``coverage`` and is left out of every figure. Cutting data into windows is
+the monitor's job (:mod:`modelsteward.monitor.windows`); the rule here takes row groups, or
+a window's sufficient statistics (:func:`concept_result`, what the Spark source computes).
 
-    >>> import numpy as np, pandas as pd
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
     >>> rng = np.random.default_rng(0)
-    >>> ts = pd.date_range("2026-01-05", periods=2_000, freq="30min", tz="UTC")
-    >>> score = rng.normal(size=2_000)
-    >>> outcome = score + rng.normal(size=2_000)          # r about 0.71
-    >>> outcome[1_400:] = rng.normal(size=600)             # relation lost in later weeks
-    >>> res = detect_concept_drift(score, outcome, ts, reference_correlation=0.7)
-    >>> [r.is_drifted for r in res]
-    [False, False, False, False, True, True]
+    >>> score = rng.normal(size=600)
+    >>> outcome = score + rng.normal(size=600)            # r about 0.71
+    >>> outcome[300:] = rng.normal(size=300)               # relation lost in the second half
+    >>> groups = [SimpleNamespace(label=f"half {i}", start=None, end=None,
+    ...                           rows=np.arange(300 * i, 300 * i + 300)) for i in range(2)]
+    >>> [r.is_drifted for r in concept_drift_per_window(score, outcome, groups,
+    ...                                                  reference_correlation=0.7)]
+    [False, True]
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
-from modelsteward._params import P_THRESHOLD, InstanceOf, Interval, check_param, validate_params
+from modelsteward._params import P_THRESHOLD, Interval, check_param, validate_params
 from modelsteward.errors import ConfigError, DataError, EmptyDataError
 from modelsteward.stats import fisher_z_drop_pvalue
 
 __all__ = [
     "ConceptDriftResult",
-    "Window",
-    "WindowSpec",
-    "detect_concept_drift",
-    "parse_window",
-    "split_windows",
+    "RowGroup",
+    "as_float_array",
+    "checked_pair",
+    "concept_drift_per_window",
+    "concept_result",
+    "judge_concept",
+    "reference_of",
 ]
 
-WindowUnit = Literal["week", "day", "hour", "rows"]
 
-
-# --- windows ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class WindowSpec:
-    """How production data is cut: ``count`` calendar weeks / days / hours, or rows.
-
-    >>> parse_window("7D")
-    WindowSpec(unit='week', count=1)
-    >>> parse_window("1000rows")
-    WindowSpec(unit='rows', count=1000)
-    """
-
-    unit: WindowUnit
-    count: int
-
-    @property
-    def is_time(self) -> bool:
-        return self.unit != "rows"
-
-    @property
-    def noisy(self) -> bool:
-        """True for windows shorter than a day (the chapter: hourly windows are chaos)."""
-        return self.unit == "hour"
-
-    def describe(self) -> str:
-        if self.unit == "rows":
-            return f"{self.count} rows"
-        name = {"week": "calendar week", "day": "day", "hour": "hour"}[self.unit]
-        return f"{self.count} {name}s" if self.count > 1 else name
-
-
-_WINDOW_RE = re.compile(r"^\s*(\d*)\s*([a-zA-Z]+)\s*$")
-_UNIT_ALIASES: dict[str, WindowUnit] = {
-    "w": "week",
-    "week": "week",
-    "weeks": "week",
-    "weekly": "week",
-    "d": "day",
-    "day": "day",
-    "days": "day",
-    "daily": "day",
-    "h": "hour",
-    "hour": "hour",
-    "hours": "hour",
-    "hourly": "hour",
-    "rows": "rows",
-    "row": "rows",
-    "r": "rows",
-}
-
-
-def parse_window(window: str | int | WindowSpec) -> WindowSpec:
-    """Read a window spec: ``"7D"``/``"W"`` calendar weeks, ``"1D"`` days, ``"1h"`` hours,
-    ``"5000rows"`` or an int for fixed row counts. Multiples of 7 days are calendar weeks.
-
-    >>> parse_window("2W")
-    WindowSpec(unit='week', count=2)
-    >>> parse_window("1h"), parse_window(500)
-    (WindowSpec(unit='hour', count=1), WindowSpec(unit='rows', count=500))
-    """
-    if isinstance(window, WindowSpec):
-        return window
-    if isinstance(window, bool):
-        raise ConfigError(f"window={window!r} is not a window; use e.g. '7D', '1D', '1h' or 5000")
-    if isinstance(window, (int, np.integer)):
-        if window < 1:
-            raise ConfigError(f"window={window} rows must be at least 1")
-        return WindowSpec("rows", int(window))
-    match = _WINDOW_RE.match(str(window))
-    unit = _UNIT_ALIASES.get(match.group(2).lower()) if match else None
-    if match is None or unit is None:
-        raise ConfigError(
-            f"window={window!r} is not understood; use '7D' or 'W' (calendar weeks), "
-            "'1D' (days), '1h' (hours) or '5000rows' / an integer (fixed row counts)"
-        )
-    count = int(match.group(1)) if match.group(1) else 1
-    if count < 1:
-        raise ConfigError(f"window={window!r} must cover at least one unit")
-    if unit == "day" and count % 7 == 0:
-        unit, count = "week", count // 7
-    return WindowSpec(unit, count)
-
-
-@dataclass(frozen=True)
-class Window:
-    """One slice of production data: ``[start, end)`` in time (or a row range) and its rows.
-
-    ``rows`` are positions into the input arrays, in time order.
-    """
-
-    index: int
-    label: str
-    start: pd.Timestamp | None
-    end: pd.Timestamp | None
-    rows: np.ndarray = field(repr=False)
-
-    @property
-    def n(self) -> int:
-        return int(self.rows.size)
-
-
-def to_utc_timestamps(timestamps: Any, tz: str = "UTC") -> pd.DatetimeIndex:
-    """Timestamps as a tz-aware index in ``tz``; naive values are taken as UTC."""
-    if isinstance(timestamps, pd.DatetimeIndex):
-        idx = timestamps
-    else:
-        series = pd.Series(timestamps)
-        try:
-            if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-                # strings: ISO 8601, naive ones taken as UTC, offsets honoured
-                idx = pd.DatetimeIndex(pd.to_datetime(series, utc=True, format="ISO8601"))
-            else:
-                idx = pd.DatetimeIndex(pd.to_datetime(series))
-        except Exception as exc:  # unparsable strings, mixed types
-            raise DataError(
-                f"timestamps cannot be read as dates ({exc}); pass datetimes or ISO 8601 strings"
-            ) from exc
-    if idx.tz is None:
-        idx = idx.tz_localize("UTC")
-    if idx.hasnans:
-        raise DataError("timestamps contain missing values; every row needs a timestamp")
-    try:
-        return idx.tz_convert(tz).as_unit("ns")
-    except Exception as exc:
-        raise ConfigError(
-            f"time zone {tz!r} is unknown; use an IANA name such as 'UTC' or 'Europe/Berlin'"
-        ) from exc
-
-
-def _floor(ts: pd.Timestamp, spec: WindowSpec) -> pd.Timestamp:
-    if spec.unit == "hour":
-        return ts.floor("h")
-    day = ts.normalize()
-    if spec.unit == "week":
-        return day - pd.Timedelta(days=int(ts.dayofweek))
-    return day
-
-
-def _step(spec: WindowSpec) -> pd.DateOffset:
-    if spec.unit == "hour":
-        return pd.DateOffset(hours=spec.count)
-    if spec.unit == "week":
-        return pd.DateOffset(weeks=spec.count)
-    return pd.DateOffset(days=spec.count)
-
-
-def _label(start: pd.Timestamp, spec: WindowSpec) -> str:
-    if spec.unit == "week":
-        iso = start.isocalendar()
-        return f"{iso[0]}-W{iso[1]:02d}"
-    if spec.unit == "day":
-        return start.strftime("%Y-%m-%d")
-    return start.strftime("%Y-%m-%d %H:%M")
-
-
-def split_windows(
-    timestamps: Any,
-    window: str | int | WindowSpec = "7D",
-    *,
-    tz: str = "UTC",
-    n_rows: int | None = None,
-) -> list[Window]:
-    """Cut rows into windows in time order; empty calendar windows in between are kept.
-
-    Window edges are calendar edges in ``tz`` (Monday 00:00 for weeks, midnight for days,
-    the full hour for hours); DST changes are respected because edges are local times.
-
-    >>> ts = ["2026-01-05T10:00Z", "2026-01-06T10:00Z", "2026-01-20T09:00Z"]
-    >>> [(w.label, w.n) for w in split_windows(ts, "W")]
-    [('2026-W02', 2), ('2026-W03', 0), ('2026-W04', 1)]
-    """
-    spec = parse_window(window)
-    if spec.unit == "rows":
-        if timestamps is None:
-            if n_rows is None:
-                raise DataError("row-count windows need either timestamps or n_rows")
-            order = np.arange(n_rows)
-            stamps = None
-        else:
-            stamps = to_utc_timestamps(timestamps, tz)
-            order = np.argsort(stamps.asi8, kind="stable")
-        total = order.size
-        out = []
-        for i, lo in enumerate(range(0, total, spec.count)):
-            rows = order[lo : lo + spec.count]
-            start = stamps[rows[0]] if stamps is not None else None
-            end = stamps[rows[-1]] if stamps is not None else None
-            out.append(Window(i, f"rows {lo}-{lo + rows.size - 1}", start, end, rows))
-        return out
-    if timestamps is None:
-        raise DataError(
-            f"{spec.describe()} windows need timestamps; pass them or use a row-count window"
-        )
-    stamps = to_utc_timestamps(timestamps, tz)
-    if len(stamps) == 0:
-        return []
-    order = np.argsort(stamps.asi8, kind="stable")
-    sorted_ns = stamps.asi8[order]
-    first = _floor(stamps[order[0]], spec)
-    last = stamps[order[-1]]
-    step = _step(spec)
-    windows: list[Window] = []
-    start = first
-    while start <= last:
-        end = start + step
-        lo = int(np.searchsorted(sorted_ns, start.value, side="left"))
-        hi = int(np.searchsorted(sorted_ns, end.value, side="left"))
-        windows.append(Window(len(windows), _label(start, spec), start, end, order[lo:hi]))
-        start = end
-    return windows
-
-
-# --- concept drift --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ConceptDriftResult:
     """Prediction–outcome correlation in one window against the reference.
@@ -296,7 +88,7 @@ class ConceptDriftResult:
         return out
 
 
-def _as_float_array(values: Any, name: str) -> np.ndarray:
+def as_float_array(values: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -336,15 +128,10 @@ def _fisher_drop_pvalue(r_ref: float, n_ref: int | None, r_cur: float, n_cur: in
     """
     if n_ref is not None:
         return float(fisher_z_drop_pvalue(r_ref, n_ref, r_cur, n_cur))
-    from scipy.stats import norm
-
     clip = 1.0 - 1e-12
     z_ref = math.atanh(max(-clip, min(clip, r_ref)))
     z_cur = math.atanh(max(-clip, min(clip, r_cur)))
-    var = 1.0 / (n_cur - 3)
-    if n_ref is not None:
-        var += 1.0 / (n_ref - 3)
-    return float(norm.sf((z_ref - z_cur) / math.sqrt(var)))
+    return float(special.ndtr(-(z_ref - z_cur) * math.sqrt(n_cur - 3)))
 
 
 def is_binary(outcomes: np.ndarray) -> bool:
@@ -375,7 +162,7 @@ def window_performance(
     return {"mae": float(np.abs(err).mean()), "rmse": float(math.sqrt(float((err**2).mean())))}
 
 
-def _reference(
+def reference_of(
     reference_correlation: Any, reference_predictions: Any, reference_outcomes: Any
 ) -> tuple[float, int | None, str | None]:
     if reference_correlation is not None:
@@ -392,8 +179,8 @@ def _reference(
             "concept drift needs a reference: pass reference_correlation (e.g. the baseline's "
             "concept.correlation) or both reference_predictions and reference_outcomes"
         )
-    p = _as_float_array(reference_predictions, "reference_predictions")
-    o = _as_float_array(reference_outcomes, "reference_outcomes")
+    p = as_float_array(reference_predictions, "reference_predictions")
+    o = as_float_array(reference_outcomes, "reference_outcomes")
     if p.size != o.size:
         raise DataError(
             f"reference_predictions has {p.size} values but reference_outcomes has {o.size}; "
@@ -409,45 +196,151 @@ def _reference(
     return r_fit, int(keep.sum()), ("binary" if is_binary(o[keep]) else "numeric")
 
 
+class RowGroup(Protocol):
+    """Rows of one window (positions into the input arrays) with its label and edges:
+    :class:`modelsteward.monitor.windows.Window` is one."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def start(self) -> pd.Timestamp | None: ...
+    @property
+    def end(self) -> pd.Timestamp | None: ...
+    @property
+    def rows(self) -> np.ndarray: ...
+
+
+def concept_result(
+    *,
+    n_predictions: int,
+    n: int,
+    correlation: float | None,
+    performance: dict[str, float],
+    reference_correlation: float,
+    reference_n: int | None,
+    task: str,
+    p_threshold: float,
+    min_drop: float,
+    min_samples: int,
+    label: str = "",
+    window_start: pd.Timestamp | None = None,
+    window_end: pd.Timestamp | None = None,
+) -> ConceptDriftResult:
+    """The rule on one window's sufficient statistics: labelled ``n``, Pearson
+    ``correlation`` (None when a side is constant or n < 3) and the pooled ``performance``.
+
+    >>> concept_result(n_predictions=100, n=80, correlation=0.2, performance={},
+    ...                reference_correlation=0.7, reference_n=None, task="numeric",
+    ...                p_threshold=0.01, min_drop=0.1, min_samples=30).status
+    'drifted'
+    """
+    common: dict[str, Any] = dict(
+        window_start=window_start, window_end=window_end, n=n,
+        coverage=float(n / n_predictions) if n_predictions else 0.0,
+        reference_correlation=reference_correlation, n_predictions=n_predictions,
+        reference_n=reference_n, p_threshold=p_threshold, min_drop=min_drop, task=task,
+        label=label, performance=dict(performance),
+    )
+    if n < min_samples:
+        return ConceptDriftResult(
+            correlation=correlation if n >= 3 else None, p_value=None, is_drifted=False,
+            status="insufficient_data",
+            reason=f"{n} labelled rows < min_samples={min_samples}; no test run", **common,
+        )
+    if correlation is None:
+        return ConceptDriftResult(
+            correlation=None, p_value=None, is_drifted=False, status="insufficient_data",
+            reason="predictions or outcomes are constant in this window", **common,
+        )
+    p_value = _fisher_drop_pvalue(reference_correlation, reference_n, correlation, n)
+    drop = reference_correlation - correlation
+    drifted = p_value < p_threshold and drop >= min_drop
+    return ConceptDriftResult(
+        correlation=correlation, p_value=p_value, is_drifted=drifted, drop=drop,
+        status="drifted" if drifted else "ok", **common,
+    )
+
+
+def judge_concept(
+    result: ConceptDriftResult, *, p_threshold: float, min_drop: float, min_samples: int
+) -> ConceptDriftResult:
+    """``result`` re-decided under other thresholds (its statistics are kept): what the
+    monitor's judge step and ``steward calibrate`` do instead of measuring again.
+
+    A result measured with a larger ``min_samples`` than asked for here lost its p-value;
+    measure with the smallest ``min_samples`` of every policy to be judged (4).
+    """
+    return concept_result(
+        n_predictions=result.n_predictions, n=result.n, correlation=result.correlation,
+        performance=result.performance, reference_correlation=result.reference_correlation,
+        reference_n=result.reference_n, task=result.task, p_threshold=p_threshold,
+        min_drop=min_drop, min_samples=min_samples, label=result.label,
+        window_start=result.window_start, window_end=result.window_end,
+    )
+
+
 @validate_params(
     {
         "p_threshold": P_THRESHOLD,
         "min_drop": [Interval("real", 0.0, 2.0)],
         "min_samples": [Interval("int", 4, None)],
         "reference_n": [Interval("int", 4, None), None],
-        "tz": [InstanceOf((str,), "a time zone name")],
     }
 )
-def detect_concept_drift(
+def concept_drift_per_window(
     predictions: Any,
     outcomes: Any,
-    timestamps: Any,
+    windows: Sequence[RowGroup],
     *,
     reference_correlation: Any = None,
     reference_predictions: Any = None,
     reference_outcomes: Any = None,
-    window: str | int | WindowSpec = "7D",
     p_threshold: float = 0.01,
     min_drop: float = 0.1,
     min_samples: int = 30,
     reference_n: int | None = None,
-    tz: str = "UTC",
-    windows: Sequence[Window] | None = None,
 ) -> list[ConceptDriftResult]:
-    """One :class:`ConceptDriftResult` per window, in time order.
+    """One :class:`ConceptDriftResult` per row group of ``windows``, in their order.
 
     ``reference_correlation`` may be a float or the baseline's ``ConceptReference`` (which
     also carries the reference size ``n``). With a bare float and no ``reference_n``, the
     reference is treated as exact and only the window's sampling error enters the test.
-    ``windows`` (pre-cut, e.g. by the monitor) overrides ``window``/``timestamps``.
-
     ``p_threshold`` follows the one rule of every detector (a real number strictly between
     0 and 1), ``min_drop`` is in [0, 2], ``min_samples`` and ``reference_n`` are integers
     >= 4 (the Fisher z test needs n > 3); anything else is an
     :class:`~modelsteward.errors.InvalidParameterError`.
     """
-    pred = _as_float_array(predictions, "predictions")
-    out = _as_float_array(outcomes, "outcomes")
+    pred, out = checked_pair(predictions, outcomes)
+    r_ref, n_ref, ref_task = reference_of(
+        reference_correlation, reference_predictions, reference_outcomes
+    )
+    if reference_n is not None:
+        n_ref = int(reference_n)
+    if n_ref is not None and n_ref < 4:
+        raise ConfigError(f"reference size {n_ref} is too small for a Fisher z test (needs > 3)")
+    task = ref_task or ("binary" if is_binary(out) else "numeric")
+    results: list[ConceptDriftResult] = []
+    for w in windows:
+        p_w = pred[w.rows]
+        o_w = out[w.rows]
+        labelled = ~np.isnan(o_w)
+        n = int(labelled.sum())
+        p_l, o_l = p_w[labelled], o_w[labelled]
+        results.append(concept_result(
+            n_predictions=int(p_w.size), n=n,
+            correlation=pearson(p_l, o_l) if n >= 3 else None,
+            performance=window_performance(p_l, o_l, task) if n else {},
+            reference_correlation=r_ref, reference_n=n_ref, task=task,
+            p_threshold=p_threshold, min_drop=min_drop, min_samples=min_samples,
+            label=w.label, window_start=w.start, window_end=w.end,
+        ))
+    return results
+
+
+def checked_pair(predictions: Any, outcomes: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions and outcomes as aligned float arrays (typed errors for bad input)."""
+    pred = as_float_array(predictions, "predictions")
+    out = as_float_array(outcomes, "outcomes")
     if pred.size != out.size:
         raise DataError(
             f"predictions has {pred.size} values but outcomes has {out.size}; they must align"
@@ -456,78 +349,4 @@ def detect_concept_drift(
         raise EmptyDataError("no predictions to check; pass at least one window of predictions")
     if np.isnan(pred).any():
         raise DataError("predictions contain NaN; every logged prediction needs a value")
-    r_ref, n_ref, ref_task = _reference(
-        reference_correlation, reference_predictions, reference_outcomes
-    )
-    if reference_n is not None:
-        n_ref = int(reference_n)
-    if n_ref is not None and n_ref < 4:
-        raise ConfigError(f"reference size {n_ref} is too small for a Fisher z test (needs > 3)")
-    task = ref_task or ("binary" if is_binary(out) else "numeric")
-    if windows is None:
-        windows = split_windows(timestamps, window, tz=tz, n_rows=pred.size)
-
-    results: list[ConceptDriftResult] = []
-    for w in windows:
-        p_w = pred[w.rows]
-        o_w = out[w.rows]
-        labelled = ~np.isnan(o_w)
-        n = int(labelled.sum())
-        coverage = float(n / p_w.size) if p_w.size else 0.0
-        p_l, o_l = p_w[labelled], o_w[labelled]
-        common: dict[str, Any] = dict(
-            window_start=w.start,
-            window_end=w.end,
-            n=n,
-            coverage=coverage,
-            reference_correlation=r_ref,
-            n_predictions=int(p_w.size),
-            reference_n=n_ref,
-            p_threshold=p_threshold,
-            min_drop=min_drop,
-            task=task,
-            label=w.label,
-        )
-        perf = window_performance(p_l, o_l, task) if n else {}
-        if n < min_samples:
-            results.append(
-                ConceptDriftResult(
-                    correlation=pearson(p_l, o_l) if n >= 3 else None,
-                    p_value=None,
-                    is_drifted=False,
-                    status="insufficient_data",
-                    performance=perf,
-                    reason=f"{n} labelled rows < min_samples={min_samples}; no test run",
-                    **common,
-                )
-            )
-            continue
-        r = pearson(p_l, o_l)
-        if r is None:
-            results.append(
-                ConceptDriftResult(
-                    correlation=None,
-                    p_value=None,
-                    is_drifted=False,
-                    status="insufficient_data",
-                    performance=perf,
-                    reason="predictions or outcomes are constant in this window",
-                    **common,
-                )
-            )
-            continue
-        p_value = _fisher_drop_pvalue(r_ref, n_ref, r, n)
-        drop = r_ref - r
-        drifted = p_value < p_threshold and drop >= min_drop
-        results.append(
-            ConceptDriftResult(
-                correlation=r,
-                p_value=p_value,
-                is_drifted=drifted,
-                drop=drop,
-                status="drifted" if drifted else "ok",
-                performance=perf,
-                **common,
-            )
-        )
-    return results
+    return pred, out

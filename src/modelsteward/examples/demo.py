@@ -153,7 +153,7 @@ def run_demo(workdir: str | Path = ".steward/demo", *, seed: int = 42,
     from sklearn.model_selection import train_test_split
 
     from modelsteward import registry
-    from modelsteward.monitor.core import monitor
+    from modelsteward.monitor.core import run_monitor
     from modelsteward.monitor.sinks import ConsoleSink, JsonLinesSink, MlflowSink
     from modelsteward.store import PredictionLog
 
@@ -237,7 +237,7 @@ def run_demo(workdir: str | Path = ".steward/demo", *, seed: int = 42,
          "(policy default); alerts as they are sent:")
     sinks = [console_sink or ConsoleSink(), JsonLinesSink(root / "alerts.jsonl"),
              MlflowSink(MODEL, serving.version, tracking_uri=uri)]
-    report = monitor(MODEL, log_url, tracking_uri=uri, sinks=sinks, progress=False)
+    report = run_monitor(MODEL, log_url, tracking_uri=uri, sinks=sinks, progress=False)
     paths = report.write(root / "report")
 
     # 6. roll back ------------------------------------------------------------------------------

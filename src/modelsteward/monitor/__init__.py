@@ -1,22 +1,21 @@
-"""Monitoring: windows over production data, checks per window, alert policy, sinks.
+"""Monitoring: window sources, measure → judge → alerts with fatigue control → sinks → report.
 
-``run_monitor`` is the entry point. ``monitor`` is the same function under its first name;
-because this package is also called ``monitor``, ``from modelsteward import monitor`` gives the
-package once any ``modelsteward.monitor.*`` module has been imported, so the package itself is
-callable and forwards to the function::
+:func:`run_monitor` is the entry point; ``modelsteward.monitor`` is this package only.
+Calling the package itself (its old callable form) still works for one release, with a
+:class:`DeprecationWarning`::
 
-    >>> import modelsteward.monitor.policy
-    >>> from modelsteward import monitor, run_monitor
-    >>> callable(monitor) and run_monitor is modelsteward.monitor.core.monitor
-    True
+    >>> from modelsteward.monitor import run_monitor
+    >>> run_monitor.__name__
+    'run_monitor'
 """
 
 import sys as _sys
 import types as _types
+import warnings as _warnings
 from typing import Any as _Any
 
 from modelsteward.monitor.alerts import Alert, AlertTracker, Notification
-from modelsteward.monitor.core import MonitorReport, WindowResult, monitor
+from modelsteward.monitor.core import MonitorReport, WindowResult, run_monitor
 from modelsteward.monitor.policy import PRESETS, Policy, load_policy
 from modelsteward.monitor.sinks import (
     ConsoleSink,
@@ -25,21 +24,22 @@ from modelsteward.monitor.sinks import (
     WebhookSink,
     parse_sink,
 )
+from modelsteward.monitor.sources import FrameSource, WindowSource
 
 __all__ = [
-    "PRESETS", "Alert", "AlertTracker", "ConsoleSink", "JsonLinesSink", "MlflowSink",
-    "MonitorReport", "Notification", "Policy", "WebhookSink", "WindowResult", "load_policy",
-    "monitor", "parse_sink", "run_monitor",
+    "PRESETS", "Alert", "AlertTracker", "ConsoleSink", "FrameSource", "JsonLinesSink",
+    "MlflowSink", "MonitorReport", "Notification", "Policy", "WebhookSink", "WindowResult",
+    "WindowSource", "load_policy", "parse_sink", "run_monitor",
 ]
 
-run_monitor = monitor
 
-
-class _CallableModule(_types.ModuleType):
-    """This package, callable as :func:`run_monitor` (see the module docstring)."""
+class _DeprecatedCallableModule(_types.ModuleType):
+    """``modelsteward.monitor(...)`` of earlier releases: use :func:`run_monitor`."""
 
     def __call__(self, *args: _Any, **kwargs: _Any) -> MonitorReport:
-        return monitor(*args, **kwargs)
+        _warnings.warn("calling the modelsteward.monitor package is deprecated; use "
+                       "modelsteward.run_monitor", DeprecationWarning, stacklevel=2)
+        return run_monitor(*args, **kwargs)
 
 
-_sys.modules[__name__].__class__ = _CallableModule
+_sys.modules[__name__].__class__ = _DeprecatedCallableModule

@@ -1,5 +1,5 @@
-"""Threshold calibration, the chapter's procedure as a function: replay history with the
-incidents a team marked, try the presets and a grid of thresholds around a starting policy,
+"""Threshold calibration, the chapter's procedure as a function: measure history once, judge it
+under the presets and a grid of thresholds around a starting policy,
 and recommend the quietest setting (fewest alerts sent) that catches every incident. Quietest
 is not always loosest: an alert kept open is sent once, one that resolves and comes back is
 sent again.
@@ -15,15 +15,22 @@ how many windows before the marked window the first alert came (lead), and false
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from modelsteward.errors import ConfigError, DataError
+from modelsteward.monitor.alerts import AlertTracker, Notification
+from modelsteward.monitor.core import _resolve, window_result
+from modelsteward.monitor.data import read_production
+from modelsteward.monitor.judge import JudgeContext
+from modelsteward.monitor.measure import WindowMeasurement
 from modelsteward.monitor.policy import PRESETS, Policy, load_policy
+from modelsteward.monitor.sources import FrameSource
 
 __all__ = ["CalibrationResult", "CandidateScore", "Incident", "calibrate", "default_candidates",
-           "describe_start", "read_incidents"]
+           "describe_start", "read_incidents", "replay"]
 
 CONCEPT = "concept"
 # the grid around the start policy, mostly tighter (the chapter tightens from lenient):
@@ -158,11 +165,11 @@ def default_candidates(start: str | Path | Policy | dict[str, Any] = "default"
     return unique
 
 
-def _score(name: str, policy: Policy, report: Any, incidents: list[Incident],
+def _score(name: str, policy: Policy, order: dict[str, int],
+           notifications: Sequence[Notification], incidents: list[Incident],
            lookback: int) -> CandidateScore:
-    order = {w.label: w.index for w in report.windows}
     sent: list[tuple[int, str]] = []  # (window index, feature or concept)
-    for n in report.notifications:
+    for n in notifications:
         for e in n.events:
             if e.event in ("new", "escalated"):
                 feat = CONCEPT if e.alert.kind == "concept_drift" else str(e.alert.feature)
@@ -184,45 +191,71 @@ def _score(name: str, policy: Policy, report: Any, incidents: list[Incident],
                           len(incidents), tuple(leads), false)
 
 
+def replay(measurements: Sequence[WindowMeasurement], policy: Policy, model: str,
+           version: str) -> list[Notification]:
+    """The notifications a monitor run under ``policy`` would have sent for these windows
+    (judged and passed through the alert tracker; nothing is measured again)."""
+    tracker = AlertTracker(model, version, notify_severity=policy.value("notify_severity"),
+                           reminder_every=int(policy.value("reminder_every")))
+    ctx = JudgeContext(model, version)
+    notes = []
+    for m in measurements:
+        _, note, _ = window_result(m, policy, ctx, tracker, {})
+        if note is not None:
+            notes.append(note)
+    return notes
+
+
 def calibrate(model: str, data: Any, incidents: list[Incident], *,
               candidates: dict[str, Policy] | None = None,
               start: str | Path | Policy | dict[str, Any] = "default", lookback: int = 4,
               since: Any = None, until: Any = None, timestamp_column: str = "timestamp",
               **monitor_kwargs: Any) -> CalibrationResult:
-    """Replay ``data`` under every candidate policy and score it against ``incidents``.
+    """Measure ``data``'s windows once, judge them under every candidate policy and score
+    each against ``incidents``.
 
-    ``data`` is anything :func:`modelsteward.monitor.monitor` reads: a frame, CSV/Parquet
+    ``data`` is anything :func:`modelsteward.run_monitor` reads: a frame, CSV/Parquet
     path(s) or a prediction-log URL; only rows with ``since <= timestamp < until`` are
     replayed. ``candidates`` default to :func:`default_candidates` around ``start`` (a preset
-    name, TOML file, dict or Policy). ``monitor_kwargs`` go to ``monitor`` (``baseline=``,
-    ``window=``, ``tracking_uri=``...). The recommendation is the candidate that catches every
-    incident with the fewest alerts sent (ties: fewest false alerts, then the earliest).
+    name, TOML file, dict or Policy). ``monitor_kwargs`` are ``run_monitor``'s (``baseline=``,
+    ``window=``, ``tracking_uri=``, ``stage=``, ``model_version=``, ``outcomes=``, ``tz=``,
+    the column names). The recommendation is the candidate that catches every incident with
+    the fewest alerts sent (ties: fewest false alerts, then the earliest).
     """
-    from modelsteward.monitor.core import _resolve, _time_filter, monitor
-    from modelsteward.monitor.data import read_production
-
     if not incidents:
         raise ConfigError("calibration needs at least one marked incident (window, feature)")
-    frame = read_production(data, model, since=since, until=until)
+    unknown = set(monitor_kwargs) - _SOURCE_KWARGS - {"baseline", "model_version", "stage",
+                                                      "tracking_uri", "sinks", "describe",
+                                                      "progress"}
+    if unknown:
+        raise ConfigError(f"calibrate does not take {sorted(unknown)}; it takes run_monitor's "
+                          "data and model arguments")
+    base, version, _, _ = _resolve(model, monitor_kwargs.get("stage", "production"),
+                                   monitor_kwargs.get("tracking_uri"),
+                                   monitor_kwargs.get("baseline"),
+                                   monitor_kwargs.get("model_version"), False)
     if since is not None or until is not None:
-        if timestamp_column not in frame.columns:
+        probe = read_production(data, model, since=since, until=until)
+        if len(probe) and timestamp_column not in probe.columns:
             raise DataError(f"since/until need the time column {timestamp_column!r}, which the "
                             "data lacks; name it with timestamp_column= (--timestamp-column)")
-        frame = frame[_time_filter(frame, timestamp_column, since, until)].reset_index(drop=True)
-    if monitor_kwargs.get("baseline") is None:  # one registry lookup, not one per candidate
-        base, version, _, _ = _resolve(model, monitor_kwargs.get("stage", "production"),
-                                       monitor_kwargs.get("tracking_uri"), None,
-                                       monitor_kwargs.get("model_version"), False)
-        monitor_kwargs = {**monitor_kwargs, "baseline": base, "model_version": version}
-    monitor_kwargs = {**monitor_kwargs, "sinks": [], "describe": False,
-                      "timestamp_column": timestamp_column}
-    scores = []
-    labels: tuple[str, ...] = ()
-    for name, policy in (candidates or default_candidates(start)).items():
-        report = monitor(model, frame, policy=policy, **monitor_kwargs)
-        labels = tuple(w.label for w in report.windows)
-        scores.append(_score(name, policy, report, incidents, lookback))
+        data = probe
+    source = FrameSource.prepare(
+        data, model, base, since=since, until=until, timestamp_column=timestamp_column,
+        **{k: v for k, v in monitor_kwargs.items() if k in _SOURCE_KWARGS})
+    policies = dict(candidates or default_candidates(start))
+    notes: list[str] = []
+    concept = source.concepts(source.windows, base, notes)
+    measured = [source.measure(w, base, list(policies.values()), concept.get(w.index))
+                for w in source.windows]
+    order = {w.label: w.index for w in source.windows}
+    scores = [_score(name, policy, order, replay(measured, policy, model, version), incidents,
+                     lookback)
+              for name, policy in policies.items()]
     full = [s for s in scores if s.catches_all]
     best = min(full, key=lambda s: (s.alerts_sent, s.false_alerts,
                                     -sum(x or 0 for x in s.lead_windows))) if full else None
-    return CalibrationResult(tuple(scores), best, labels, describe_start(start))
+    return CalibrationResult(tuple(scores), best, tuple(order), describe_start(start))
+
+
+_SOURCE_KWARGS = {"window", "outcomes", "prediction_column", "outcome_column", "tz"}

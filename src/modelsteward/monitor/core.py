@@ -1,5 +1,5 @@
-"""``monitor()``: production data, cut into windows, checked against the serving model's
-baseline, with alerts under a policy and fatigue control.
+"""``run_monitor()``: production data from a window source, each window measured once and
+judged under a policy, alerts through fatigue control to the sinks, and the report.
 
     >>> import numpy as np, pandas as pd
     >>> from modelsteward.baseline import Baseline
@@ -7,7 +7,7 @@ baseline, with alerts under a policy and fatigue control.
     >>> base = Baseline.fit({"x": rng.normal(size=5_000)})
     >>> ts = pd.date_range("2026-01-05", periods=3_000, freq="10min", tz="UTC")
     >>> x = rng.normal(size=3_000); x[2_016:] += 1.0      # shift from the third week
-    >>> rep = monitor("m", pd.DataFrame({"timestamp": ts, "x": x}), baseline=base, sinks=[])
+    >>> rep = run_monitor("m", pd.DataFrame({"timestamp": ts, "x": x}), baseline=base, sinks=[])
     >>> [(w.label, [a.alert_type for a in w.alerts if a.severity == "critical"])
     ...  for w in rep.windows]
     [('2026-W02', []), ('2026-W03', []), ('2026-W04', ['distribution'])]
@@ -27,26 +27,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from modelsteward.drift.concept import (
-    ConceptDriftResult,
-    Window,
-    detect_concept_drift,
-    parse_window,
-    split_windows,
-)
-from modelsteward.errors import ConfigError, DataError, EmptyDataError
-from modelsteward.monitor.alerts import ACTIONS, Alert, AlertEvent, AlertTracker, Notification
-from modelsteward.monitor.checks import FeatureCheck, check_window, reference_bins
-from modelsteward.monitor.data import attach_outcomes, read_production
+from modelsteward.drift.concept import ConceptDriftResult
+from modelsteward.errors import ConfigError
+from modelsteward.monitor.alerts import Alert, AlertEvent, AlertTracker, Notification
+from modelsteward.monitor.bins import reference_bins
 from modelsteward.monitor.episodes import Ledger
+from modelsteward.monitor.judge import (
+    FeatureCheck,
+    JudgeContext,
+    concept_alert,
+    judge_concept_result,
+    judge_window,
+)
+from modelsteward.monitor.measure import WindowMeasurement
 from modelsteward.monitor.policy import Policy, load_policy, severity_rank
-from modelsteward.monitor.rows import FEATURE_REASONS, clean_rows, count_reasons, skip_notes
+from modelsteward.monitor.rows import skip_notes
 from modelsteward.monitor.sinks import ConsoleSink, Dispatcher, parse_sink
+from modelsteward.monitor.sources import FrameSource, WindowSource, utc
 from modelsteward.monitor.state import (
     Journal,
+    MonitorState,
     concept_final,
     index_offset,
     open_state,
@@ -54,8 +56,11 @@ from modelsteward.monitor.state import (
     state_url,
     target_key,
 )
+from modelsteward.monitor.windows import Window, WindowSpec, parse_window
+from modelsteward.redact import redact_text, redact_uri
+from modelsteward.report import finite, redacted, write_report
 
-__all__ = ["MonitorReport", "WindowResult", "monitor"]
+__all__ = ["MonitorReport", "WindowResult", "run_monitor", "window_result"]
 
 
 @dataclass(frozen=True)
@@ -218,15 +223,11 @@ class MonitorReport:
 
     def to_json(self, indent: int | None = 2) -> str:
         """Strict JSON (NaN becomes null), secrets in URIs and error texts masked."""
-        from modelsteward.report import finite, redacted
-
         return json.dumps(redacted(finite(self.to_dict())), indent=indent, default=str,
                           allow_nan=False)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``report.json`` and ``report.html`` into ``out_dir``; returns their paths."""
-        from modelsteward.report import write_report
-
         return write_report(self.to_dict(), out_dir)
 
 
@@ -236,7 +237,7 @@ def _resolve(model: str, stage: str, tracking_uri: str | None, baseline: Any,
     """Baseline, version, run id and description of the serving model."""
     if baseline is not None:
         return baseline, str(model_version or "unregistered"), None, None
-    from modelsteward import registry
+    from modelsteward import registry  # MLflow is imported only when the registry is asked
 
     if model_version is None:
         record = registry.current_version(model, stage, tracking_uri=tracking_uri)
@@ -250,86 +251,8 @@ def _resolve(model: str, stage: str, tracking_uri: str | None, baseline: Any,
             description = registry.describe(model, stage, version=version,
                                             tracking_uri=tracking_uri).to_dict()
         except Exception as exc:  # the report still works without the four questions
-            from modelsteward.redact import redact_text
-
             description = {"error": redact_text(f"{type(exc).__name__}: {exc}")}
     return base, version, run_id, description
-
-
-def _time_filter(frame: pd.DataFrame, column: str, since: Any, until: Any) -> np.ndarray:
-    """Which rows have ``since <= timestamp < until`` (naive bounds are UTC)."""
-    from modelsteward.drift.concept import to_utc_timestamps
-
-    ts = to_utc_timestamps(frame[column])
-    keep = np.ones(len(frame), dtype=bool)
-    for bound, is_lower in ((since, True), (until, False)):
-        if bound is None:
-            continue
-        try:
-            b = pd.Timestamp(bound)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"cannot read {bound!r} as a time; use ISO 8601") from exc
-        b = b.tz_localize("UTC") if b.tzinfo is None else b
-        keep &= (ts >= b) if is_lower else (ts < b)
-    if not keep.any():
-        raise EmptyDataError(f"no rows between since={since} and until={until}; widen the range")
-    return keep
-
-
-def _concept_per_window(frame: pd.DataFrame, windows: list[Window], baseline: Any,
-                        policy: Policy, prediction_column: str, outcome_column: str,
-                        notes: list[str], scores: np.ndarray | None
-                        ) -> dict[int, ConceptDriftResult]:
-    if outcome_column not in frame.columns:
-        notes.append("no outcomes in the data: concept drift not checked")
-        return {}
-    if prediction_column not in frame.columns:
-        notes.append(f"no {prediction_column!r} column: concept drift not checked")
-        return {}
-    ref = getattr(baseline, "concept", None)
-    if ref is None:
-        notes.append("the baseline has no concept reference (no validation predictions and "
-                     "outcomes at fit time): concept drift not checked")
-        return {}
-    assert scores is not None  # the prediction column is there
-    preds = scores
-    outs = frame[outcome_column].to_numpy(dtype=float)  # cleaned by clean_rows
-    bad = np.isnan(preds)
-    if bad.all():
-        notes.append("predictions are not numbers: concept drift not checked")
-        return {}
-    if bad.any():
-        outs = np.where(bad, np.nan, outs)
-        preds = np.where(bad, 0.0, preds)
-    results = detect_concept_drift(
-        preds, outs, None, reference_correlation=ref, windows=windows,
-        p_threshold=policy.value("concept_p_value"), min_drop=policy.value("concept_min_drop"),
-        min_samples=max(4, int(policy.value("min_labelled_rows"))),
-    )
-    return {w.index: r for w, r in zip(windows, results, strict=True)}
-
-
-def _concept_alert(r: ConceptDriftResult, policy: Policy, common: dict[str, Any]) -> Alert | None:
-    if r.status == "insufficient_data" or r.correlation is None or r.p_value is None:
-        return None
-    if r.is_drifted:
-        severity, tname = "critical", "concept_min_drop"
-    elif r.p_value < r.p_threshold:
-        severity, tname = "info", "concept_p_value"
-    else:
-        return None
-    perf = ", ".join(f"{k} {v:.3f}" for k, v in r.performance.items())
-    return Alert(
-        key="concept_drift:prediction_outcome:correlation", kind="concept_drift", feature=None,
-        alert_type="correlation_drop", severity=severity,
-        summary=(f"prediction-outcome correlation fell from {r.reference_correlation:.3f} to "
-                 f"{r.correlation:.3f} (drop {r.drop:.3f}, Fisher z p={r.p_value:.2g}, "
-                 f"{r.n} labelled rows, coverage {r.coverage:.0%}"
-                 + (f"; {perf}" if perf else "") + ")"),
-        value=r.correlation, baseline_value=r.reference_correlation, threshold_name=tname,
-        threshold=policy.value(tname), threshold_source=policy.source(tname),
-        action=ACTIONS["concept_drift"], **common,
-    )
 
 
 def _reference_summary(baseline: Any) -> dict[str, Any]:
@@ -352,7 +275,7 @@ def _reference_summary(baseline: Any) -> dict[str, Any]:
     return {"features": feats, "concept": c}
 
 
-def monitor(
+def run_monitor(
     model: str,
     data: Any,
     *,
@@ -379,12 +302,15 @@ def monitor(
     include_partial: bool = False,
     rerun: bool = False,
     legacy_outbox: str | Path | None = None,
+    source: WindowSource | None = None,
 ) -> MonitorReport:
     """Check production data window by window against the serving model's baseline.
 
     ``model`` is the registered model name; the version serving ``stage`` and the baseline
     logged with it come from the registry (or pass ``baseline=`` to skip the registry).
-    ``data`` is a DataFrame, CSV/Parquet path(s) or glob, or a prediction-log URL.
+    ``data`` is a DataFrame, CSV/Parquet path(s) or glob, or a prediction-log URL; or pass a
+    ready window ``source`` (e.g. :class:`~modelsteward.monitor.spark_source.SparkSource`)
+    and ``data=None`` (its window spec and time zone then apply).
     ``sinks`` are sink objects or specs (``"console"``, ``"jsonl:PATH"``, ``"webhook:URL"``,
     ``"slack:URL"``, ``"mlflow"``); default: console. ``sink_deadline`` bounds the seconds
     all deliveries of the run take together. ``outbox`` is a JSON Lines file that keeps what
@@ -400,13 +326,17 @@ def monitor(
     and ``rerun`` recomputes the windows inside ``since``/``until``. With ``now`` given,
     rows at or after it are treated as not arrived yet (a simulated clock). The entries of a
     JSON Lines outbox file of an earlier version (``legacy_outbox``) are moved into the store.
-    Returns a :class:`MonitorReport`.
+    Each window is measured once (:mod:`~modelsteward.monitor.measure`) and judged under the
+    policy (:mod:`~modelsteward.monitor.judge`). Returns a :class:`MonitorReport`.
     """
     if sink_deadline is not None and not (sink_deadline > 0 and math.isfinite(sink_deadline)):
         raise ConfigError(f"sink_deadline must be a positive number of seconds, got "
                           f"{sink_deadline!r}")
+    if source is not None and data is not None:
+        raise ConfigError("give data or a window source, not both (data=None with source=)")
     pol = load_policy(policy)
-    spec = parse_window(window)
+    spec = parse_window(window) if source is None else source.spec
+    tz = tz if source is None else source.tz
     run_warnings: list[str] = []
     if spec.noisy:
         msg = (f"{spec.describe()} windows are noisy (the chapter: hourly windows are chaos); "
@@ -415,121 +345,98 @@ def monitor(
         run_warnings.append(msg)
     base, version, run_id, description = _resolve(model, stage, tracking_uri, baseline,
                                                   model_version, describe)
+    target = target_key(model, version, pol, spec.describe(), tz)
     read_since, resume = since, None
-    if state is not None and not rerun and spec.is_time and spec.count == 1:
+    if state is not None and not rerun and spec.is_time and spec.count == 1 and source is None:
         # windows are calendar-aligned: read from the last checked (or late-label) window on,
         # so a run costs the new data, not the whole history
-        resume = resume_point(state_url(state), target_key(model, version, load_policy(policy),
-                                              spec.describe(), tz))
-        if resume is not None and (since is None or _utc(since) < _utc(resume[0])):
+        resume = resume_point(state_url(state), target)
+        if resume is not None and (since is None or utc(since, "since") < utc(resume[0])):
             read_since = resume[0]
         else:
             resume = None
-    frame = read_production(data, model, since=read_since, until=until)
-    if len(frame) == 0:
-        raise EmptyDataError(f"no production rows for model {model!r}; check the data source "
-                             "and the since/until range")
-    frame = attach_outcomes(frame, outcomes, outcome_column).reset_index(drop=True)
-    if spec.is_time and timestamp_column not in frame.columns:
-        raise DataError(f"column {timestamp_column!r} is missing; name the time column with "
-                        "timestamp_column= or use a row-count window such as window=5000")
-    cleaned = clean_rows(frame, base, prediction_column=prediction_column,
-                         outcome_column=outcome_column,
-                         timestamp_column=(timestamp_column if spec.is_time or since is not None
-                                           or until is not None else None))
-    frame, reasons, scores = cleaned.frame, cleaned.reasons, cleaned.scores
-    if (since is not None or until is not None) and timestamp_column in frame.columns:
-        keep = _time_filter(frame, timestamp_column, since, until)
-        frame, reasons = frame[keep].reset_index(drop=True), reasons[keep]
-        scores = scores[keep] if scores is not None else None
-    feature_ok = ~np.isin(reasons, np.array(sorted(FEATURE_REASONS), dtype=object))
-    run_warnings += list(cleaned.notes)
-    run_warnings += [f"{note} (no window)" for note in skip_notes(cleaned.unplaced)]
+    now_ts = utc(now, "now") if now is not None else None
+    if source is None:
+        frames = FrameSource.prepare(
+            data, model, base, window=spec, outcomes=outcomes, timestamp_column=timestamp_column,
+            prediction_column=prediction_column, outcome_column=outcome_column, since=since,
+            until=until, read_since=read_since, now=now_ts, tz=tz)
+        if resume is not None and frames.windows and frames.windows[0].label == resume[2]:
+            frames.shift(resume[1])  # the same window indices as a run over the whole history
+        source = frames
+    run_warnings += list(source.warnings)
     store = open_state(state)  # only now: a log that cannot be read gets no tables
     if store is not None and legacy_outbox is not None and Path(legacy_outbox).is_file():
         moved = store.import_outbox(Path(legacy_outbox))
         if moved:
             run_warnings.append(f"{moved} undelivered notification(s) moved from the outbox "
                                 f"file {legacy_outbox} into the state store")
-    now_ts: pd.Timestamp | None = None
-    if now is not None:
-        now_ts = _utc(now)
-        if timestamp_column in frame.columns:  # a simulated clock: later rows have not arrived
-            from modelsteward.drift.concept import to_utc_timestamps
-
-            keep = np.asarray(to_utc_timestamps(frame[timestamp_column]) < now_ts)
-            if not keep.any():
-                raise EmptyDataError(f"no rows before now={now_ts.isoformat()}")
-            frame, reasons = frame[keep].reset_index(drop=True), reasons[keep]
-            feature_ok = feature_ok[keep]
-            scores = scores[keep] if scores is not None else None
-    stamps = frame[timestamp_column] if timestamp_column in frame.columns else None
-    windows = split_windows(stamps, spec, tz=tz, n_rows=len(frame))
-    if resume is not None and windows and windows[0].label == resume[2]:
-        from dataclasses import replace as _replace
-
-        offset = resume[1]  # the same window indices as a run over the whole history
-        windows = [_replace(w, index=w.index + offset) for w in windows]
     if store is not None and now_ts is None:
-        from modelsteward.monitor.data import is_log_url
-
-        if is_log_url(data) or stamps is None:
-            now_ts = pd.Timestamp.now(tz="UTC")
-        else:
-            from modelsteward.drift.concept import to_utc_timestamps
-
-            now_ts = to_utc_timestamps(stamps).max()
-    missing = [f for f in base.feature_names if f not in frame.columns]
-    if len(missing) == len(base.feature_names):
-        raise DataError(f"none of the baseline's features ({', '.join(base.feature_names[:5])}"
-                        "...) are in the data; is this the right model and data source?")
+        now_ts = source.last_time
 
     sink_objs = [parse_sink(s, model_name=model, model_version=version,
                             tracking_uri=tracking_uri) if isinstance(s, str) else s
                  for s in (sinks if sinks is not None else [ConsoleSink()])]
-    target = None
-    journal = None
-    lock: Any = contextlib.nullcontext()
-    if store is not None:
-        target = target_key(model, version, pol, spec.describe(), tz)
-        journal = Journal(store, target)
-        lock = store.lock(target)
+    journal = Journal(store, target) if store is not None else None
+    lock: Any = store.lock(target) if store is not None else contextlib.nullcontext()
     with lock as owner:
         return _run(
             model=model, version=version, stage=stage, run_id=run_id, description=description,
-            spec=spec, tz=tz, pol=pol, base=base, frame=frame, reasons=reasons,
-            feature_ok=feature_ok, scores=scores, windows=windows, sink_objs=sink_objs,
+            spec=spec, tz=tz, pol=pol, base=base, source=source, sink_objs=sink_objs,
             sink_deadline=sink_deadline, outbox=outbox, journal=journal, store=store,
-            target=target, now_ts=now_ts, include_partial=include_partial, rerun=rerun,
-            run_warnings=run_warnings, cleaned=cleaned, prediction_column=prediction_column,
-            outcome_column=outcome_column, progress=progress,
+            target=target if store is not None else None, now_ts=now_ts,
+            include_partial=include_partial, rerun=rerun, run_warnings=run_warnings,
+            progress=progress,
             heartbeat=(lambda: store.heartbeat(str(target), owner)) if store is not None
             else None,
         )
 
 
-def _utc(value: Any) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"cannot read now={value!r} as a time; use ISO 8601") from exc
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def _complete(w: Window, spec: Any, now_ts: pd.Timestamp | None) -> bool:
+def _complete(w: Window, spec: WindowSpec, now_ts: pd.Timestamp | None) -> bool:
     if spec.unit == "rows":
         return w.n >= spec.count
     return now_ts is None or w.end is None or w.end <= now_ts
 
 
+def window_result(m: WindowMeasurement, pol: Policy, ctx: JudgeContext, tracker: AlertTracker,
+                  silenced: dict[str, dict[str, Any]], extra: tuple[str, ...] = ()
+                  ) -> tuple[WindowResult, Notification | None, list[str]]:
+    """Judge a measured window, run its alerts through the tracker: the window's result, the
+    notification to send (None: nothing new) and the keys of its silenced alerts."""
+    skip_text = tuple(skip_notes(m.skipped))
+    min_rows = int(pol.value("min_window_rows"))
+    concept = judge_concept_result(m.concept, pol)
+    if m.n_rows == 0:
+        return WindowResult(m.index, m.label, m.start, m.end, 0, "empty", concept=concept,
+                            notes=("no usable rows in this window; nothing checked",
+                                   *skip_text), skipped=m.skipped), None, []
+    if m.n_rows < min_rows:
+        return WindowResult(
+            m.index, m.label, m.start, m.end, m.n_rows, "too_small", concept=concept,
+            notes=(f"{m.n_rows} rows < min_window_rows {min_rows} "
+                   f"({pol.source('min_window_rows')}): too small to test, no alert "
+                   "raised; use longer windows", *skip_text), model_versions=m.model_versions,
+            skipped=m.skipped), None, []
+    j = judge_window(m, pol, ctx)
+    alerts = list(j.alerts)
+    muted = [a for a in alerts if a.feature is not None and a.feature in silenced]
+    extra = tuple(_silenced_text(a, silenced[str(a.feature)]) for a in muted) + extra
+    note = tracker.update(m.index, m.label, [a for a in alerts if a not in muted])
+    alerts = [tracker.stamp(a) for a in alerts]
+    alerts.sort(key=lambda a: -severity_rank(a.severity))
+    return WindowResult(m.index, m.label, m.start, m.end, m.n_rows, "ok", j.features,
+                        j.degradation, j.concept, tuple(alerts),
+                        (*j.notes, *skip_text, *extra), m.model_versions, m.skipped,
+                        j.multivariate), note, [a.key for a in muted]
+
+
 def _run(*, model: str, version: str, stage: str, run_id: str | None,
-         description: dict[str, Any] | None, spec: Any, tz: str, pol: Policy, base: Any,
-         frame: pd.DataFrame, reasons: np.ndarray, feature_ok: np.ndarray,
-         scores: np.ndarray | None, windows: list[Window], sink_objs: list[Any],
-         sink_deadline: float | None, outbox: str | Path | None, journal: Any, store: Any,
+         description: dict[str, Any] | None, spec: WindowSpec, tz: str, pol: Policy,
+         base: Any, source: WindowSource, sink_objs: list[Any], sink_deadline: float | None,
+         outbox: str | Path | None, journal: Journal | None, store: MonitorState | None,
          target: str | None, now_ts: pd.Timestamp | None, include_partial: bool, rerun: bool,
-         run_warnings: list[str], cleaned: Any, prediction_column: str, outcome_column: str,
-         progress: bool | None, heartbeat: Callable[[], None] | None = None) -> MonitorReport:
+         run_warnings: list[str], progress: bool | None,
+         heartbeat: Callable[[], None] | None = None) -> MonitorReport:
     """The windows loop (under the target's lock when there is a state store)."""
     dispatcher = Dispatcher(sink_objs, deadline=sink_deadline, outbox_path=outbox,
                             journal=journal)
@@ -539,14 +446,11 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
     dispatcher.start()
     tracker = AlertTracker(model, version, notify_severity=pol.value("notify_severity"),
                            reminder_every=int(pol.value("reminder_every")))
-    checked: dict[str, dict[str, Any]] = store.checked(target) if store is not None else {}
-    shift = index_offset([(w.label, w.index, w.start.isoformat() if w.start is not None
-                           else None) for w in windows], checked)
-    if shift:  # the stored windows' indices (a --since run numbers its windows from 0)
-        windows = [dataclass_replace(w, index=w.index + shift) for w in windows]
+    checked: dict[str, dict[str, Any]] = {}
     silenced: dict[str, dict[str, Any]] = {}
     acks: list[dict[str, Any]] = []
-    if store is not None:
+    if store is not None and target is not None:
+        checked = store.checked(target)
         at = now_ts.isoformat() if now_ts is not None else None
         silenced = {s["feature"]: s for s in store.silences(model, at=at)}
         acks = [e.to_dict() for e in store.episodes(open_only=True)
@@ -556,6 +460,11 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
     in_progress: list[Window] = []
     replaced: list[str] = []
     already = 0
+    windows = source.windows
+    shift = index_offset([(w.label, w.index, w.start.isoformat() if w.start is not None
+                           else None) for w in windows], checked)
+    if shift:  # the stored windows' indices (a --since run numbers its windows from 0)
+        windows = [dataclass_replace(w, index=w.index + shift) for w in windows]
     for w in windows:
         if store is not None and not _complete(w, spec, now_ts):
             (todo if include_partial else in_progress).append(w)
@@ -569,19 +478,18 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
                     late.append(w)
         else:
             todo.append(w)
-    ledger = (Ledger(store, str(target), tracker, dispatcher.window if sink_objs else None)
-              if store is not None else None)
+    ledger = (Ledger(store, target, tracker, dispatcher.window if sink_objs else None)
+              if store is not None and target is not None else None)
     concept_notes: list[str] = []
-    concept = _concept_per_window(frame, [*late, *todo], base, pol, prediction_column,
-                                  outcome_column, concept_notes, scores)
+    concept = source.concepts([*late, *todo], base, concept_notes)
     run_warnings += concept_notes
-    min_rows = int(pol.value("min_window_rows"))
+    ctx = JudgeContext(model, version)
 
     show = progress if progress is not None else (sys.stderr.isatty() and len(todo) >= 8)
     bar: Any = None
     task: Any = None
     if show:
-        from rich.progress import Progress
+        from rich.progress import Progress  # rich is imported only when a bar is shown
 
         bar = Progress(transient=True)
         bar.start()
@@ -593,8 +501,8 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
     try:
         if ledger is not None:  # late labels re-judge closed windows; episodes derived again
             for w in late:
-                ledger.late_labels(w.label, concept.get(w.index),
-                                   _concept_final(concept.get(w.index), w, pol, now_ts),
+                c = judge_concept_result(concept.get(w.index), pol)
+                ledger.late_labels(w.label, c, _concept_final(c, w, pol, now_ts),
                                    _judge_concept(pol, w, model, version))
             ledger.begin(first)
             for news in ledger.replay(before=first):
@@ -603,58 +511,19 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
         partial = {w.label for w in todo if store is not None
                    and not _complete(w, spec, now_ts)}
         for w in todo:
-            skipped = count_reasons(reasons[w.rows])
-            skip_text = tuple(skip_notes(skipped))
-            usable = np.asarray(w.rows)[feature_ok[w.rows]]
-            rows = frame.iloc[usable]
-            n_usable = len(usable)
-            versions: dict[str, int] = {}
-            if "model_version" in rows.columns:
-                versions = {str(k): int(v) for k, v in rows["model_version"].value_counts().items()}
-            c = concept.get(w.index)
-            common: dict[str, Any] = dict(window_index=w.index, window_label=w.label,
-                                          model_name=model, model_version=version)
-            note: Notification | None = None
-            events: list[AlertEvent] = []
-            muted: list[Alert] = []
-            if n_usable == 0:
-                result = WindowResult(w.index, w.label, w.start, w.end, 0, "empty", concept=c,
-                                      notes=("no usable rows in this window; nothing checked",
-                                             *skip_text), skipped=skipped)
-            elif n_usable < min_rows:
-                result = WindowResult(
-                    w.index, w.label, w.start, w.end, n_usable, "too_small", concept=c,
-                    notes=(f"{n_usable} rows < min_window_rows {min_rows} "
-                           f"({pol.source('min_window_rows')}): too small to test, no alert "
-                           "raised; use longer windows", *skip_text), model_versions=versions,
-                    skipped=skipped)
-            else:
-                chk = check_window(base, rows, policy=pol, model_name=model, model_version=version,
-                                   window_index=w.index, window_label=w.label)
-                alerts = list(chk.alerts)
-                ca = _concept_alert(c, pol, common) if c is not None else None
-                if ca is not None:
-                    alerts.append(ca)
-                muted = [a for a in alerts if a.feature is not None and a.feature in silenced]
-                extra = tuple(_silenced_text(a, silenced[str(a.feature)]) for a in muted)
-                note = tracker.update(w.index, w.label, [a for a in alerts if a not in muted])
-                alerts = [tracker.stamp(a) for a in alerts]
-                alerts.sort(key=lambda a: -severity_rank(a.severity))
-                if w.label in partial:
-                    extra += ("window still open (checked with --include-partial)",)
-                result = WindowResult(w.index, w.label, w.start, w.end, n_usable, "ok",
-                                      chk.features, chk.degradation, c, tuple(alerts),
-                                      (*chk.notes, *skip_text, *extra), versions, skipped,
-                                      chk.multivariate)
-                events = list(note.events) if note is not None else []
-                if ledger is not None:
-                    note = ledger.news(note)  # only what was not recorded for this window
-                if note is not None:
-                    notifications.append(note)
-                    dispatcher.send(note)
+            m = source.measure(w, base, [pol], concept.get(w.index))
+            extra = (("window still open (checked with --include-partial)",)
+                     if w.label in partial else ())
+            result, note, muted = window_result(m, pol, ctx, tracker, silenced, extra)
+            events: list[AlertEvent] = list(note.events) if note is not None else []
+            if ledger is not None:
+                note = ledger.news(note)  # only what was not recorded for this window
+            if note is not None:
+                notifications.append(note)
+                dispatcher.send(note)
             if ledger is not None and w.label not in partial:
-                ledger.save(result.to_dict(), [a.key for a in muted], _concept_final(
-                    c, w, pol, now_ts), events)
+                ledger.save(result.to_dict(), muted,
+                            _concept_final(result.concept, w, pol, now_ts), events)
             results.append(result)
             if sink_objs and ledger is None:
                 dispatcher.window(result.to_dict())
@@ -671,7 +540,7 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
             bar.stop()
     for w in in_progress:
         results.append(WindowResult(
-            w.index, w.label, w.start, w.end, int(np.count_nonzero(feature_ok[w.rows])),
+            w.index, w.label, w.start, w.end, source.n_usable(w),
             "in_progress", notes=("window still open: shown, not checked, no alert raised "
                                   "(--include-partial checks it)",)))
 
@@ -680,7 +549,7 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
         window=spec.describe(), tz=tz, policy=pol, windows=tuple(results),
         notifications=tuple(notifications), reference=_reference_summary(base),
         description=description, warnings=tuple(run_warnings),
-        skipped_unplaced=dict(cleaned.unplaced),
+        skipped_unplaced=dict(source.unplaced),
         outbox=(str(outbox) if outbox is not None
                 else (_shown_url(store.url) if store is not None else None)),
         target=target, state_url=_shown_url(store.url) if store is not None else None,
@@ -706,8 +575,6 @@ def _silenced_text(a: Alert, s: dict[str, Any]) -> str:
 
 
 def _shown_url(url: str) -> str:
-    from modelsteward.redact import redact_uri
-
     return redact_uri(url)
 
 
@@ -716,7 +583,7 @@ def _judge_concept(pol: Policy, w: Window, model: str,
     """The concept alert of window ``w`` for a (re-evaluated) concept result."""
     common: dict[str, Any] = dict(window_index=w.index, window_label=w.label,
                                   model_name=model, model_version=version)
-    return lambda c: _concept_alert(c, pol, common)
+    return lambda c: concept_alert(c, pol, common)
 
 
 def _concept_final(c: ConceptDriftResult | None, w: Window, pol: Policy,

@@ -1,4 +1,5 @@
-"""The multivariate checks of one window, as results and alerts under the policy.
+"""The multivariate checks of one window as alerts under the policy (measured by
+:func:`modelsteward.monitor.measure.measure_joint`).
 
 Run only when the baseline carries a joint reference (``Baseline.fit(..., joint=True)``).
 Both checks raise ``warning`` alerts (a joint change is a reason to look, and names the
@@ -8,20 +9,14 @@ every other alert.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
-
-from modelsteward.drift.multivariate import (
-    MultivariateDriftResult,
-    detect_classifier_drift,
-    detect_reconstruction_drift,
-)
-from modelsteward.errors import StewardError
+from modelsteward.drift.multivariate import MultivariateDriftResult
 from modelsteward.monitor.alerts import Alert
 from modelsteward.monitor.policy import Policy
 
-__all__ = ["ACTION", "joint_checks"]
+__all__ = ["ACTION", "joint_alerts"]
 
 ACTION = ("features changed how they move together while each may look unchanged alone: "
           "inspect the named features jointly (segment mix, a broken join, a new population) "
@@ -32,26 +27,13 @@ def _names(r: MultivariateDriftResult) -> str:
     return ", ".join(f for f, _ in r.top_features[:3]) or "no single feature stands out"
 
 
-def joint_checks(baseline: Any, frame: pd.DataFrame, policy: Policy,
-                 common: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Alert], list[str]]:
-    """(result dicts, alerts, notes) of the reconstruction and domain-classifier checks."""
-    ref = getattr(baseline, "joint", None)
-    if ref is None:
-        return [], [], []
-    window = {c: frame[c].to_numpy() for c in ref.columns if c in frame.columns}
-    results: list[dict[str, Any]] = []
+def joint_alerts(results: Sequence[MultivariateDriftResult], policy: Policy,
+                 common: dict[str, Any]) -> list[Alert]:
+    """The warnings of the measured reconstruction and domain-classifier checks."""
     alerts: list[Alert] = []
-    notes: list[str] = []
-    try:
-        rec = detect_reconstruction_drift(ref, window, alpha=policy.value("joint_alpha"))
-        clf = detect_classifier_drift(ref, window, p_threshold=policy.value("classifier_p_value"),
-                                      min_auc=policy.value("classifier_min_auc"))
-    except StewardError as exc:
-        return [], [], [f"multivariate checks not run: {exc}"]
-    for r in (rec, clf):
-        results.append(r.to_dict())
-        notes += list(r.notes)
-    if rec.is_drifted:
+    by_method = {r.method: r for r in results}
+    rec, clf = by_method.get("reconstruction"), by_method.get("classifier")
+    if rec is not None and rec.is_drifted:
         alerts.append(Alert(
             key="multivariate:reconstruction", kind="multivariate_drift", feature=None,
             alert_type="reconstruction_error", severity="warning",
@@ -61,7 +43,7 @@ def joint_checks(baseline: Any, frame: pd.DataFrame, policy: Policy,
             value=rec.statistic, baseline_value=rec.reference_value,
             threshold_name="joint_alpha", threshold=policy.value("joint_alpha"),
             threshold_source=policy.source("joint_alpha"), action=ACTION, **common))
-    if clf.is_drifted:
+    if clf is not None and clf.is_drifted:
         alerts.append(Alert(
             key="multivariate:classifier", kind="multivariate_drift", feature=None,
             alert_type="domain_classifier", severity="warning",
@@ -70,4 +52,4 @@ def joint_checks(baseline: Any, frame: pd.DataFrame, policy: Policy,
             value=clf.statistic, baseline_value=0.5, threshold_name="classifier_p_value",
             threshold=policy.value("classifier_p_value"),
             threshold_source=policy.source("classifier_p_value"), action=ACTION, **common))
-    return results, alerts, notes
+    return alerts
