@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from modelsteward.cli import main
 from modelsteward.errors import ConfigError
-from modelsteward.monitor import monitor
+from modelsteward.monitor import run_monitor
 from modelsteward.monitor.policy import load_policy
 from modelsteward.monitor.state import MonitorState
 
@@ -38,7 +38,7 @@ def test_reminders_for_an_open_critical_episode_until_it_is_acknowledged(
         tmp_path, baseline, make_stream) -> None:
     frame = make_stream(weeks=10, shift={w: 0.9 for w in range(1, 10)}, seed=21)
     # default policy: reminder_every 4 windows
-    full = monitor("churn", frame, baseline=baseline, sinks=[],
+    full = run_monitor("churn", frame, baseline=baseline, sinks=[],
                    state=f"sqlite:///{tmp_path / 'a.db'}", now=_week(10))
     assert _events(full.notifications) == [("2026-W03", "new", "critical"),
                                            ("2026-W07", "reminder", "critical"),
@@ -47,15 +47,15 @@ def test_reminders_for_an_open_critical_episode_until_it_is_acknowledged(
     assert "REMINDER" in reminder.text and "not acknowledged" in reminder.text
     # acknowledged after week 3: no reminder is sent any more
     url = f"sqlite:///{tmp_path / 'b.db'}"
-    first = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(3))
+    first = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(3))
     (ep,) = _episode(url, "f2")
     MonitorState.open(url).ack(ep.id, "known backfill", by="ana@host")
-    rest = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(10))
+    rest = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(10))
     assert _events([*first.notifications, *rest.notifications]) == [
         ("2026-W03", "new", "critical")]
     assert [a["ack_by"] for a in rest.acks] == ["ana@host"]
     # reminder_every 0: never
-    off = monitor("churn", frame, baseline=baseline, sinks=[], policy={"reminder_every": 0},
+    off = run_monitor("churn", frame, baseline=baseline, sinks=[], policy={"reminder_every": 0},
                   state=f"sqlite:///{tmp_path / 'c.db'}", now=_week(10))
     assert _events(off.notifications) == [("2026-W03", "new", "critical")]
     with pytest.raises(ConfigError, match="reminder_every"):
@@ -67,11 +67,11 @@ def test_an_escalation_after_an_ack_is_sent_and_reminders_resume(tmp_path, basel
     frame = make_stream(weeks=10, shift={1: 0.35, 2: 0.35, **{w: 0.9 for w in range(3, 10)}},
                         seed=21)
     url = f"sqlite:///{tmp_path / 's.db'}"
-    first = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(3))
+    first = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(3))
     assert _events(first.notifications) == [("2026-W03", "new", "warning")]
     (ep,) = _episode(url, "f2")
     MonitorState.open(url).ack(ep.id, "looking into it")  # acknowledged at warning
-    rest = monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(10))
+    rest = run_monitor("churn", frame, baseline=baseline, sinks=[], state=url, now=_week(10))
     # critical is above the acknowledged warning: sent, and reminded 4 windows later
     assert _events(rest.notifications) == [("2026-W05", "escalated", "critical"),
                                            ("2026-W09", "reminder", "critical")]
@@ -88,11 +88,11 @@ def test_a_late_label_alert_is_carried_into_later_windows(tmp_path, baseline,
     early = make_stream(weeks=8, concept_from=5, late_weeks={5: 0.03}, seed=11)
     later = make_stream(weeks=8, concept_from=5, late_weeks={5: 0.82}, seed=11)
     common = dict(baseline=baseline, sinks=[], state=url)
-    runs = [monitor("churn", early, now=_week(6), **common),
-            monitor("churn", early, now=_week(7), **common)]
+    runs = [run_monitor("churn", early, now=_week(6), **common),
+            run_monitor("churn", early, now=_week(7), **common)]
     assert _events(runs[1].notifications, None, "concept_drift") == [
         ("2026-W08", "new", "critical")]
-    runs.append(monitor("churn", later, now=_week(8), **common))
+    runs.append(run_monitor("churn", later, now=_week(8), **common))
     assert _events(runs[2].notifications, None, "concept_drift") == [
         ("2026-W07", "new", "critical")]
     (late,) = [n for n in runs[2].notifications if n.window_label == "2026-W07"]
@@ -105,7 +105,7 @@ def test_a_late_label_alert_is_carried_into_later_windows(tmp_path, baseline,
     for label in ("2026-W08", "2026-W09"):
         (a,) = [a for a in results[label]["alerts"] if a["kind"] == "concept_drift"]
         assert a["since_window"] == "2026-W07", label
-    assert monitor("churn", later, now=_week(8), **common).notifications == ()
+    assert run_monitor("churn", later, now=_week(8), **common).notifications == ()
 
 
 def test_rerun_of_a_middle_range_derives_the_later_episodes_again(tmp_path, baseline,
@@ -116,10 +116,10 @@ def test_rerun_of_a_middle_range_derives_the_later_episodes_again(tmp_path, base
     url = f"sqlite:///{tmp_path / 's.db'}"
     broken = make_stream(weeks=8, shift={3: 0.9, 4: 0.9, 5: 0.9}, seed=21)
     fixed = make_stream(weeks=8, shift={4: 0.9, 5: 0.9}, seed=21)
-    first = monitor("churn", broken, baseline=baseline, sinks=[], state=url, now=_week(8))
+    first = run_monitor("churn", broken, baseline=baseline, sinks=[], state=url, now=_week(8))
     assert _events(first.notifications) == [("2026-W05", "new", "critical"),
                                             ("2026-W08", "resolved", "critical")]
-    rerun = monitor("churn", fixed, baseline=baseline, sinks=[], state=url, now=_week(8),
+    rerun = run_monitor("churn", fixed, baseline=baseline, sinks=[], state=url, now=_week(8),
                     rerun=True, since=_week(3), until=_week(4))
     assert rerun.replaced == ("2026-W05",)
     assert [w.index for w in rerun.windows] == [3]  # the stored window's index, not 0
@@ -136,7 +136,7 @@ def test_rerun_of_a_middle_range_derives_the_later_episodes_again(tmp_path, base
     opened = CliRunner().invoke(main, ["alerts", "list", "--open", "--state", url, "--json"])
     assert {e["status"] for e in json.loads(opened.output)["episodes"]} <= {"open"}
     # the same rerun again: nothing new
-    again = monitor("churn", fixed, baseline=baseline, sinks=[], state=url, now=_week(8),
+    again = run_monitor("churn", fixed, baseline=baseline, sinks=[], state=url, now=_week(8),
                     rerun=True, since=_week(3), until=_week(4))
     assert again.notifications == ()
 

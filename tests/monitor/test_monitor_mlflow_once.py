@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from modelsteward.monitor import monitor
+from modelsteward.monitor import run_monitor
 from modelsteward.monitor.sinks import MlflowSink
 
 START = pd.Timestamp("2026-01-05", tz="UTC")
@@ -28,7 +28,7 @@ def test_weekly_runs_write_each_window_once_into_one_monitoring_run(
 
     def run(frame: pd.DataFrame, now: str, **kw) -> MlflowSink:
         sink = MlflowSink("m", "3", tracking_uri=uri)  # a new process each time, as cron runs
-        rep = monitor("m", frame, baseline=baseline, model_version="3", sinks=[sink],
+        rep = run_monitor("m", frame, baseline=baseline, model_version="3", sinks=[sink],
                       state=state, now=now, **kw)
         assert not rep.sink_failures, rep.sink_failures
         return sink
