@@ -21,7 +21,7 @@ import math
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ class WindowResult:
     model_versions: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     multivariate: tuple[dict[str, Any], ...] = ()
+    performance: Any = None  # WindowPerformance (monitor.performance_checks)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class WindowResult:
             "model_versions": dict(self.model_versions),
             "skipped_rows": dict(self.skipped),
             "multivariate": list(self.multivariate),
+            "performance": self.performance.to_dict() if self.performance else None,
         }
 
 
@@ -336,6 +338,9 @@ def _reference_summary(baseline: Any) -> dict[str, Any]:
     if concept is not None:
         c = {"correlation": float(concept.correlation), "n": int(concept.n),
              "task": getattr(concept, "task", None),
+             "threshold": getattr(concept, "threshold", None),
+             "classes": list(getattr(concept, "classes", None) or []) or None,
+             "calibration": [c.method for c in getattr(concept, "calibrators", ())],
              "metrics": {str(k): float(v) for k, v in
                          (getattr(concept, "metrics", None) or {}).items()}}
     return {"features": feats, "concept": c}
@@ -573,6 +578,11 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
     concept = _concept_per_window(frame, [*late, *todo], base, pol, prediction_column,
                                   outcome_column, concept_notes, scores)
     run_warnings += concept_notes
+    from modelsteward.monitor import performance_checks as perf_checks
+
+    perf = perf_checks.measure(frame, [*late, *todo], base, pol, notes=run_warnings,
+                               prediction_column=prediction_column,
+                               outcome_column=outcome_column, scores=scores)
     min_rows = int(pol.value("min_window_rows"))
 
     show = progress if progress is not None else (sys.stderr.isatty() and len(todo) >= 8)
@@ -630,6 +640,7 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
                 ca = _concept_alert(c, pol, common) if c is not None else None
                 if ca is not None:
                     alerts.append(ca)
+                alerts += perf_checks.judge(perf.get(w.index), pol, **common)
                 muted = [a for a in alerts if a.feature is not None and a.feature in silenced]
                 extra = tuple(_silenced_text(a, silenced[str(a.feature)]) for a in muted)
                 note = tracker.update(w.index, w.label, [a for a in alerts if a not in muted])
@@ -649,6 +660,7 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
                     events = list(note.events)
                     notifications.append(note)
                     dispatcher.send(note)
+            result = replace(result, performance=perf.get(w.index))
             if store is not None and w.label not in partial:
                 final = _concept_final(c, w, pol, now_ts)
                 store.save_window(target, result.to_dict(), tracker.snapshot(), final, events)

@@ -14,6 +14,7 @@ import json
 from html import escape
 from typing import Any
 
+from modelsteward.report.performance import performance_section
 from modelsteward.report.svg import MUTED, PALETTE, bar_chart, line_chart, sparkline
 
 __all__ = ["render_html"]
@@ -385,7 +386,8 @@ def render_html(report: dict[str, Any]) -> str:
     )
     body = [
         _alerts_section(report), _model_section(report), _feature_section(report),
-        _distribution_section(report), _psi_section(report), _concept_section(report),
+        _distribution_section(report), _psi_section(report), performance_section(report),
+        _concept_section(report),
         _multivariate_section(report), _windows_section(report), _policy_section(report),
     ]
     return head + intro + "".join(body) + "</main></body></html>"
