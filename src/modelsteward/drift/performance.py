@@ -19,7 +19,8 @@ at rate ``1/sqrt(n)``). A window alerts only when the metric leaves the band in 
 direction (default; ``two_sided=True`` flags improvements as well) and the drop is at least
 ``min_drop`` metric units. The estimated metrics get their own band the same way
 (the estimate recomputed on each resample's predictions, centred on the estimate on the
-reference).
+reference, widened by the uncertainty of the calibrator, which was fitted on the reference's
+``N`` labelled rows: the realized metric's variance at ``N``).
 
 **Diagnosis** (labels present, a realized drop): when the realized value falls below the
 estimate by more than its noise allows (``(estimated - realized) / sd > z(1 - alpha)``, with
@@ -171,8 +172,16 @@ class Bands:
         vals = vals[np.isfinite(vals)]
         if vals.size < 20:
             return None
-        scale = math.sqrt(m / n) * math.sqrt(1.0 + n / max(int(ref.n), 1))
+        big_n = max(int(ref.n), 1)
+        scale = math.sqrt(m / n) * math.sqrt(1.0 + n / big_n)
         sd = float(np.std(vals, ddof=1)) * scale
+        if estimated:  # the calibrator was fitted on the reference's N labelled rows: its
+            # level is as uncertain as the realized metric measured on N rows
+            real = self.band(metric, n)
+            if real is not None:
+                cal_var = real.sd**2 / (1.0 + n / big_n) * n / big_n
+                widen = math.sqrt(sd**2 + cal_var) / sd if sd > 0 else 1.0
+                sd, scale = sd * widen, scale * widen
         mid = float(np.mean(vals))
         # small-window bias of the metric (F1, RMSE...): resample mean minus the sample's value
         bias = (mid - on_sample) * math.sqrt(m / n) if math.isfinite(on_sample) else 0.0
