@@ -284,14 +284,18 @@ def _concept_per_window(frame: pd.DataFrame, windows: list[Window], baseline: An
         return {}
     assert scores is not None  # the prediction column is there
     preds = scores
+    if getattr(ref, "task", None) == "multiclass":  # lists of class probabilities
+        from modelsteward.monitor.performance_checks import predictions_of
+
+        preds = predictions_of(frame, prediction_column, scores, "multiclass", ref.n_classes)
     outs = frame[outcome_column].to_numpy(dtype=float)  # cleaned by clean_rows
-    bad = np.isnan(preds)
+    bad = np.isnan(preds) if preds.ndim == 1 else np.isnan(preds).any(axis=1)
     if bad.all():
         notes.append("predictions are not numbers: concept drift not checked")
         return {}
     if bad.any():
         outs = np.where(bad, np.nan, outs)
-        preds = np.where(bad, 0.0, preds)
+        preds = np.where(bad if preds.ndim == 1 else bad[:, None], 0.0, preds)
     results = detect_concept_drift(
         preds, outs, None, reference_correlation=ref, windows=windows,
         p_threshold=policy.value("concept_p_value"), min_drop=policy.value("concept_min_drop"),
