@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from modelsteward.baseline.concept import ConceptReference
-from modelsteward.drift.performance import Bands, window_performance, watched_metrics
+from modelsteward.drift.performance import Bands, watched_metrics, window_performance
 from modelsteward.errors import ConfigError
 
 Draw = Callable[..., tuple[np.ndarray, np.ndarray]]

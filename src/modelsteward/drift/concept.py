@@ -448,8 +448,8 @@ def detect_concept_drift(
     ``score > threshold`` (the baseline's).
 
     ``p_threshold`` follows the one rule of every detector (a real number strictly between
-    0 and 1), ``min_drop`` is in [0, 10] Fisher z units, ``min_samples`` and ``reference_n`` are integers
-    >= 4 (the Fisher z test needs n > 3); anything else is an
+    0 and 1), ``min_drop`` is in [0, 10] Fisher z units, ``min_samples`` and
+    ``reference_n`` are integers >= 4 (the Fisher z test needs n > 3); anything else is an
     :class:`~modelsteward.errors.InvalidParameterError`.
     """
     pred = _as_float_array(predictions, "predictions", matrix=True)

@@ -326,12 +326,12 @@ def diagnose(checks: tuple[MetricCheck, ...], *, z: float, labelled: bool) -> Di
     if est_drop:
         c = est_drop[0]
         if not labelled or c.status == "insufficient_data":
+            edge = c.estimated_lower if c.higher_is_better else c.estimated_upper
             return Diagnosis("early_warning", c.metric,
                              f"early warning: estimated {c.metric} {_fmt(c.estimated)} against "
                              f"the reference estimate {_fmt(c.estimated_reference)} (band edge "
-                             f"{_fmt(c.estimated_lower if c.higher_is_better else c.estimated_upper)}"
-                             "), from the predictions alone; labels have not arrived to "
-                             "confirm it")
+                             f"{_fmt(edge)}), from the predictions alone; labels have not "
+                             "arrived to confirm it")
         return Diagnosis("estimate_not_confirmed", c.metric,
                          f"estimated {c.metric} {_fmt(c.estimated)} fell but the realized "
                          f"value {_fmt(c.value)} holds: trust the labels; the calibration may "

@@ -287,7 +287,8 @@ def _concept_per_window(frame: pd.DataFrame, windows: list[Window], baseline: An
     if getattr(ref, "task", None) == "multiclass":  # lists of class probabilities
         from modelsteward.monitor.performance_checks import predictions_of
 
-        preds = predictions_of(frame, prediction_column, scores, "multiclass", ref.n_classes)
+        preds = predictions_of(frame, prediction_column, scores, "multiclass",
+                               ref.n_classes)  # type: ignore[assignment]
     outs = frame[outcome_column].to_numpy(dtype=float)  # cleaned by clean_rows
     bad = np.isnan(preds) if preds.ndim == 1 else np.isnan(preds).any(axis=1)
     if bad.all():

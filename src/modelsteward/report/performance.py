@@ -98,7 +98,7 @@ def performance_section(report: dict[str, Any]) -> str:
         badge = f'<span class="b {_KIND_BADGE.get(kind, "none")}">{_e(kind)}</span>'
         cells = ""
         for m in metrics:
-            c = next((c for c in p.get("checks", []) if c["metric"] == m), {})
+            c: dict[str, Any] = next((c for c in p.get("checks", []) if c["metric"] == m), {})
             flag_r = " ▼" if c.get("status") == "drop" else ""
             flag_e = " ▼" if c.get("estimated_status") == "drop" else ""
             cells += (f"<td class=n>{_n(c.get('value'))}{flag_r}</td>"
