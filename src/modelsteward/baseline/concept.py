@@ -182,6 +182,23 @@ def encode_outcomes(outcomes: Any, classes: tuple[str, ...] | None) -> np.ndarra
     return out
 
 
+def _b64(arr: np.ndarray) -> str:
+    import base64
+
+    return base64.b64encode(np.ascontiguousarray(arr, dtype="<f8").tobytes()).decode("ascii")
+
+
+def _unb64(text: str) -> np.ndarray:
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, AttributeError):
+        raise ValueError("not base64") from None
+    return np.frombuffer(raw, dtype="<f8").astype(np.float64)
+
+
 def _text_classes(outcomes: Any) -> tuple[str, ...] | None:
     arr = np.asarray(outcomes, dtype=object).ravel()
     texts = {str(v) for v in arr.tolist() if isinstance(v, str)}
@@ -205,6 +222,9 @@ class ConceptReference:
     calibrators: tuple[Calibrator, ...] = field(default=(), compare=False, repr=False)
     version: int = REFERENCE_VERSION
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "task", _TASK_ALIASES.get(self.task, self.task))
+
     @property
     def n_classes(self) -> int:
         if self.task == "multiclass" and self.predictions is not None:
@@ -227,8 +247,13 @@ class ConceptReference:
             "classes": list(self.classes) if self.classes is not None else None,
         }
         if self.predictions is not None and self.outcomes is not None:
-            out["reference_predictions"] = self.predictions.tolist()
-            out["reference_outcomes"] = self.outcomes.tolist()
+            # little-endian float64 bytes in base64: exact, one JSON string, never pickle
+            out["reference_sample"] = {
+                "encoding": "base64 float64 little-endian",
+                "predictions_shape": list(self.predictions.shape),
+                "predictions": _b64(self.predictions),
+                "outcomes": _b64(self.outcomes),
+            }
         out["calibrators"] = [c.to_dict() for c in self.calibrators]
         return out
 
@@ -237,10 +262,12 @@ class ConceptReference:
         task = str(d["task"])
         task = _TASK_ALIASES.get(task, task)
         preds = outs = None
-        if d.get("reference_predictions") is not None:
+        sample = d.get("reference_sample")
+        if sample is not None:
             try:
-                preds = np.asarray(d["reference_predictions"], dtype=float)
-                outs = np.asarray(d["reference_outcomes"], dtype=float)
+                shape = tuple(int(v) for v in sample["predictions_shape"])
+                preds = _unb64(sample["predictions"]).reshape(shape)
+                outs = _unb64(sample["outcomes"])
             except (KeyError, TypeError, ValueError):
                 raise BaselineFormatError("the concept reference's stored predictions or "
                                           "outcomes are not numbers; refit the baseline") from None
