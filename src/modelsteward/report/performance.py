@@ -14,7 +14,7 @@ from typing import Any
 
 from modelsteward.report.svg import MUTED, line_chart
 
-__all__ = ["performance_section"]
+__all__ = ["performance_chart", "performance_section"]
 
 _KIND_BADGE = {"ok": "ok", "covariate_shift": "warning", "concept_drift": "critical",
                "performance_drop": "critical", "early_warning": "warning",
@@ -60,9 +60,20 @@ def _chart(labels: list[str], perfs: list[dict[str, Any] | None], metric: str) -
     cov = [span[0] + c * (span[1] - span[0]) if c is not None else None for c in coverage]
     lines.append(("label coverage", cov, "#bdbdbd"))
     return line_chart(labels, lines,
-                      title=f"{metric}: realized (blue), estimated before labels (orange), "
-                            "bands at each window's size; coverage on a 0-100% scale",
+                      title=f"{metric}: realized, estimated before labels, bands at each "
+                            "window's size; coverage 0-100%",
                       ymin=span[0], ymax=span[1])
+
+
+def performance_chart(report: dict[str, Any]) -> str:
+    """The chart of the first watched metric ("" when performance was not checked)."""
+    windows = report.get("windows") or []
+    perfs = [w.get("performance") for w in windows]
+    first = next((p for p in perfs if p), None)
+    if first is None or not first.get("checks"):
+        return ""
+    labels = [str(w.get("label", "")) for w in windows]
+    return _chart(labels, perfs, str(first["checks"][0]["metric"]))
 
 
 def performance_section(report: dict[str, Any]) -> str:
