@@ -55,6 +55,11 @@ def test_binary_text_outcomes_concept_change_and_unlabelled_tail() -> None:
     assert alerts[0].threshold_name == "performance_alpha"
     assert alerts[0].threshold_source == "preset default"
     assert not [a for w in rep.windows[:4] for a in w.alerts if a.kind == "performance"]
+    from modelsteward.cli.monitor import _performance_cell
+
+    cell = _performance_cell(rep.windows[4].performance)  # the CLI table's column
+    assert cell.startswith("roc_auc 0.") and "(est 0." in cell and cell.endswith("concept drift")
+    assert _performance_cell(rep.windows[5].performance).startswith("roc_auc n/a (est")
     _no_nan(rep)
 
 

@@ -358,10 +358,14 @@ class ConceptReference:
         metrics = performance_metrics(task, y, p, threshold=threshold,
                                       n_classes=p.shape[1] if p.ndim == 2 else None)
         calibrators: tuple[Calibrator, ...] = ()
+        fit_rows = np.arange(y.size)  # calibrators on at most 200,000 rows (seeded sample)
+        if y.size > 200_000:
+            fit_rows = np.random.default_rng(seed + 1).choice(y.size, 200_000, replace=False)
+        pc, yc = p[fit_rows], y[fit_rows]
         if task == "binary":
-            calibrators = (Calibrator.fit(p, y, seed=seed),)
+            calibrators = (Calibrator.fit(pc, yc, seed=seed),)
         elif task == "multiclass":
-            calibrators = tuple(Calibrator.fit(p[:, j], (y == j).astype(float), seed=seed)
+            calibrators = tuple(Calibrator.fit(pc[:, j], (yc == j).astype(float), seed=seed)
                                 for j in range(p.shape[1]))
         sample = np.arange(y.size)
         if y.size > max_rows:
