@@ -13,8 +13,10 @@ rows when nothing changed. The reference value itself is uncertain too (it was m
 is ``reference - z(1 - alpha) * sd`` (for errors such as MAE: ``+``), or the bootstrap's own
 ``alpha`` quantile distance when that is wider (skewed metrics at small n); the band is
 shifted by the metric's small-sample bias (resample mean minus the value on the sample: F1
-and RMSE are biased at small n). Above 5,000 rows
-the spread at 5,000 is scaled by ``sqrt(5000 / n)`` (the metrics are asymptotically normal
+and RMSE are biased at small n). Window sizes are
+rounded to a grid of 8 sizes per doubling (at most 4.4% away) so windows of similar size share
+one bootstrap, and above 5,000 rows the spread at 5,000 is used; both are scaled by
+``sqrt(m / n)`` (the metrics are asymptotically normal
 at rate ``1/sqrt(n)``). A window alerts only when the metric leaves the band in the bad
 direction (default; ``two_sided=True`` flags improvements as well) and the drop is at least
 ``min_drop`` metric units. The estimated metrics get their own band the same way
@@ -86,6 +88,15 @@ def watched_metrics(task: str, metrics: Any = None, n_classes: int = 2) -> tuple
     return tuple(names)
 
 
+def _grid(n: int) -> int:
+    """``n`` rounded to a geometric grid of 8 sizes per doubling (at most 4.4% away): windows
+    of similar size share one bootstrap, scaled by ``sqrt(m / n)``."""
+    if n <= 64:
+        return n
+    step = 2 ** (1 / 8)
+    return int(round(step ** round(math.log(n, step))))
+
+
 @dataclass(frozen=True)
 class Band:
     """The no-change band of one metric at one window size."""
@@ -113,6 +124,7 @@ class Bands:
         self._cache: dict[tuple[str, bool, int], Band | None] = {}
         self._ref_estimate: dict[str, float] | None = None
         self._est_cache: dict[tuple[str, bool, int], dict[str, np.ndarray]] = {}
+        self._sample_cache: dict[tuple[str, bool, int], tuple[np.ndarray, float]] = {}
 
     @property
     def available(self) -> bool:
@@ -167,8 +179,11 @@ class Bands:
             centre = ref.metrics.get(metric)
         if centre is None:
             return None
-        m = min(n, _BOOT_CAP)
-        vals, on_sample = self._samples(metric, m, estimated)
+        m = _grid(min(n, _BOOT_CAP))
+        skey = (metric, estimated, m)
+        if skey not in self._sample_cache:
+            self._sample_cache[skey] = self._samples(metric, m, estimated)
+        vals, on_sample = self._sample_cache[skey]
         vals = vals[np.isfinite(vals)]
         if vals.size < 20:
             return None
