@@ -10,6 +10,9 @@ with |x2|). Streams, per task (binary, multiclass, regression):
 * ``abrupt``    - the relation changes at once (a coefficient flips / two classes swap);
 * ``gradual``   - the share of rows under the new relation grows 25% per window;
 * ``local``     - the relation changes only where x0 > 0.5 (about 30% of rows);
+* ``mild``      - a small change everywhere (binary: the x1 coefficient 1 -> 0.6; multiclass:
+  the true class probabilities flatter, logits x 0.7; regression: + 0.25 x1), the kind of
+  drop a fixed correlation threshold misses;
 * ``covariate`` - the inputs move into a harder region, the relation holds (classification:
   x squeezed towards the decision boundary; regression: |x2| grows, so does the noise);
 * ``label_noise`` - 15% of the labels are replaced at random (regression: 30% get extra noise).
@@ -44,7 +47,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = ("binary", "multiclass", "regression")
-STREAMS = ("abrupt", "gradual", "local", "covariate", "label_noise")
+STREAMS = ("abrupt", "gradual", "local", "mild", "covariate", "label_noise")
 CHANGE = 6
 REF_ROWS = 5_000
 FEATURES = ["x0", "x1", "x2"]
@@ -82,13 +85,15 @@ def draw(task: str, stream: str, n: int, window: int, rng: np.random.Generator
         else:
             x[:, :2] *= 0.35
     new = np.zeros(n, dtype=bool)
-    if changed and stream in ("abrupt", "gradual"):
+    if changed and stream in ("abrupt", "gradual", "mild"):
         new = rng.uniform(size=n) < share
     elif changed and stream == "local":
         new = x[:, 0] > 0.5
     if task == "binary":
         pred = _sig(2 * x[:, 0] + x[:, 1])
-        true = np.where(new, _sig(2 * x[:, 0] - x[:, 1]) if stream != "local" else 0.5, pred)
+        after = (_sig(2 * x[:, 0] + 0.6 * x[:, 1]) if stream == "mild" else
+                 _sig(2 * x[:, 0] - x[:, 1]) if stream != "local" else 0.5)
+        true = np.where(new, after, pred)
         y = (rng.uniform(size=n) < true).astype(float)
         if changed and stream == "label_noise":
             flip = rng.uniform(size=n) < 0.15
@@ -98,7 +103,8 @@ def draw(task: str, stream: str, n: int, window: int, rng: np.random.Generator
         pred = _softmax(_logits(x, False))
         true = pred.copy()
         if new.any():
-            true[new] = (_softmax(_logits(x[new], True)) if stream != "local"
+            true[new] = (_softmax(0.7 * _logits(x[new], False)) if stream == "mild" else
+                         _softmax(_logits(x[new], True)) if stream != "local"
                          else np.full((int(new.sum()), 3), 1 / 3))
         y = (rng.uniform(size=(n, 1)) > np.cumsum(true, axis=1)).sum(axis=1).astype(float)
         y = np.minimum(y, 2)
@@ -108,7 +114,8 @@ def draw(task: str, stream: str, n: int, window: int, rng: np.random.Generator
         return x, pred, y
     pred = x[:, 0] + 0.5 * x[:, 1]
     noise = rng.normal(size=n) * (0.5 + 0.5 * np.abs(x[:, 2]))
-    y = pred + noise + np.where(new, 0.8 * x[:, 1] + (1.0 if stream == "local" else 0.0), 0.0)
+    change = (0.25 if stream == "mild" else 0.8) * x[:, 1] + (1.0 if stream == "local" else 0.0)
+    y = pred + noise + np.where(new, change, 0.0)
     if changed and stream == "label_noise":
         extra = rng.uniform(size=n) < 0.3
         y[extra] += rng.normal(0, 2.0, int(extra.sum()))
