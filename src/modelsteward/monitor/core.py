@@ -606,7 +606,7 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
     try:
         for w in late:
             late_note = _late_labels(w, concept.get(w.index), pol, model, version, target,
-                                     store, now_ts, floor)
+                                     store, now_ts, floor, perf.get(w.index))
             if late_note is not None:
                 late_notes.append(late_note.late_note)
                 notifications.append(late_note)
@@ -732,7 +732,7 @@ def _concept_final(c: ConceptDriftResult | None, w: Window, pol: Policy,
 
 def _late_labels(w: Window, c: ConceptDriftResult | None, pol: Policy, model: str,
                  version: str, target: str | None, store: Any, now_ts: pd.Timestamp | None,
-                 floor: int) -> Notification | None:
+                 floor: int, perf: Any = None) -> Notification | None:
     """Re-judge a closed window's concept result now that more labels arrived."""
     from modelsteward.monitor.state import notification_id, window_row
 
@@ -753,10 +753,15 @@ def _late_labels(w: Window, c: ConceptDriftResult | None, pol: Policy, model: st
     if alert is not None:
         alerts.append(alert.to_dict())
     result = {**result, "concept": c.to_dict(), "alerts": alerts}
+    from modelsteward.monitor import performance_checks as perf_checks
+
+    result, fresh = perf_checks.rejudge(result, perf, pol, floor, **common)
     note: Notification | None = None
     events: list[AlertEvent] = []
     if alert is not None and severity_rank(alert.severity) >= floor and not had:
         events = [AlertEvent("new", alert, w.label, alert.severity)]
+    events += [AlertEvent("new", a, w.label, a.severity) for a in fresh]
+    if events:
         note = Notification(model, version, w.index, w.label, tuple(events),
                             late_note=f"window {w.label}, now {c.coverage:.0%} labelled")
         note = note.with_id(notification_id(target, note))

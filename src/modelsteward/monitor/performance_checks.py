@@ -33,9 +33,9 @@ import pandas as pd
 
 from modelsteward.drift.performance import Bands, WindowPerformance, window_performance
 from modelsteward.monitor.alerts import Alert
-from modelsteward.monitor.policy import Policy
+from modelsteward.monitor.policy import Policy, severity_rank
 
-__all__ = ["ACTIONS", "measure", "judge", "predictions_of"]
+__all__ = ["ACTIONS", "judge", "measure", "predictions_of", "rejudge"]
 
 ACTIONS = {
     "concept_drift": "the relation between inputs and outcome changed: retrain on recent "
@@ -159,3 +159,19 @@ def judge(perf: WindowPerformance | None, policy: Policy, **common: Any) -> list
             **common,
         ))
     return alerts
+
+
+def rejudge(result: dict[str, Any], perf: WindowPerformance | None, policy: Policy,
+            floor: int, **common: Any) -> tuple[dict[str, Any], list[Alert]]:
+    """A stored window result (``to_dict()``) with its performance and performance alerts
+    replaced by ``perf`` measured again after late labels arrived; also the alerts at or above
+    severity ``floor`` that it did not have before (to be sent)."""
+    if perf is None:
+        return result, []
+    new = judge(perf, policy, **common)
+    old = result.get("alerts", [])
+    had = {a.get("key") for a in old if a.get("kind") == "performance"
+           and severity_rank(a.get("severity")) >= floor}
+    kept = [a for a in old if a.get("kind") != "performance"]
+    out = {**result, "performance": perf.to_dict(), "alerts": kept + [a.to_dict() for a in new]}
+    return out, [a for a in new if severity_rank(a.severity) >= floor and a.key not in had]
