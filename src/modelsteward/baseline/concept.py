@@ -297,7 +297,8 @@ class ConceptReference:
         ``predictions``: P(class 1) for a binary classifier (an ``n x 2`` matrix is read as
         its second column), an ``n x k`` probability matrix for ``k > 2`` classes, or the
         predicted values of a regression. ``outcomes``: numbers, booleans, or class labels
-        (text) mapped through ``classes`` (default: the sorted distinct labels). A binary
+        (text) mapped through ``classes`` (default: the sorted distinct labels, as
+        scikit-learn orders ``classes_``; a binary score is then P(``classes[1]``)). A binary
         decision is ``score > threshold``. At most ``max_rows`` pairs (a seeded random
         sample) are stored for the bands.
         """
