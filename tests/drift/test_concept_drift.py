@@ -182,7 +182,7 @@ def test_numeric_performance_mae_rmse() -> None:
     pred, out = _correlated(rng, 300, 0.7)
     ts = pd.date_range("2026-01-05", periods=300, freq="10min", tz="UTC")
     (res,) = detect_concept_drift(pred, out, ts, reference_correlation=0.7)
-    assert res.task == "numeric"
+    assert res.task == "regression"
     assert res.performance["mae"] == pytest.approx(np.abs(pred - out).mean())
     assert res.performance["rmse"] == pytest.approx(np.sqrt(((pred - out) ** 2).mean()))
 

@@ -288,7 +288,10 @@ def test_late_labels_rejudge_a_closed_window_and_alert_once(tmp_path, baseline,
     (note,) = rep.notifications
     assert note.window_label == "2026-W07" and note.late_note == "window 2026-W07, now 82% labelled"
     assert "now 82% labelled" in note.text
-    assert [e.alert.kind for e in note.events] == ["concept_drift"]
+    # the correlation test and the realized performance (ROC AUC, F1) judged again
+    assert [e.alert.kind for e in note.events] == ["concept_drift", "performance",
+                                                    "performance"]
+    assert {e.alert.alert_type for e in note.events[1:]} == {"concept_drift"}
     assert rep.late_labels == ("window 2026-W07, now 82% labelled",)
     again = run_monitor("churn", later, **{**common, "now": _week(9)})
     assert again.notifications == ()

@@ -149,7 +149,10 @@ def test_multiclass_and_skops_serialization(sqlite_uri: str, model_name: str) ->
     loaded = load_model(model_name, version=1, native=True, tracking_uri=sqlite_uri)
     np.testing.assert_array_equal(loaded.predict(X[300:]), model.predict(X[300:]))
     baseline = load_baseline(model_name, version=1, tracking_uri=sqlite_uri)
-    assert baseline.concept is None  # no single prediction-outcome correlation for 3 classes
+    # multiclass: the class probabilities against each outcome's class index
+    assert baseline.concept is not None and baseline.concept.task == "multiclass"
+    assert baseline.concept.n_classes == 3 and len(baseline.concept.calibrators) == 3
+    assert baseline.metadata["classes"] == "[\"0\", \"1\", \"2\"]"
 
 
 def test_bad_inputs_are_rejected_before_anything_is_logged(sqlite_uri: str,

@@ -123,7 +123,8 @@ def test_renders_in_headless_chromium_without_network_errors_or_dialogs(report_d
             page.goto(url, wait_until="load")
             page.wait_for_timeout(300)
             assert page.title().startswith(EVIL_MODEL)
-            assert page.locator("h2").first.inner_text() == "Alerts"
+            assert page.locator("h2").first.inner_text() == "Overview"
+            assert page.locator("h2#alerts").inner_text() == "Alerts"
             assert page.locator("svg").count() >= 5
             assert page.locator("img").count() == 0 and page.locator("script").count() == 0
             # the hostile feature name is shown as text, in the table and as a chart title

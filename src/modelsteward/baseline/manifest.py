@@ -37,7 +37,7 @@ __all__ = ["ARRAY_FIELDS", "load_npy", "read_manifest", "validate_manifest"]
 
 ARRAY_FIELDS = ("sorted_values", "psi_edges", "psi_reference_counts")
 MODES = ("exact", "sketch")
-TASKS = ("binary", "numeric")
+TASKS = ("binary", "numeric", "multiclass", "regression")  # numeric: version-1 name of regression
 _INT_MAX = 2**63 - 1
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 _KEY = re.compile(r"[A-Za-z0-9_]+")

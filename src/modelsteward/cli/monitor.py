@@ -30,6 +30,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_UNDELIVERED = 3
 
 
+def _performance_cell(perf: Any) -> str:
+    """``roc_auc 0.812 (est 0.861) concept drift`` for the first watched metric."""
+    if perf is None or not perf.checks:
+        return ""
+    c = perf.checks[0]
+    parts = [c.metric, f"{c.value:.3f}" if c.value is not None else "n/a"]
+    if c.estimated is not None:
+        parts.append(f"(est {c.estimated:.3f})")
+    if perf.diagnosis.kind != "ok":
+        parts.append(perf.diagnosis.kind.replace("_", " "))
+    return " ".join(parts)
+
 def _positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise click.BadParameter("must be a positive number of seconds (e.g. 30)")
@@ -174,7 +186,7 @@ def print_summary(report: Any) -> None:
                             f"({report.stage}): {report.window} windows, policy "
                             f"{report.policy.name}"))
     for col in ("window", "rows", "status", "worst", "alerts", "top feature (PSI)",
-                "correlation", "coverage", "skipped"):
+                "correlation", "coverage", "performance", "skipped"):
         table.add_column(col)
     colors = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
     for w in report.windows:
@@ -188,6 +200,7 @@ def print_summary(report: Any) -> None:
             esc(f"{top.feature} ({top.psi:.3f})") if top else "",
             f"{c.correlation:.3f}" if c and c.correlation is not None else "",
             f"{c.coverage:.0%}" if c else "",
+            esc(_performance_cell(w.performance)),
             str(sum(w.skipped.values())) if w.skipped else "",
         )
     console.print(table)

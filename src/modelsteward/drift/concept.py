@@ -4,7 +4,10 @@ The feature-target relation is watched through the correlation between the model
 predictions and the outcomes that arrive later, per window, compared with the correlation
 measured on the held-out split at training time. A one-sided Fisher z test asks whether a
 window's correlation is lower than the reference; a drift is only called when that is
-significant *and* the drop is large enough to matter (``min_drop``).
+significant *and* the drop, in Fisher z units (``atanh(r_ref) - atanh(r)``, which scales
+with the reference: 0.905 -> 0.85 is 0.24, 0.30 -> 0.25 is 0.05), is at least ``min_drop``.
+Correlation is one signal; :mod:`modelsteward.drift.performance` watches the metrics
+themselves with noise bands at each window's size.
 
 Outcomes arrive late: a NaN outcome is a prediction whose label is not known yet. It
 counts against ``coverage`` and is left out of every figure. Cutting data into windows is
@@ -33,11 +36,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from modelsteward._params import P_THRESHOLD, Interval, check_param, validate_params
 from modelsteward.errors import ConfigError, DataError, EmptyDataError
-from modelsteward.stats import fisher_z_drop_pvalue
+from modelsteward.stats.correlation import fisher_z_drop
+from modelsteward.stats.metrics import performance_metrics
 
 __all__ = [
     "ConceptDriftResult",
@@ -57,8 +60,10 @@ class ConceptDriftResult:
 
     ``status`` is ``"ok"``, ``"drifted"`` or ``"insufficient_data"`` (fewer than
     ``min_samples`` labelled rows, or a constant prediction or outcome); figures that cannot
-    be computed are ``None``, never NaN. ``performance`` holds ROC AUC / F1 (binary outcomes)
-    or MAE / RMSE (numeric outcomes), computed on the pooled labelled rows of the window.
+    be computed are ``None``, never NaN. ``drop`` is in correlation units, ``z_drop`` in
+    Fisher z units (the effect size compared with ``min_drop``). ``performance`` holds every
+    defined metric of the task (:func:`modelsteward.stats.metrics.performance_metrics`),
+    computed on the pooled labelled rows of the window.
     """
 
     window_start: pd.Timestamp | None
@@ -75,10 +80,11 @@ class ConceptDriftResult:
     reference_n: int | None = None
     p_threshold: float = 0.01
     min_drop: float = 0.1
-    task: str = "numeric"
+    task: str = "regression"
     performance: dict[str, float] = field(default_factory=dict)
     label: str = ""
     reason: str = ""
+    z_drop: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -88,14 +94,18 @@ class ConceptDriftResult:
         return out
 
 
-def as_float_array(values: Any, name: str) -> np.ndarray:
+def as_float_array(values: Any, name: str, *, matrix: bool = False) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(
             f"{name} must be numbers ({exc}); encode labels as 0/1 or numeric values"
         ) from None
-    if arr.ndim != 1:  # a 2-D array was flattened silently, pairing the wrong values
+    if matrix and arr.ndim == 2 and arr.shape[1] > 2:
+        pass  # multiclass class probabilities, one row per prediction
+    elif matrix and arr.ndim == 2 and arr.shape[1] == 2:
+        arr = arr[:, 1]  # binary predict_proba: P(class 1)
+    elif arr.ndim != 1:  # a 2-D array was flattened silently, pairing the wrong values
         raise DataError(
             f"{name} must be one-dimensional (one value per row), got "
             f"{'a scalar' if arr.ndim == 0 else f'shape {arr.shape}'}"
@@ -121,17 +131,17 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float | None:
     return max(-1.0, min(1.0, r))
 
 
-def _fisher_drop_pvalue(r_ref: float, n_ref: int | None, r_cur: float, n_cur: int) -> float:
-    """One-sided p-value for "current correlation is lower than the reference".
+def _pairs(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Multiclass: each row's class probabilities against its one-hot outcome, pooled."""
+    if p.ndim == 1:
+        return p, y
+    onehot = (y[:, None] == np.arange(p.shape[1])[None, :]).astype(float)
+    return p.ravel(), onehot.ravel()
 
-    ``n_ref=None`` treats the reference correlation as a known constant.
-    """
-    if n_ref is not None:
-        return float(fisher_z_drop_pvalue(r_ref, n_ref, r_cur, n_cur))
-    clip = 1.0 - 1e-12
-    z_ref = math.atanh(max(-clip, min(clip, r_ref)))
-    z_cur = math.atanh(max(-clip, min(clip, r_cur)))
-    return float(special.ndtr(-(z_ref - z_cur) * math.sqrt(n_cur - 3)))
+
+def correlation_of(p: np.ndarray, y: np.ndarray) -> float | None:
+    """Pearson correlation of predictions and outcomes (multiclass: pooled one-vs-rest)."""
+    return pearson(*_pairs(p, y))
 
 
 def is_binary(outcomes: np.ndarray) -> bool:
@@ -141,25 +151,15 @@ def is_binary(outcomes: np.ndarray) -> bool:
 
 
 def window_performance(
-    predictions: np.ndarray, outcomes: np.ndarray, task: str
+    predictions: np.ndarray, outcomes: np.ndarray, task: str, threshold: float = 0.5
 ) -> dict[str, float]:
     """Performance on the pooled labelled rows of one window (never an average of averages)."""
-    if predictions.size == 0:
+    if predictions.shape[0] == 0:
         return {}
-    if task == "binary":
-        out: dict[str, float] = {}
-        y = outcomes.astype(int)
-        if 0 < y.sum() < y.size:
-            from sklearn.metrics import roc_auc_score
+    return performance_metrics(_TASK.get(task, task), outcomes, predictions, threshold=threshold)
 
-            out["roc_auc"] = float(roc_auc_score(y, predictions))
-        hard = (predictions >= 0.5).astype(int)
-        tp = int(((hard == 1) & (y == 1)).sum())
-        denom = int(hard.sum() + y.sum())
-        out["f1"] = float(2 * tp / denom) if denom else 0.0
-        return out
-    err = predictions - outcomes
-    return {"mae": float(np.abs(err).mean()), "rmse": float(math.sqrt(float((err**2).mean())))}
+
+_TASK = {"numeric": "regression"}
 
 
 def reference_of(
@@ -169,6 +169,7 @@ def reference_of(
         if hasattr(reference_correlation, "correlation"):  # a baseline ConceptReference
             n = getattr(reference_correlation, "n", None)
             task = getattr(reference_correlation, "task", None)
+            task = _TASK.get(task, task) if task else None
             return float(reference_correlation.correlation), (int(n) if n else None), task
         # not a ConceptReference: a correlation, one rule (a bool or "0.5" is not one)
         check_param("detect_concept_drift", "reference_correlation", reference_correlation,
@@ -179,21 +180,22 @@ def reference_of(
             "concept drift needs a reference: pass reference_correlation (e.g. the baseline's "
             "concept.correlation) or both reference_predictions and reference_outcomes"
         )
-    p = as_float_array(reference_predictions, "reference_predictions")
+    p = as_float_array(reference_predictions, "reference_predictions", matrix=True)
     o = as_float_array(reference_outcomes, "reference_outcomes")
-    if p.size != o.size:
+    if p.shape[0] != o.size:
         raise DataError(
-            f"reference_predictions has {p.size} values but reference_outcomes has {o.size}; "
-            "they must align"
+            f"reference_predictions has {p.shape[0]} values but reference_outcomes has "
+            f"{o.size}; they must align"
         )
-    keep = ~(np.isnan(p) | np.isnan(o))
-    r_fit = pearson(p[keep], o[keep])
+    keep = ~(np.isnan(p) if p.ndim == 1 else np.isnan(p).any(axis=1)) & ~np.isnan(o)
+    r_fit = correlation_of(p[keep], o[keep])
     if r_fit is None:
         raise DataError(
             "the reference correlation is undefined (fewer than 3 labelled rows, or constant "
             "predictions or outcomes); use a larger, labelled reference split"
         )
-    return r_fit, int(keep.sum()), ("binary" if is_binary(o[keep]) else "numeric")
+    task = "multiclass" if p.ndim == 2 else ("binary" if is_binary(o[keep]) else "regression")
+    return r_fit, int(keep.sum()), task
 
 
 class RowGroup(Protocol):
@@ -230,7 +232,7 @@ def concept_result(
     ``correlation`` (None when a side is constant or n < 3) and the pooled ``performance``.
 
     >>> concept_result(n_predictions=100, n=80, correlation=0.2, performance={},
-    ...                reference_correlation=0.7, reference_n=None, task="numeric",
+    ...                reference_correlation=0.7, reference_n=None, task="regression",
     ...                p_threshold=0.01, min_drop=0.1, min_samples=30).status
     'drifted'
     """
@@ -252,11 +254,11 @@ def concept_result(
             correlation=None, p_value=None, is_drifted=False, status="insufficient_data",
             reason="predictions or outcomes are constant in this window", **common,
         )
-    p_value = _fisher_drop_pvalue(reference_correlation, reference_n, correlation, n)
-    drop = reference_correlation - correlation
-    drifted = p_value < p_threshold and drop >= min_drop
+    fz = fisher_z_drop(reference_correlation, reference_n, correlation, n)
+    drifted = fz.p_value < p_threshold and fz.z_drop >= min_drop
     return ConceptDriftResult(
-        correlation=correlation, p_value=p_value, is_drifted=drifted, drop=drop,
+        correlation=correlation, p_value=fz.p_value, is_drifted=drifted,
+        drop=reference_correlation - correlation, z_drop=fz.z_drop,
         status="drifted" if drifted else "ok", **common,
     )
 
@@ -282,7 +284,7 @@ def judge_concept(
 @validate_params(
     {
         "p_threshold": P_THRESHOLD,
-        "min_drop": [Interval("real", 0.0, 2.0)],
+        "min_drop": [Interval("real", 0.0, 10.0)],
         "min_samples": [Interval("int", 4, None)],
         "reference_n": [Interval("int", 4, None), None],
     }
@@ -299,15 +301,23 @@ def concept_drift_per_window(
     min_drop: float = 0.1,
     min_samples: int = 30,
     reference_n: int | None = None,
+    threshold: float | None = None,
 ) -> list[ConceptDriftResult]:
     """One :class:`ConceptDriftResult` per row group of ``windows``, in their order.
+
+    Drift is called when the one-sided p-value is below ``p_threshold`` *and* the drop in
+    Fisher z units, ``atanh(r_ref) - atanh(r)``, is at least ``min_drop`` (its standard
+    error at the window's n is ``1/sqrt(n - 3)``, plus ``1/(n_ref - 3)`` under the root with
+    a reference size). Multiclass predictions are an ``n x k`` probability matrix (the
+    correlation pools each class's probability against its indicator); a binary decision is
+    ``score > threshold`` (default: the baseline's).
 
     ``reference_correlation`` may be a float or the baseline's ``ConceptReference`` (which
     also carries the reference size ``n``). With a bare float and no ``reference_n``, the
     reference is treated as exact and only the window's sampling error enters the test.
     ``p_threshold`` follows the one rule of every detector (a real number strictly between
-    0 and 1), ``min_drop`` is in [0, 2], ``min_samples`` and ``reference_n`` are integers
-    >= 4 (the Fisher z test needs n > 3); anything else is an
+    0 and 1), ``min_drop`` is in [0, 10] Fisher z units, ``min_samples`` and
+    ``reference_n`` are integers >= 4 (the Fisher z test needs n > 3); anything else is an
     :class:`~modelsteward.errors.InvalidParameterError`.
     """
     pred, out = checked_pair(predictions, outcomes)
@@ -318,7 +328,10 @@ def concept_drift_per_window(
         n_ref = int(reference_n)
     if n_ref is not None and n_ref < 4:
         raise ConfigError(f"reference size {n_ref} is too small for a Fisher z test (needs > 3)")
-    task = ref_task or ("binary" if is_binary(out) else "numeric")
+    if threshold is None:
+        threshold = float(getattr(reference_correlation, "threshold", 0.5) or 0.5)
+    task = ref_task or ("multiclass" if pred.ndim == 2 else
+                        "binary" if is_binary(out) else "regression")
     results: list[ConceptDriftResult] = []
     for w in windows:
         p_w = pred[w.rows]
@@ -327,9 +340,9 @@ def concept_drift_per_window(
         n = int(labelled.sum())
         p_l, o_l = p_w[labelled], o_w[labelled]
         results.append(concept_result(
-            n_predictions=int(p_w.size), n=n,
-            correlation=pearson(p_l, o_l) if n >= 3 else None,
-            performance=window_performance(p_l, o_l, task) if n else {},
+            n_predictions=int(p_w.shape[0]), n=n,
+            correlation=correlation_of(p_l, o_l) if n >= 3 else None,
+            performance=window_performance(p_l, o_l, task, threshold) if n else {},
             reference_correlation=r_ref, reference_n=n_ref, task=task,
             p_threshold=p_threshold, min_drop=min_drop, min_samples=min_samples,
             label=w.label, window_start=w.start, window_end=w.end,
@@ -339,11 +352,12 @@ def concept_drift_per_window(
 
 def checked_pair(predictions: Any, outcomes: Any) -> tuple[np.ndarray, np.ndarray]:
     """Predictions and outcomes as aligned float arrays (typed errors for bad input)."""
-    pred = as_float_array(predictions, "predictions")
+    pred = as_float_array(predictions, "predictions", matrix=True)
     out = as_float_array(outcomes, "outcomes")
-    if pred.size != out.size:
+    if pred.shape[0] != out.size:
         raise DataError(
-            f"predictions has {pred.size} values but outcomes has {out.size}; they must align"
+            f"predictions has {pred.shape[0]} values but outcomes has {out.size}; they must "
+            "align"
         )
     if pred.size == 0:
         raise EmptyDataError("no predictions to check; pass at least one window of predictions")

@@ -30,7 +30,9 @@ from typing import Any
 import pandas as pd
 
 from modelsteward.drift.concept import ConceptDriftResult
+from modelsteward.drift.performance import WindowPerformance
 from modelsteward.errors import ConfigError
+from modelsteward.monitor import performance_checks as perf_checks
 from modelsteward.monitor.alerts import Alert, AlertEvent, AlertTracker, Notification
 from modelsteward.monitor.bins import reference_bins
 from modelsteward.monitor.episodes import Ledger
@@ -81,6 +83,7 @@ class WindowResult:
     model_versions: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     multivariate: tuple[dict[str, Any], ...] = ()
+    performance: WindowPerformance | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +98,7 @@ class WindowResult:
             "model_versions": dict(self.model_versions),
             "skipped_rows": dict(self.skipped),
             "multivariate": list(self.multivariate),
+            "performance": self.performance.to_dict() if self.performance else None,
         }
 
 
@@ -270,6 +274,9 @@ def _reference_summary(baseline: Any) -> dict[str, Any]:
     if concept is not None:
         c = {"correlation": float(concept.correlation), "n": int(concept.n),
              "task": getattr(concept, "task", None),
+             "threshold": getattr(concept, "threshold", None),
+             "classes": list(getattr(concept, "classes", None) or []) or None,
+             "calibration": [c.method for c in getattr(concept, "calibrators", ())],
              "metrics": {str(k): float(v) for k, v in
                          (getattr(concept, "metrics", None) or {}).items()}}
     return {"features": feats, "concept": c}
@@ -399,26 +406,29 @@ def _complete(w: Window, spec: WindowSpec, now_ts: pd.Timestamp | None) -> bool:
 
 
 def window_result(m: WindowMeasurement, pol: Policy, ctx: JudgeContext, tracker: AlertTracker,
-                  silenced: dict[str, dict[str, Any]], extra: tuple[str, ...] = ()
+                  silenced: dict[str, dict[str, Any]], extra: tuple[str, ...] = (),
+                  performance: WindowPerformance | None = None,
                   ) -> tuple[WindowResult, Notification | None, list[str]]:
-    """Judge a measured window, run its alerts through the tracker: the window's result, the
-    notification to send (None: nothing new) and the keys of its silenced alerts."""
+    """Judge a measured window (and its measured ``performance``), run its alerts through the
+    tracker: the window's result, the notification to send (None: nothing new) and the keys
+    of its silenced alerts."""
     skip_text = tuple(skip_notes(m.skipped))
     min_rows = int(pol.value("min_window_rows"))
     concept = judge_concept_result(m.concept, pol)
     if m.n_rows == 0:
         return WindowResult(m.index, m.label, m.start, m.end, 0, "empty", concept=concept,
                             notes=("no usable rows in this window; nothing checked",
-                                   *skip_text), skipped=m.skipped), None, []
+                                   *skip_text), skipped=m.skipped,
+                            performance=performance), None, []
     if m.n_rows < min_rows:
         return WindowResult(
             m.index, m.label, m.start, m.end, m.n_rows, "too_small", concept=concept,
             notes=(f"{m.n_rows} rows < min_window_rows {min_rows} "
                    f"({pol.source('min_window_rows')}): too small to test, no alert "
                    "raised; use longer windows", *skip_text), model_versions=m.model_versions,
-            skipped=m.skipped), None, []
+            skipped=m.skipped, performance=performance), None, []
     j = judge_window(m, pol, ctx)
-    alerts = list(j.alerts)
+    alerts = [*j.alerts, *perf_checks.judge(performance, pol, **ctx.common(m))]
     muted = [a for a in alerts if a.feature is not None and a.feature in silenced]
     extra = tuple(_silenced_text(a, silenced[str(a.feature)]) for a in muted) + extra
     note = tracker.update(m.index, m.label, [a for a in alerts if a not in muted])
@@ -427,7 +437,7 @@ def window_result(m: WindowMeasurement, pol: Policy, ctx: JudgeContext, tracker:
     return WindowResult(m.index, m.label, m.start, m.end, m.n_rows, "ok", j.features,
                         j.degradation, j.concept, tuple(alerts),
                         (*j.notes, *skip_text, *extra), m.model_versions, m.skipped,
-                        j.multivariate), note, [a.key for a in muted]
+                        j.multivariate, performance), note, [a.key for a in muted]
 
 
 def _run(*, model: str, version: str, stage: str, run_id: str | None,
@@ -482,6 +492,7 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
               if store is not None and target is not None else None)
     concept_notes: list[str] = []
     concept = source.concepts([*late, *todo], base, concept_notes)
+    perf = source.performance([*late, *todo], base, pol, concept_notes)
     run_warnings += concept_notes
     ctx = JudgeContext(model, version)
 
@@ -503,7 +514,9 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
             for w in late:
                 c = judge_concept_result(concept.get(w.index), pol)
                 ledger.late_labels(w.label, c, _concept_final(c, w, pol, now_ts),
-                                   _judge_concept(pol, w, model, version))
+                                   _judge_concept(pol, w, model, version),
+                                   _rejudge_performance(perf.get(w.index), pol, w, model,
+                                                        version))
             ledger.begin(first)
             for news in ledger.replay(before=first):
                 notifications.append(news)
@@ -514,7 +527,8 @@ def _run(*, model: str, version: str, stage: str, run_id: str | None,
             m = source.measure(w, base, [pol], concept.get(w.index))
             extra = (("window still open (checked with --include-partial)",)
                      if w.label in partial else ())
-            result, note, muted = window_result(m, pol, ctx, tracker, silenced, extra)
+            result, note, muted = window_result(m, pol, ctx, tracker, silenced, extra,
+                                               perf.get(w.index))
             events: list[AlertEvent] = list(note.events) if note is not None else []
             if ledger is not None:
                 note = ledger.news(note)  # only what was not recorded for this window
@@ -584,6 +598,14 @@ def _judge_concept(pol: Policy, w: Window, model: str,
     common: dict[str, Any] = dict(window_index=w.index, window_label=w.label,
                                   model_name=model, model_version=version)
     return lambda c: concept_alert(c, pol, common)
+
+
+def _rejudge_performance(p: WindowPerformance | None, pol: Policy, w: Window, model: str,
+                         version: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A stored result of window ``w`` with its performance measured again (late labels)."""
+    common: dict[str, Any] = dict(window_index=w.index, window_label=w.label,
+                                  model_name=model, model_version=version)
+    return lambda result: perf_checks.rejudge(result, p, pol, 0, **common)[0]
 
 
 def _concept_final(c: ConceptDriftResult | None, w: Window, pol: Policy,

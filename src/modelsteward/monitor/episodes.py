@@ -37,6 +37,12 @@ from modelsteward.monitor.state import MonitorState, notification_id, window_row
 __all__ = ["Ledger"]
 
 
+def _labelled_alerts(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The alerts of a stored window that depend on its labels (concept, performance)."""
+    return sorted((a["key"], a["severity"]) for a in result.get("alerts", [])
+                  if a.get("kind") in ("concept_drift", "performance"))
+
+
 def _event_id(e: AlertEvent) -> tuple[str, str, str]:
     return (e.event, e.alert.key, e.alert.severity)
 
@@ -62,9 +68,12 @@ class Ledger:
 
     # --- late labels ------------------------------------------------------------------------
     def late_labels(self, label: str, concept: Any, final: bool,
-                    judge: Callable[[Any], Alert | None]) -> None:
+                    judge: Callable[[Any], Alert | None],
+                    refresh: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         """Re-judge the stored window ``label`` with its new concept result ``concept``
-        (``judge`` gives its concept alert); ``final``: no more labels are awaited."""
+        (``judge`` gives its concept alert; ``refresh`` renews the rest of the stored result
+        that depends on labels, e.g. performance and its alerts); ``final``: no more labels
+        are awaited."""
         if concept is None:
             return
         result, snapshot = window_row(self.store, self.target, label)
@@ -74,15 +83,17 @@ class Ledger:
                 self._save(result, snapshot, True, [])
             return
         alert = judge(concept)
-        before = [(a["key"], a["severity"]) for a in result.get("alerts", [])
-                  if a.get("kind") == "concept_drift"]
+        before = _labelled_alerts(result)
         alerts = [a for a in result.get("alerts", []) if a.get("kind") != "concept_drift"]
         if alert is not None:
             alerts.append(alert.to_dict())
-            alerts.sort(key=lambda a: -severity_rank(a.get("severity")))
         result = {**result, "concept": concept.to_dict(), "alerts": alerts}
+        if refresh is not None:
+            result = refresh(result)
+        result["alerts"] = sorted(result["alerts"],
+                                  key=lambda a: -severity_rank(a.get("severity")))
         self._save(result, snapshot, final, [])
-        after = [(alert.key, alert.severity)] if alert is not None else []
+        after = _labelled_alerts(result)
         start = result.get("start")
         if before != after and start is not None:  # (windows without a time are not replayed)
             self.late[label] = f"window {label}, now {concept.coverage:.0%} labelled"

@@ -48,8 +48,17 @@ _SPEC: dict[str, tuple[str, Any, Any, Any]] = {
                           0.2, 0.3, 0.5),
     "concept_p_value": ("Fisher z p-value below which the prediction-outcome correlation dropped",
                         0.001, 0.01, 0.05),
-    "concept_min_drop": ("smallest correlation drop that counts as concept drift",
+    "concept_min_drop": ("smallest drop of the prediction-outcome correlation, in Fisher z units "
+                         "(atanh(r_ref) - atanh(r)), that counts as concept drift",
                          0.15, 0.1, 0.05),
+    "performance_alpha": ("one-sided level of the performance bands: a window with no change "
+                          "leaves its band in the bad direction at about this rate",
+                          0.001, 0.01, 0.05),
+    "performance_min_drop": ("smallest drop of a watched metric, in its own units, that counts "
+                             "as a performance drop (beside leaving the band)",
+                             0.02, 0.005, 0.0),
+    "performance_metrics": ("metrics watched, comma-separated, or auto (ROC AUC and F1 binary, "
+                            "macro F1 multiclass, MAE regression)", "auto", "auto", "auto"),
     "min_window_rows": ("rows a window needs before any test is run", 100, 50, 30),
     "min_labelled_rows": ("labelled rows a window needs for the concept-drift test", 50, 30, 30),
     "psi_noise_factor": ("a window is too small for PSI bands when this many times its no-drift "
@@ -140,6 +149,11 @@ class Policy:
 
 def _validate(key: str, raw: Any, source: str) -> Any:
     default = _SPEC[key][2]
+    if key == "performance_metrics":
+        if not isinstance(raw, str) or not raw.strip():
+            raise ConfigError(f"{key}={raw!r} in {source} must be 'auto' or metric names "
+                              "separated by commas, e.g. 'roc_auc, f1'")
+        return raw.strip()
     if isinstance(default, str):
         if raw not in SEVERITIES:
             raise ConfigError(f"{key}={raw!r} in {source} must be one of {', '.join(SEVERITIES)}")
@@ -160,7 +174,9 @@ def _validate(key: str, raw: Any, source: str) -> Any:
         raise ConfigError(f"{key}={raw!r} in {source} must lie in [0.5, 1)")
     if key == "label_coverage_final" and not 0.0 < value <= 1.0:
         raise ConfigError(f"{key}={raw!r} in {source} must lie in (0, 1]")
-    if value <= 0.0 and key != "concept_min_drop":
+    if key == "performance_alpha" and not 0.0 < value < 0.5:
+        raise ConfigError(f"{key}={raw!r} in {source} must lie strictly between 0 and 0.5")
+    if value <= 0.0 and key not in ("concept_min_drop", "performance_min_drop"):
         raise ConfigError(f"{key}={raw!r} in {source} must be positive")
     if value < 0.0:
         raise ConfigError(f"{key}={raw!r} in {source} must be >= 0")

@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from modelsteward.drift.concept import ConceptDriftResult, concept_drift_per_window
+from modelsteward.drift.performance import WindowPerformance
 from modelsteward.errors import DataError, EmptyDataError
+from modelsteward.monitor import performance_checks
 from modelsteward.monitor.data import attach_outcomes, is_log_url, read_production
 from modelsteward.monitor.measure import WindowMeasurement, measure_window
 from modelsteward.monitor.policy import Policy
@@ -60,6 +62,9 @@ class WindowSource(Protocol):
 
     def concepts(self, windows: Sequence[Window], baseline: Any,
                  notes: list[str]) -> dict[int, ConceptDriftResult]: ...
+
+    def performance(self, windows: Sequence[Window], baseline: Any, policy: Policy,
+                    notes: list[str]) -> dict[int, WindowPerformance]: ...
 
     def measure(self, w: Window, baseline: Any, policies: Sequence[Policy],
                 concept: ConceptDriftResult | None) -> WindowMeasurement: ...
@@ -199,19 +204,33 @@ class FrameSource:
             return {}
         assert self.scores is not None  # the prediction column is there
         preds = self.scores
+        if getattr(ref, "task", None) == "multiclass":  # lists of class probabilities
+            matrix = performance_checks.predictions_of(
+                self.frame, self.prediction_column, self.scores, "multiclass", ref.n_classes)
+            assert matrix is not None  # the prediction column is there
+            preds = matrix
         outs = self.frame[self.outcome_column].to_numpy(dtype=float)  # cleaned by clean_rows
-        bad = np.isnan(preds)
+        bad = np.isnan(preds) if preds.ndim == 1 else np.isnan(preds).any(axis=1)
         if bad.all():
             notes.append("predictions are not numbers: concept drift not checked")
             return {}
         if bad.any():
             outs = np.where(bad, np.nan, outs)
-            preds = np.where(bad, 0.0, preds)
+            preds = np.where(bad if preds.ndim == 1 else bad[:, None], 0.0, preds)
         if not windows:
             return {}
         results = concept_drift_per_window(preds, outs, windows, reference_correlation=ref,
                                            min_samples=CONCEPT_MIN_SAMPLES)
         return {w.index: r for w, r in zip(windows, results, strict=True)}
+
+    def performance(self, windows: Sequence[Window], baseline: Any, policy: Policy,
+                    notes: list[str]) -> dict[int, WindowPerformance]:
+        """Realized and estimated performance per window, with bands at each window's n
+        (:mod:`~modelsteward.monitor.performance_checks`)."""
+        return performance_checks.measure(
+            self.frame, list(windows), baseline, policy, notes=notes,
+            prediction_column=self.prediction_column, outcome_column=self.outcome_column,
+            scores=self.scores)
 
     def measure(self, w: Window, baseline: Any, policies: Sequence[Policy],
                 concept: ConceptDriftResult | None) -> WindowMeasurement:

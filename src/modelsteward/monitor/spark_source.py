@@ -29,6 +29,7 @@ import pandas as pd
 
 from modelsteward.baseline.sketch import DEFAULT_K, SketchProfile
 from modelsteward.drift.concept import ConceptDriftResult, concept_result
+from modelsteward.drift.performance import WindowPerformance
 from modelsteward.errors import ConfigError
 from modelsteward.monitor.bins import sketch_bins
 from modelsteward.monitor.measure import (
@@ -119,7 +120,7 @@ class SparkSource:
             n = int(row["n"]) if row is not None else 0
             n_pred = int(row["n_pred"]) if row is not None else 0
             task = getattr(ref, "task", None) or (
-                "binary" if row is not None and row["binary"] else "numeric")
+                "binary" if row is not None and row["binary"] else "regression")
             perf: dict[str, float] = {}
             if row is not None and n:
                 if task == "binary":
@@ -141,6 +142,15 @@ class SparkSource:
                 p_threshold=0.01, min_drop=0.1, min_samples=CONCEPT_MIN_SAMPLES,
                 label=w.label, window_start=w.start, window_end=w.end)
         return out
+
+    def performance(self, windows: Sequence[Window], baseline: Any, policy: Policy,
+                    notes: list[str]) -> dict[int, WindowPerformance]:
+        """Not on Spark yet: the concept result carries the pooled metrics, without bands."""
+        if getattr(baseline, "concept", None) is not None and windows:
+            notes.append("the Spark source does not measure performance with bands yet (the "
+                         "concept figures carry the pooled metrics); use a frame or the "
+                         "prediction log for performance monitoring")
+        return {}
 
     def measure(self, w: Window, baseline: Any, policies: Sequence[Policy],
                 concept: ConceptDriftResult | None) -> WindowMeasurement:

@@ -142,13 +142,21 @@ def _quiet_mlflow() -> Iterator[None]:
 
 
 def _concept_inputs(
-    task: str, y_test: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None
+    task: str, y_test: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None,
+    classes: Any = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Predictions and outcomes as numbers for the concept reference (None: multiclass)."""
+    """Predictions and outcomes as numbers for the concept reference (multiclass: the class
+    probabilities and each outcome's index in the model's ``classes``; None without them)."""
     if task == "regression":
         return np.asarray(y_pred, dtype=float), np.asarray(y_test, dtype=float)
     if task != "binary":
-        return None
+        if scores is None or classes is None or np.ndim(scores) != 2 \
+                or np.shape(scores)[1] != len(classes):
+            return None
+        index = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
+        outcomes = np.array([index.get(v, np.nan) for v in np.asarray(y_test).tolist()],
+                            dtype=float)
+        return np.asarray(scores, dtype=float), outcomes
     positive = np.unique(np.concatenate([y_test, y_pred])).max()
     outcomes = (y_test == positive).astype(float)
     preds = scores if scores is not None else (y_pred == positive).astype(float)
@@ -165,7 +173,7 @@ def _fit_baseline(
     note = "fitted with concept reference (test split)"
     if concept is None:
         return Baseline.fit(X_train, kinds, metadata=metadata), "fitted; no concept reference " \
-            "(multiclass target)"
+            "(a multiclass model without class probabilities)"
     try:
         baseline = Baseline.fit(X_train, kinds, predictions=concept[0], outcomes=concept[1],
                                 metadata=metadata)
@@ -359,8 +367,12 @@ def log_training_run(
                 run_id = run.info.run_id
                 metadata = {"run_id": run_id, "data_digest": digest,
                             "model_name": model_name or ""}
+                classes = getattr(model, "classes_", None) if task != "regression" else None
+                if classes is not None:  # text outcomes in the monitor map through these
+                    metadata["classes"] = json.dumps([str(c) for c in np.asarray(classes)])
                 baseline, note = _fit_baseline(
-                    xtr, _concept_inputs(task, yte, y_pred, scores), metadata, baseline_kinds)
+                    xtr, _concept_inputs(task, yte, y_pred, scores, classes), metadata,
+                    baseline_kinds)
                 _log_batch(client, run_id, logged, metrics, {
                     "steward.data_digest": digest,
                     "steward.test_data_digest": test_digest,

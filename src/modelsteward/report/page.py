@@ -14,6 +14,8 @@ import json
 from html import escape
 from typing import Any
 
+from modelsteward.report.overview import overview_section
+from modelsteward.report.performance import performance_section
 from modelsteward.report.svg import MUTED, PALETTE, bar_chart, line_chart, sparkline
 
 __all__ = ["render_html"]
@@ -412,9 +414,11 @@ def render_html(report: dict[str, Any]) -> str:
         f"sent{_skipped_text(summary)}</p>"
     )
     body = [
+        overview_section(report),
         _alerts_section(report), _people_section(report),
         _model_section(report), _feature_section(report),
-        _distribution_section(report), _psi_section(report), _concept_section(report),
+        _distribution_section(report), _psi_section(report), performance_section(report),
+        _concept_section(report),
         _multivariate_section(report), _windows_section(report), _policy_section(report),
     ]
     return head + intro + "".join(body) + "</main></body></html>"
