@@ -1,4 +1,4 @@
-"""Performance through ``monitor()``: binary with text outcomes, multiclass with lists of class
+"""Performance through ``run_monitor()``: binary with text outcomes, multiclass with lists of class
 probabilities, regression; alerts with their diagnosis, the report's performance section,
 policy thresholds with their sources."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from modelsteward.baseline import Baseline
 from modelsteward.errors import ConfigError
-from modelsteward.monitor import monitor
+from modelsteward.monitor import run_monitor
 from modelsteward.monitor.policy import load_policy
 from modelsteward.report import render_html
 
@@ -45,7 +45,7 @@ def test_binary_text_outcomes_concept_change_and_unlabelled_tail() -> None:
     y2[4_000:] = rng.uniform(size=2_000) < 0.5  # the relation is lost
     labels = np.where(y2, "yes", "no").astype(object)
     labels[5_000:] = None  # the last window has no labels yet
-    rep = monitor("m", _frame(x2, _sig(2 * x2), labels), baseline=base, sinks=[], window=1_000)
+    rep = run_monitor("m", _frame(x2, _sig(2 * x2), labels), baseline=base, sinks=[], window=1_000)
     kinds = [w.performance.diagnosis.kind for w in rep.windows]
     assert kinds[:4] == ["ok"] * 4 and kinds[4] == "concept_drift"
     assert rep.windows[5].performance.n_labelled == 0
@@ -72,7 +72,7 @@ def test_binary_covariate_shift_early_warning_before_labels() -> None:
     y2 = (rng.uniform(size=4_000) < _sig(2 * x2)).astype(float)
     y2[2_000:3_000] = np.nan
     y2[3_000:] = np.where(np.arange(1_000) % 2 == 0, y2[3_000:], np.nan)
-    rep = monitor("m", _frame(x2, _sig(2 * x2), y2), baseline=base, sinks=[], window=1_000)
+    rep = run_monitor("m", _frame(x2, _sig(2 * x2), y2), baseline=base, sinks=[], window=1_000)
     kinds = [w.performance.diagnosis.kind for w in rep.windows]
     assert kinds == ["ok", "ok", "early_warning", "covariate_shift"]
     warn = [a for a in rep.windows[2].alerts if a.kind == "performance"]
@@ -100,7 +100,7 @@ def test_multiclass_end_to_end_with_probability_lists_and_text_classes() -> None
     x2 = np.concatenate([p[0] for p in parts])
     pr2 = [list(r) for p in parts for r in p[1]]
     y2 = np.concatenate([p[2] for p in parts])
-    rep = monitor("m", _frame(x2, pr2, y2), baseline=base, sinks=[], window=1_000)
+    rep = run_monitor("m", _frame(x2, pr2, y2), baseline=base, sinks=[], window=1_000)
     perf = [w.performance for w in rep.windows]
     assert [p.status("macro_f1") for p in perf] == ["ok", "ok", "drop"]
     assert perf[2].diagnosis.kind == "concept_drift"
@@ -120,7 +120,7 @@ def test_regression_end_to_end_mae_band_and_no_estimate(tmp_path: Path) -> None:
     assert loaded.concept.task == "regression" and loaded.concept.has_sample
     x2 = rng.normal(size=3_000)
     out = x2 + rng.normal(size=3_000) * np.repeat([1.0, 1.0, 1.3], 1_000)
-    rep = monitor("m", _frame(x2, x2, out), baseline=loaded, sinks=[], window=1_000)
+    rep = run_monitor("m", _frame(x2, x2, out), baseline=loaded, sinks=[], window=1_000)
     perf = [w.performance for w in rep.windows]
     assert [p.status("mae") for p in perf] == ["ok", "ok", "drop"]
     assert all(p.estimated == {} for p in perf)
@@ -147,7 +147,7 @@ def test_policy_thresholds_for_performance_from_presets_and_toml(tmp_path: Path)
     x = rng.normal(size=3_000)
     base = Baseline.fit({"x": x}, predictions=_sig(2 * x),
                         outcomes=rng.uniform(size=3_000) < _sig(2 * x))
-    rep = monitor("m", _frame(x[:1_000], _sig(2 * x[:1_000]),
+    rep = run_monitor("m", _frame(x[:1_000], _sig(2 * x[:1_000]),
                               (rng.uniform(size=1_000) < _sig(2 * x[:1_000])) * 1.0),
                   baseline=base, sinks=[], window=1_000, policy=pol)
     assert [c.metric for c in rep.windows[0].performance.checks] == ["roc_auc", "accuracy"]

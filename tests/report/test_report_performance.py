@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from modelsteward.baseline import Baseline
-from modelsteward.monitor import monitor
+from modelsteward.monitor import run_monitor
 from modelsteward.report import render_html
 from modelsteward.report.overview import verdict
 
@@ -38,7 +38,7 @@ def _multiclass(tmp: Path) -> Path:
     frame = pd.DataFrame({"timestamp": ts, "x": np.concatenate([p[0] for p in parts]),
                           "prediction": [list(r) for p in parts for r in p[1]],
                           "outcome": y_all})
-    rep = monitor("zoo", frame, baseline=base, sinks=[])
+    rep = run_monitor("zoo", frame, baseline=base, sinks=[])
     out = tmp / "multiclass"
     rep.write(out)
     return out
@@ -51,7 +51,7 @@ def _regression(tmp: Path) -> Path:
     x2 = rng.normal(size=3_000)
     y2 = x2 + rng.normal(size=3_000) * np.repeat([1.0, 1.0, 1.4], 1_000)
     ts = pd.Timestamp("2026-03-02", tz="UTC") + pd.Timedelta(days=7) / 1_000 * np.arange(3_000)
-    rep = monitor("price", pd.DataFrame({"timestamp": ts, "x": x2, "prediction": x2,
+    rep = run_monitor("price", pd.DataFrame({"timestamp": ts, "x": x2, "prediction": x2,
                                          "outcome": y2}), baseline=base, sinks=[])
     out = tmp / "regression"
     rep.write(out)
