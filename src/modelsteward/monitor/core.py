@@ -40,6 +40,7 @@ from modelsteward.monitor.judge import (
     FeatureCheck,
     JudgeContext,
     concept_alert,
+    explained_by_breaks,
     judge_concept_result,
     judge_window,
 )
@@ -428,7 +429,8 @@ def window_result(m: WindowMeasurement, pol: Policy, ctx: JudgeContext, tracker:
                    "raised; use longer windows", *skip_text), model_versions=m.model_versions,
             skipped=m.skipped, performance=performance), None, []
     j = judge_window(m, pol, ctx)
-    alerts = [*j.alerts, *perf_checks.judge(performance, pol, **ctx.common(m))]
+    alerts = [*j.alerts, *(explained_by_breaks(a, j.broken) for a in
+                           perf_checks.judge(performance, pol, **ctx.common(m)))]
     muted = [a for a in alerts if a.feature is not None and a.feature in silenced]
     extra = tuple(_silenced_text(a, silenced[str(a.feature)]) for a in muted) + extra
     note = tracker.update(m.index, m.label, [a for a in alerts if a not in muted])

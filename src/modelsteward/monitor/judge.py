@@ -28,7 +28,7 @@ here, reading what a :data:`~modelsteward.monitor.measure.MEASURES` function sto
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from modelsteward.drift.concept import ConceptDriftResult, judge_concept
@@ -95,6 +95,25 @@ class WindowJudgement:
     notes: tuple[str, ...] = field(default_factory=tuple)
     multivariate: tuple[dict[str, Any], ...] = ()
     concept: ConceptDriftResult | None = None
+    broken: tuple[str, ...] = ()  # features with a structural break (null, constant, missing)
+
+
+def explained_by_breaks(alert: Alert, broken: Sequence[str]) -> Alert:
+    """A model-level alert (correlation or performance drop) in a window whose inputs broke
+    upstream: the break explains the drop, so it is not called concept drift. A correlation
+    drop becomes ``info`` (the degradation alerts are the ones to act on); a realized
+    performance drop keeps its severity and says what to fix first.
+    """
+    if not broken or alert.severity == "info":
+        return alert
+    names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
+    why = (f"; the inputs broke upstream in this window ({names}: see the degradation alerts), "
+           "which explains the drop: fix the pipeline first, then re-check")
+    if alert.kind == "concept_drift":
+        return replace(alert, severity="info", summary=alert.summary + why,
+                       action=ACTIONS["degradation"])
+    return replace(alert, alert_type="performance_drop", summary=alert.summary + why,
+                   action=ACTIONS["degradation"])
 
 
 def judge_concept_result(c: ConceptDriftResult | None,
@@ -225,10 +244,11 @@ def judge_window(m: WindowMeasurement, policy: Policy, context: JudgeContext,
         notes += list(joint.notes)
         multivariate = tuple(r.to_dict() for r in joint.results)
     concept = judge_concept_result(m.concept, policy)
+    broken = tuple(sorted(degraded))
     ca = concept_alert(concept, policy, common) if concept is not None else None
     if ca is not None:
-        alerts.append(ca)
+        alerts.append(explained_by_breaks(ca, broken))
     for fn in (JUDGES if judges is None else judges):
         alerts += list(fn(m, policy, context))
     return WindowJudgement(tuple(checks), tuple(degr), tuple(alerts), tuple(notes),
-                           multivariate, concept)
+                           multivariate, concept, broken)
