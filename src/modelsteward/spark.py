@@ -405,13 +405,18 @@ class WindowSummaries:
     ``profiles``: one merged :class:`SketchProfile` of the features per window;
     ``concept``: per window, the labelled count, prediction count, Pearson r and the parts of
     F1 / MAE / RMSE (Spark aggregates); ``roc_auc``: exact per-window ROC AUC (binary
-    outcomes); ``last``: the latest timestamp seen (the clock of an incremental run).
+    outcomes); ``last``: the latest timestamp seen (the clock of an incremental run);
+    ``predictions``: a random sample of at most ``sample_per_window`` rows per window
+    (columns ``window_key``, ``prediction``, ``outcome``) for performance with noise bands,
+    and ``sampled``: whether any window was cut down to it.
     """
 
     profiles: dict[int, SketchProfile]
     concept: dict[int, dict[str, Any]] = field(default_factory=dict)
     roc_auc: dict[int, float] = field(default_factory=dict)
     last: pd.Timestamp | None = None
+    predictions: pd.DataFrame | None = None
+    sampled: bool = False
 
 
 def summarize_windows(
@@ -425,11 +430,14 @@ def summarize_windows(
     outcome_col: str | None = None,
     binary: bool | None = None,
     k: int = DEFAULT_K,
+    sample_per_window: int = 0,
 ) -> WindowSummaries:
     """Cut ``df`` into calendar ``unit`` s (``"week"``, ``"day"``, ``"hour"``) in ``tz`` and
     summarise each window where it lives: feature sketches per partition (``mapInArrow``),
     merged per window (``reduceByKey``); concept statistics by Spark aggregates. Only
-    summaries reach the driver. ``binary`` (None: from the data) asks for ROC AUC."""
+    summaries reach the driver. ``binary`` (None: from the data) asks for ROC AUC.
+    ``sample_per_window`` > 0 also brings a random sample of that many (prediction, outcome)
+    rows per window to the driver (stratified by window; all rows of a smaller window)."""
     _require_spark()
     from pyspark.sql import functions as F
     from pyspark.sql.types import TimestampType
@@ -450,5 +458,19 @@ def summarize_windows(
             concept = {int(r[_KEY]): dict(r) for _, r in stats.iterrows()}
             if binary or (binary is None and bool(stats["binary"].all())):
                 aucs = _roc_auc_by_window(keyed, prediction_col, outcome_col, _KEY)
+        sample, sampled = None, False
+        if prediction_col and outcome_col and sample_per_window > 0 and concept:
+            fractions = {key: min(1.0, sample_per_window / max(1, int(r["n_pred"])))
+                         for key, r in concept.items()}
+            rows = keyed.select(F.col(_KEY).alias("window_key"),
+                                F.unix_micros(ts_col).alias("ts_us"),
+                                F.col(prediction_col).cast("double").alias("prediction"),
+                                F.col(outcome_col).cast("double").alias("outcome"))
+            sampled = min(fractions.values()) < 1.0
+            if sampled:
+                rows = rows.sampleBy("window_key", fractions, seed=0)
+            # time order, as a frame source holds its rows (bootstraps draw by position)
+            sample = pd.DataFrame(rows.toPandas()).sort_values(
+                ["window_key", "ts_us"], kind="stable", ignore_index=True)
     last = None if last_us is None else pd.Timestamp(int(last_us), unit="us", tz="UTC")
-    return WindowSummaries(profiles, concept, aucs, last)
+    return WindowSummaries(profiles, concept, aucs, last, sample, sampled)

@@ -356,7 +356,11 @@ def diagnose(checks: tuple[MetricCheck, ...], *, z: float, labelled: bool) -> Di
 
 def _window_sd(task: str, metric: str, y: np.ndarray, p: np.ndarray, threshold: float,
                rng: np.random.Generator, n_boot: int = 200) -> float | None:
-    """Bootstrap sd of the realized metric on the window's own labelled rows."""
+    """Bootstrap sd of the realized metric on the window's own labelled rows (drawn from the
+    rows in a canonical order, so the answer depends on the rows, not on how they arrived)."""
+    keys = (y, *(p.T[::-1] if p.ndim == 2 else (p,)))
+    order = np.lexsort(keys)
+    y, p = y[order], p[order]
     idx = rng.integers(0, y.size, (n_boot, y.size))
     vals = metric_rows(task, metric, y[idx], p[idx], threshold=threshold)
     vals = vals[np.isfinite(vals)]

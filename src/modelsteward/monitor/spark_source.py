@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from modelsteward.baseline.sketch import DEFAULT_K, SketchProfile
-from modelsteward.drift.concept import ConceptDriftResult, concept_result
+from modelsteward.drift.concept import ConceptDriftResult, concept_result, window_performance
 from modelsteward.drift.performance import WindowPerformance
 from modelsteward.errors import ConfigError
+from modelsteward.monitor import performance_checks
 from modelsteward.monitor.bins import sketch_bins
 from modelsteward.monitor.measure import (
     WindowMeasurement,
@@ -42,7 +44,10 @@ from modelsteward.monitor.sources import CONCEPT_MIN_SAMPLES
 from modelsteward.monitor.windows import Window, parse_window, split_windows
 from modelsteward.spark import WindowSummaries, summarize_windows
 
-__all__ = ["SparkSource"]
+__all__ = ["PERFORMANCE_SAMPLE", "SparkSource"]
+
+#: (prediction, outcome) rows per window brought to the driver for performance with bands
+PERFORMANCE_SAMPLE = 200_000
 
 
 def _key(w: Window) -> int:
@@ -59,9 +64,11 @@ class SparkSource:
 
     def __init__(self, df: Any, baseline: Any, *, timestamp_col: str = "timestamp",
                  window: str = "7D", tz: str = "UTC", prediction_col: str | None = None,
-                 outcome_col: str | None = None, k: int = DEFAULT_K) -> None:
+                 outcome_col: str | None = None, k: int = DEFAULT_K,
+                 performance_sample: int = PERFORMANCE_SAMPLE) -> None:
         spec = self.spec = parse_window(window)
         self.tz = tz
+        self._sample_size = performance_sample
         if spec.unit == "rows" or spec.count != 1:
             raise ConfigError(
                 f"window={window!r}: on Spark, windows are one calendar week, day or hour "
@@ -89,7 +96,8 @@ class SparkSource:
             df, kinds, timestamp_col=timestamp_col, unit=spec.unit, tz=tz,
             prediction_col=prediction_col if self._concept_ok else None,
             outcome_col=outcome_col if self._concept_ok else None,
-            binary=None if task is None else task == "binary", k=k)
+            binary=None if task is None else task == "binary", k=k,
+            sample_per_window=performance_sample if task in ("binary", "regression") else 0)
         keys = sorted({*self.summaries.profiles, *self.summaries.concept})
         if keys:
             starts = pd.to_datetime(keys, unit="us", utc=True).tz_convert(tz)
@@ -122,7 +130,13 @@ class SparkSource:
             task = getattr(ref, "task", None) or (
                 "binary" if row is not None and row["binary"] else "regression")
             perf: dict[str, float] = {}
-            if row is not None and n:
+            rows = self._window_sample(w, n_pred)
+            if rows is not None and n:  # every row of the window is on the driver: pooled
+                labelled = rows[rows["outcome"].notna()]
+                perf = window_performance(labelled["prediction"].to_numpy(),
+                                          labelled["outcome"].to_numpy(), task,
+                                          float(getattr(ref, "threshold", 0.5) or 0.5))
+            elif row is not None and n:  # Spark aggregates
                 if task == "binary":
                     auc = self.summaries.roc_auc.get(_key(w))
                     if auc is not None:
@@ -143,14 +157,33 @@ class SparkSource:
                 label=w.label, window_start=w.start, window_end=w.end)
         return out
 
+    def _window_sample(self, w: Window, n_pred: int) -> pd.DataFrame | None:
+        """The window's (prediction, outcome) rows when all ``n_pred`` of them were brought
+        to the driver, else None."""
+        sample = self.summaries.predictions
+        if sample is None or self.summaries.sampled:
+            return None
+        rows = sample[sample["window_key"].to_numpy() == _key(w)]
+        return rows if len(rows) == n_pred else None
+
     def performance(self, windows: Sequence[Window], baseline: Any, policy: Policy,
                     notes: list[str]) -> dict[int, WindowPerformance]:
-        """Not on Spark yet: the concept result carries the pooled metrics, without bands."""
-        if getattr(baseline, "concept", None) is not None and windows:
-            notes.append("the Spark source does not measure performance with bands yet (the "
-                         "concept figures carry the pooled metrics); use a frame or the "
-                         "prediction log for performance monitoring")
-        return {}
+        """Realized and estimated performance per window, measured on the (prediction,
+        outcome) rows Spark sampled per window: all of them up to ``performance_sample`` rows,
+        else a random sample of that size, with the bands at the sample's size."""
+        sample = self.summaries.predictions
+        if sample is None or not windows:
+            if self._concept_ok and getattr(baseline.concept, "task", None) == "multiclass":
+                notes.append("multiclass performance is not measured on the Spark source yet; "
+                             "use a frame or the prediction log")
+            return {}
+        if self.summaries.sampled:
+            notes.append(f"performance measured on a random sample of at most "
+                         f"{self._sample_size:,} rows per window (bands at the "
+                         "sample's size)")
+        keys = sample["window_key"].to_numpy()
+        groups = [replace(w, rows=np.flatnonzero(keys == _key(w))) for w in windows]
+        return performance_checks.measure(sample, groups, baseline, policy, notes=notes)
 
     def measure(self, w: Window, baseline: Any, policies: Sequence[Policy],
                 concept: ConceptDriftResult | None) -> WindowMeasurement:
