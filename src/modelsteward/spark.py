@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 
 from modelsteward.baseline.joint import RowSampler
 from modelsteward.baseline.sketch import DEFAULT_K, SketchProfile
-from modelsteward.baseline.sketch_baseline import baseline_from_profile
+from modelsteward.baseline.baseline import baseline_from_profile
 from modelsteward.baseline.streaming import _numpy_of, update_profile_from_arrow
 from modelsteward.errors import ConfigError, DataError, MissingColumnError
 

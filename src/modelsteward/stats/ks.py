@@ -28,7 +28,6 @@ import math
 import warnings
 
 import numpy as np
-
 from scipy import optimize, special
 from scipy import stats as _st
 
@@ -217,7 +216,7 @@ def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
 
 def _effective_n(n_ref: int, n_cur: int) -> int:
     m, n = sorted([float(n_ref), float(n_cur)], reverse=True)
-    return max(int(np.round(m * n / (m + n))), 1)
+    return max(int(np.round(m * n / (m + n))), 1) if m + n > 0 else 1
 
 
 @validate_params(

@@ -32,7 +32,7 @@ def bonferroni(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values, input order: ``scipy.stats.false_discovery_control``."""
+    """Benjamini-Hochberg adjusted p-values in input order (scipy's false_discovery_control)."""
     p = _check(p_values)
     if p.size == 0:
         return p

@@ -1,0 +1,27 @@
+"""Type aliases shared by the parts of modelsteward.
+
+``DataLike`` is "a frame of any kind": a mapping of column name to array, a pandas or polars
+DataFrame, a pyarrow Table, or Parquet/CSV files (a path, directory, glob or list of them).
+:func:`modelsteward.baseline.as_columns` reads every in-memory form.
+
+    >>> from modelsteward._types import DataLike
+    >>> data: DataLike = {"x": [1.0, 2.0]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+
+__all__ = ["DataLike"]
+
+DataLike: TypeAlias = (
+    "Mapping[str, Any] | pd.DataFrame | pl.DataFrame | pa.Table | str | PathLike[str] "
+    "| Sequence[str | PathLike[str]]"
+)
