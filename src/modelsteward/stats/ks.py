@@ -36,6 +36,7 @@ from modelsteward.errors import ColumnTypeError, DataError, EmptyDataError
 from modelsteward.stats._kolmogorov import kstwo_sf
 
 __all__ = [
+    "dense_extremes",
     "ks_2samp_sorted",
     "ks_critical_value",
     "ks_from_sorted",
@@ -113,7 +114,7 @@ def ks_from_extremes(plus: int, minus: int, n1: int, n2: int) -> tuple[float, fl
     return ks_pvalue(min(d, 1.0), n1, n2)
 
 
-def _dense_extremes(
+def dense_extremes(
     ref: np.ndarray, values: np.ndarray, positions: np.ndarray, n1: int, n2: int
 ) -> tuple[int, int]:
     """Integer-scaled one-sided extremes at the given positions of the sorted current sample.
@@ -153,9 +154,9 @@ def _extremes(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
     n1 = int(ref.shape[0])
     n2 = int(cur.shape[0])
     if n2 <= 8 * _BLOCK:
-        return _dense_extremes(ref, cur, np.arange(n2), n1, n2)
+        return dense_extremes(ref, cur, np.arange(n2), n1, n2)
     starts = np.arange(0, n2, _BLOCK, dtype=np.int64)
-    plus, minus = _dense_extremes(ref, cur[starts], starts, n1, n2)
+    plus, minus = dense_extremes(ref, cur[starts], starts, n1, n2)
     left_s = np.searchsorted(ref, cur[starts], side="left")
     right_s = np.searchsorted(ref, cur[starts], side="right")
     left_next = np.append(left_s[1:], n1)
@@ -167,7 +168,7 @@ def _extremes(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
         pos = (starts[open_blocks, None] + np.arange(_BLOCK, dtype=np.int64)).ravel()
         if pos[-1] >= n2:
             pos = pos[pos < n2]
-        p2, m2 = _dense_extremes(ref, cur[pos], pos, n1, n2)
+        p2, m2 = dense_extremes(ref, cur[pos], pos, n1, n2)
         plus, minus = max(plus, p2), max(minus, m2)
     return plus, minus
 
