@@ -40,6 +40,7 @@ import numpy as np
 
 from modelsteward.baseline.columns import category_counts
 from modelsteward.errors import BaselineFormatError, ColumnTypeError, DataError
+from modelsteward.stats.moments import moments
 
 __all__ = [
     "DEFAULT_K",
@@ -62,6 +63,7 @@ FREQUENT_LG_MAX_MAP = 12
 EXACT_CATEGORY_CAPACITY = int(0.75 * 2**FREQUENT_LG_MAX_MAP)
 FORMAT_VERSION = 1
 _MAGIC = b"MSSKETCH"
+_BIG = float(np.finfo(np.float64).max)
 
 
 def kll_rank_error(k: int = DEFAULT_K) -> float:
@@ -263,9 +265,8 @@ class NumericSketch:
             self.minimum = min(self.minimum, float(finite.min()))
             self.maximum = max(self.maximum, float(finite.max()))
             b_n = int(finite.size)
-            b_mean = float(finite.mean())
-            b_m2 = float(np.square(finite - b_mean).sum())
-            self._combine_moments(b_n, b_mean, b_m2)
+            b_mean, b_var = moments(finite)  # no overflow near 1.8e308
+            self._combine_moments(b_n, b_mean, b_var * b_n)
         return self
 
     def _combine_moments(self, b_n: int, b_mean: float, b_m2: float) -> None:
@@ -274,9 +275,13 @@ class NumericSketch:
             self.n_finite, self.mean, self.m2 = b_n, b_mean, b_m2
             return
         n = a_n + b_n
-        delta = b_mean - self.mean
-        self.mean = self.mean + delta * b_n / n
-        self.m2 = self.m2 + b_m2 + delta * delta * a_n * b_n / n
+        with np.errstate(over="ignore", invalid="ignore"):
+            delta = b_mean - self.mean
+            mean = self.mean + delta * b_n / n
+            if not math.isfinite(delta):  # means of opposite sign near 1.8e308
+                mean = self.mean * (a_n / n) + b_mean * (b_n / n)
+            self.mean = mean
+            self.m2 = self.m2 + b_m2 + delta * delta * a_n * b_n / n
         self.n_finite = n
 
     def merge(self, other: NumericSketch) -> NumericSketch:
@@ -328,8 +333,12 @@ class NumericSketch:
 
     @property
     def variance(self) -> float:
-        """Population variance of the finite values (``np.nanvar``); 0.0 when fewer than two."""
-        return self.m2 / self.n_finite if self.n_finite > 1 else 0.0
+        """Population variance of the finite values (``np.nanvar``); 0.0 when fewer than two;
+        the largest float when it exceeds the float64 range (as the exact profile)."""
+        if self.n_finite <= 1:
+            return 0.0
+        v = self.m2 / self.n_finite
+        return v if math.isfinite(v) else _BIG
 
     @property
     def rank_error(self) -> float:
