@@ -37,6 +37,7 @@ from typing import Any
 
 import datasketches as ds
 import numpy as np
+from numpy.typing import ArrayLike
 
 from modelsteward.baseline.columns import category_counts
 from modelsteward.errors import BaselineFormatError, ColumnTypeError, DataError
@@ -87,7 +88,7 @@ def _none_if_nan(x: float) -> float | None:
     return None if (x is None or not math.isfinite(x)) else float(x)
 
 
-def _as_float_array(values: Any, name: str) -> np.ndarray:
+def _as_float_array(values: ArrayLike, name: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.dtype.kind in "fiub":
         return arr.astype(np.float64, copy=False)
@@ -243,7 +244,7 @@ class NumericSketch:
             self.hll = HyperLogLog()
 
     # --- building -------------------------------------------------------------------------
-    def update(self, values: Any) -> NumericSketch:
+    def update(self, values: ArrayLike) -> NumericSketch:
         """Add a batch of values in place (NaN and None count as nulls); returns ``self``."""
         arr = _as_float_array(values, self.name).ravel()
         self.n_rows += int(arr.size)
@@ -454,7 +455,7 @@ class CategoricalSketch:
         if self.cpc is None:
             self.cpc = ds.cpc_sketch(CPC_LG_K)
 
-    def update(self, values: Any) -> CategoricalSketch:
+    def update(self, values: ArrayLike) -> CategoricalSketch:
         """Add a batch of values in place (None and NaN count as nulls); returns ``self``."""
         arr = np.asarray(values, dtype=object).ravel()
         counts, n_null = category_counts(arr)  # the exact profile's labels (2.0 -> "2")

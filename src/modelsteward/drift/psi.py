@@ -11,9 +11,8 @@ True
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from modelsteward._params import validate_params
 from modelsteward.baseline.columns import CATEGORICAL, epoch_seconds, infer_kind
@@ -34,7 +33,9 @@ __all__ = ["compute_psi"]
 
 
 @validate_params({"n_bins": N_BINS, "eps": EPS})
-def compute_psi(reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-4) -> float:
+def compute_psi(
+    reference: ColumnProfile | ArrayLike, current: ArrayLike, n_bins: int = 10, eps: float = 1e-4
+) -> float:
     """Population Stability Index of ``current`` against ``reference``.
 
     Numeric arrays: bins at the reference's quantiles (``n_bins``, outer edges at +/-inf,
