@@ -217,3 +217,14 @@ def _example(annotation: object) -> object:
     if "float" in text:
         return 0.5
     return "x"
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_exact_mode_on_a_sketch_baseline_is_a_data_error(rule: str) -> None:
+    """Every conflict of mode and inputs raises one error type (it was a BaselineError in
+    one place and a DataError in another)."""
+    from modelsteward.errors import DataError
+
+    base = Baseline.fit({"x": np.arange(100.0)}, mode="sketch")
+    with pytest.raises(DataError, match="exact mode needs an exact baseline"):
+        RULES[rule](base, {"x": np.arange(10.0)}, "exact")

@@ -104,10 +104,16 @@ def choose_check_mode(
 ) -> tuple[str, DataLike | SketchProfile]:
     """(``"exact"`` or ``"sketch"``, the current data to check).
 
-    ``auto`` is sketch mode when the baseline is in sketch mode, the current window is a
+    Every conflict of the mode with the inputs is a :class:`DataError`. ``auto`` is sketch
+    mode when the baseline is in sketch mode, the current window is a
     :class:`SketchProfile`, or it has more rows than ``exact_max_rows``; a small Parquet source
     is read into memory for the exact path.
     """
+    if mode == "exact" and baseline_is_sketch(baseline):
+        raise DataError(
+            "the baseline was fitted in sketch mode and keeps no reference values; exact mode "
+            "needs an exact baseline (Baseline.fit(..., mode='exact')), or use mode='sketch'"
+        )
     if isinstance(current, SketchProfile):
         if mode == "exact":
             raise DataError(

@@ -25,6 +25,7 @@ import numpy as np
 
 from modelsteward.baseline.columns import CATEGORICAL, NUMERIC, category_counts, numeric_values
 from modelsteward.stats.moments import count_distinct_at_least, moments
+from modelsteward.stats.sketch_ks import ks_distance_with_bound
 
 __all__ = [
     "ColumnSummary",
@@ -203,9 +204,8 @@ def ks_distance(ref: ColumnSummary, cur: ColumnSummary) -> tuple[float, float]:
     if ref.n_valid == 0 or cur.n_valid == 0:
         return 0.0, 0.0
     points = np.union1d(ref.support(), cur.support())
-    gap = np.abs(ref.cdf(points, inclusive=True) - cur.cdf(points, inclusive=True))
-    d = float(np.max(gap)) if gap.size else 0.0
-    return min(max(d, 0.0), 1.0), float(ref.cdf_error) + float(cur.cdf_error)
+    return ks_distance_with_bound(ref.cdf(points, inclusive=True), cur.cdf(points, inclusive=True),
+                                  ref.cdf_error, cur.cdf_error)
 
 
 def quantile_edges(summary: ColumnSummary, n_bins: int = 10) -> np.ndarray:
