@@ -167,9 +167,8 @@ class ExactColumn:
         pts = np.asarray(points, dtype=np.float64)
         if self.n_valid == 0:
             return np.zeros(pts.size)
-        if pts.size > 8:
-            v = np.sort(self._values)
-            found = np.searchsorted(v, pts, side="right" if inclusive else "left")
+        if pts.size > 8:  # many points: sort once
+            found = np.searchsorted(np.sort(self._values), pts, "right" if inclusive else "left")
             return np.asarray(found / self.n_valid, dtype=np.float64)
         op = np.less_equal if inclusive else np.less
         return np.array([np.count_nonzero(op(self._values, p)) for p in pts]) / self.n_valid

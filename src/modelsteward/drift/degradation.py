@@ -187,52 +187,35 @@ def column_alerts(
 ) -> list[DegradationAlert]:
     """The five column rules of one present feature (module docstring), read from a current
     summary: exact values or sketches, whose stated errors make the rules conservative."""
-    name = profile.name
-    n_rows = cur.n_rows
+    name, n_rows, n_valid = profile.name, cur.n_rows, cur.n_valid
     out: list[DegradationAlert] = []
+
+    def add(alert_type: str, current: float, baseline: float, threshold: float,
+            message: str) -> None:
+        out.append(DegradationAlert(feature=name, alert_type=alert_type, current_value=current,
+                                    baseline_value=baseline, threshold=threshold,
+                                    message=message))
+
     if n_rows == 0:
         return out
-    n_null, n_valid = cur.n_null, cur.n_valid
-    numeric = profile.kind != CATEGORICAL
-
     # 1. null rate spike
-    ref_rate = profile.null_rate
-    cur_rate = n_null / n_rows
+    ref_rate, cur_rate = profile.null_rate, cur.n_null / n_rows
     if cur_rate > null_rate_threshold and cur_rate > ref_rate * 3:
-        out.append(
-            DegradationAlert(
-                feature=name,
-                alert_type="null_rate",
-                current_value=cur_rate,
-                baseline_value=ref_rate,
-                threshold=null_rate_threshold,
-                message=f"Null rate for '{name}' jumped from {ref_rate:.1%} to {cur_rate:.1%} "
-                f"(threshold {null_rate_threshold:.1%} and 3x the training rate); inspect the "
-                "upstream pipeline or the API that fills this feature.",
-            )
-        )
+        add("null_rate", cur_rate, ref_rate, null_rate_threshold,
+            f"Null rate for '{name}' jumped from {ref_rate:.1%} to {cur_rate:.1%} (threshold "
+            f"{null_rate_threshold:.1%} and 3x the training rate); inspect the upstream "
+            "pipeline or the API that fills this feature.")
     if n_valid == 0:
         return out  # nothing else can be measured on an all-null column
-
-    # 2. variance collapse (numeric)
-    if numeric and profile.variance > 0:
-        if n_valid > cur.n_inf:  # some finite value to take a variance of
-            cur_var = cur.variance
-            ratio = cur_var / profile.variance
-            if ratio < variance_ratio_threshold:
-                out.append(
-                    DegradationAlert(
-                        feature=name,
-                        alert_type="low_variance",
-                        current_value=cur_var,
-                        baseline_value=profile.variance,
-                        threshold=variance_ratio_threshold,
-                        message=f"Variance of '{name}' collapsed to {ratio:.1%} of training "
-                        f"variance (threshold {variance_ratio_threshold:.1%}); the feature may be "
-                        "constant or defaulted - inspect the upstream pipeline.",
-                    )
-                )
-
+    numeric = profile.kind != CATEGORICAL
+    # 2. variance collapse (numeric; population variances over the finite values)
+    if numeric and profile.variance > 0 and n_valid > cur.n_inf:
+        ratio = cur.variance / profile.variance
+        if ratio < variance_ratio_threshold:
+            add("low_variance", cur.variance, profile.variance, variance_ratio_threshold,
+                f"Variance of '{name}' collapsed to {ratio:.1%} of training variance "
+                f"(threshold {variance_ratio_threshold:.1%}); the feature may be constant or "
+                "defaulted - inspect the upstream pipeline.")
     # 3. cardinality collapse
     if profile.n_distinct > MIN_REFERENCE_DISTINCT:
         found = profile.multiplicities()
@@ -240,74 +223,43 @@ def column_alerts(
             per = max(profile.n_valid // max(profile.n_distinct, 1), 1)
             found = (np.array([per]), np.array([profile.n_distinct]))
         expected = expected_distinct(found[0], n_valid, found[1])
-        cur_distinct = cur.distinct(cardinality_ratio_threshold * expected)
-        about = "about " if cur.distinct_error else ""
-        if expected > 0:
-            ratio = cur_distinct / expected
-            if ratio < cardinality_ratio_threshold:
-                out.append(
-                    DegradationAlert(
-                        feature=name,
-                        alert_type="cardinality_collapse",
-                        current_value=float(cur_distinct),
-                        baseline_value=expected,
-                        threshold=cardinality_ratio_threshold,
-                        message=f"Unique values for '{name}' dropped to {about}{cur_distinct}, "
-                        f"{ratio:.1%} of the {_fmt(expected)} expected in {n_valid} rows drawn "
-                        f"from training ({profile.n_distinct} distinct in training; threshold "
-                        f"{cardinality_ratio_threshold:.1%}); check for a default value, "
-                        "truncation or a broken join upstream.",
-                    )
-                )
-
+        distinct = cur.distinct(cardinality_ratio_threshold * expected)
+        if expected > 0 and distinct / expected < cardinality_ratio_threshold:
+            about = "about " if cur.distinct_error else ""
+            add("cardinality_collapse", float(distinct), expected, cardinality_ratio_threshold,
+                f"Unique values for '{name}' dropped to {about}{distinct}, "
+                f"{distinct / expected:.1%} of the {_fmt(expected)} expected in {n_valid} rows "
+                f"drawn from training ({profile.n_distinct} distinct in training; threshold "
+                f"{cardinality_ratio_threshold:.1%}); check for a default value, truncation "
+                "or a broken join upstream.")
     # 4. unseen categories / out of range
     if not numeric:
         ref_keys = profile.categories()
-        cur_counts = cur.categories()
-        unseen = {k: v for k, v in cur_counts.items() if k not in ref_keys}
+        unseen = {k: v for k, v in cur.categories().items() if k not in ref_keys}
         share = sum(unseen.values()) / n_valid
         if share > unseen_category_threshold:
-            top = sorted(unseen, key=lambda k: -unseen[k])[:5]
-            out.append(
-                DegradationAlert(
-                    feature=name,
-                    alert_type="unseen_categories",
-                    current_value=share,
-                    baseline_value=0.0,
-                    threshold=unseen_category_threshold,
-                    message=f"{share:.1%} of '{name}' values are categories never seen in "
-                    f"training ({len(unseen)} new, e.g. {', '.join(repr(k) for k in top)}; "
-                    f"threshold {unseen_category_threshold:.1%}); check the upstream encoding, "
-                    "map the new values, or retrain with them.",
-                )
-            )
+            top = ", ".join(repr(k) for k in sorted(unseen, key=lambda k: -unseen[k])[:5])
+            add("unseen_categories", share, 0.0, unseen_category_threshold,
+                f"{share:.1%} of '{name}' values are categories never seen in training "
+                f"({len(unseen)} new, e.g. {top}; threshold {unseen_category_threshold:.1%}); "
+                "check the upstream encoding, map the new values, or retrain with them.")
     elif profile.n_valid > 0:
         lo, hi = profile.minimum, profile.maximum
         below_share = float(cur.cdf(np.array([lo]), inclusive=False)[0])
         above_share = 1.0 - float(cur.cdf(np.array([hi]), inclusive=True)[0])
         err = 2.0 * cur.cdf_error
-        # the reference held infinities: only the finite range matters
-        n_inf = cur.n_inf if profile.n_inf else 0
+        n_inf = cur.n_inf if profile.n_inf else 0  # reference infinities: finite range only
+        below, above = round(below_share * n_valid), round(above_share * n_valid)
         if err:
             share = max(max(below_share, 0.0) + max(above_share, 0.0) - n_inf / n_valid, 0.0)
+            how = f"sketch estimate, error {err:.2%}"
         else:  # exact: shares of whole counts
-            below, above = round(below_share * n_valid), round(above_share * n_valid)
             share = max(below + above - n_inf, 0) / n_valid
+            how = f"{below} below, {above} above" if not n_inf else f"{below + above - n_inf}"
         bar = max(out_of_range_threshold, 4.0 / (profile.n_valid + 1))
         if share - err > bar:
-            how = (f"sketch estimate, error {err:.2%}" if err
-                   else f"{below} below, {above} above" if not n_inf
-                   else f"{below + above - n_inf} finite values")
-            out.append(
-                DegradationAlert(
-                    feature=name,
-                    alert_type="out_of_range",
-                    current_value=share,
-                    baseline_value=0.0,
-                    threshold=bar,
-                    message=f"{'About ' if err else ''}{share:.1%} of '{name}' values fall "
-                    f"outside the training range [{_fmt(lo)}, {_fmt(hi)}] ({how}; threshold "
-                    f"{bar:.1%}); check units, encoding or a sentinel value upstream.",
-                )
-            )
+            add("out_of_range", share, 0.0, bar,
+                f"{'About ' if err else ''}{share:.1%} of '{name}' values fall outside the "
+                f"training range [{_fmt(lo)}, {_fmt(hi)}] ({how}; threshold {bar:.1%}); check "
+                "units, encoding or a sentinel value upstream.")
     return out
