@@ -11,12 +11,11 @@ import numpy as np
 
 from modelsteward._types import DataLike
 from modelsteward.baseline import Baseline, as_columns
-from modelsteward.baseline.columns import category_counts, numeric_values
+from modelsteward.baseline.columns import numeric_values
 from modelsteward.errors import DataError, EmptyDataError
 
 __all__ = [
     "as_baseline",
-    "current_categories",
     "current_columns",
     "map_columns",
     "sorted_valid",
@@ -65,8 +64,3 @@ def sorted_valid(name: str, values: np.ndarray) -> np.ndarray:
     if x.size and x[-1] != x[-1]:
         x = x[: int(np.searchsorted(x, np.nan, side="left"))]
     return x
-
-
-def current_categories(values: np.ndarray) -> tuple[dict[str, int], int]:
-    """(category counts, null count) of a current column read as categorical."""
-    return category_counts(values)

@@ -15,9 +15,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from modelsteward._params import validate_params
-from modelsteward.baseline.columns import CATEGORICAL, epoch_seconds, infer_kind
+from modelsteward.baseline.columns import CATEGORICAL, category_counts, epoch_seconds, infer_kind
 from modelsteward.baseline.profile import ColumnProfile
-from modelsteward.drift._inputs import current_categories, sorted_valid
+from modelsteward.drift._inputs import sorted_valid
 from modelsteward.errors import EmptyDataError
 from modelsteward.stats.psi import (
     EPS,
@@ -62,8 +62,8 @@ def compute_psi(
         if isinstance(reference, ColumnProfile):
             ref_counts = reference.category_counts or {}
         else:
-            ref_counts, _ = current_categories(reference)
-        cur_counts, _ = current_categories(cur)
+            ref_counts, _ = category_counts(reference)
+        cur_counts, _ = category_counts(cur)
         return categorical_psi(ref_counts, cur_counts, eps)
     if isinstance(reference, ColumnProfile):
         if reference.sorted_values is None:
