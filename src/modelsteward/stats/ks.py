@@ -256,7 +256,7 @@ def ks_critical_value(p_threshold: float, n_ref: int, n_cur: int) -> float:
     en = _effective_n(n_ref, n_cur)
     root = math.sqrt(en)
     guess = float(special.kolmogi(p_threshold)) / (root + 0.12 + 0.11 / root)
-    lo, hi = min(guess * 0.5, 1.0), min(guess * 2.0, 1.0)
+    lo, hi = min(guess * 0.9, 1.0), min(guess * 1.1, 1.0)
 
     def gap(x: float) -> float:
         return kstwo_sf(x, en) - p_threshold

@@ -62,15 +62,22 @@ class SketchKSResult:
     statistic: float  # D from the sketches
     bound: float  # |D - exact D| <= bound (99% confidence per sketch)
     statistic_lower: float  # max(D - bound, 0): the distance the decision uses
-    critical_value: float  # KS critical value at p_threshold for these sample sizes
-    p_value: float  # asymptotic p-value of statistic_lower (the conservative one)
-    p_value_point: float  # asymptotic p-value of D itself, for reference
+    p_value: float  # p-value of statistic_lower (the conservative one)
+    p_value_point: float  # p-value of D itself, for reference
     p_threshold: float
     min_effect: float
     is_significant: bool
+    n_reference: int = 0
+    n_current: int = 0
+
+    @property
+    def critical_value(self) -> float:
+        """KS critical value at ``p_threshold`` for these sizes (asymptotic; computed on
+        demand: the decision itself compares the p-value)."""
+        return ks_critical_value(self.p_threshold, self.n_reference, self.n_current)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "critical_value": self.critical_value}
 
 
 @validate_params(
@@ -99,7 +106,6 @@ def ks_decision(
     False
     """
     lower = max(float(d) - float(bound), 0.0)
-    crit = ks_critical_value(p_threshold, n_ref, n_cur)
     if n_ref <= 0 or n_cur <= 0:
         p_lower = p_point = 1.0
     elif bound == 0:
@@ -112,12 +118,13 @@ def ks_decision(
         statistic=float(d),
         bound=float(bound),
         statistic_lower=lower,
-        critical_value=crit,
         p_value=p_lower,
         p_value_point=p_point,
         p_threshold=float(p_threshold),
         min_effect=float(min_effect),
         is_significant=significant,
+        n_reference=int(n_ref),
+        n_current=int(n_cur),
     )
 
 
