@@ -140,3 +140,17 @@ def test_no_import_circle_and_no_local_imports_in_the_rule_layers() -> None:
             a, b = mod.split(".")[1], dep.split(".")[1] if "." in dep[13:] else ""
             if a in order and b in order:
                 assert order[b] <= order[a], f"{mod} imports {dep}: imports point down"
+
+
+def test_sketch_baseline_with_a_long_tail_of_categories_saves_and_loads(tmp_path: Path) -> None:
+    """Past the frequent-items capacity the sketch keeps only the head of the counts: its
+    fitted state must not claim (or require) counts that add up to every row."""
+    rng = np.random.default_rng(3)
+    data = {"c": np.array([f"v{i}" for i in rng.integers(0, 20_000, 60_000)]),
+            "x": rng.normal(size=60_000)}
+    base = Baseline.fit(data, mode="sketch")
+    loaded = Baseline.load(base.save(tmp_path))
+    window = {"c": data["c"][:5_000], "x": data["x"][:5_000]}
+    assert [a.alert_type for a in detect_feature_degradation(loaded, window)] == [
+        a.alert_type for a in detect_feature_degradation(base, window)]
+    assert loaded.columns["c"].categories_error > 0

@@ -236,7 +236,7 @@ class ColumnProfile:
             out[FITTED + "grid_ref_before"] = grid.ref_before
             if grid.tie_value is not None:
                 out[FITTED + "grid_tie_value"] = grid.tie_value
-        mult = self.multiplicities()
+        mult = self.multiplicities() if self.mode == EXACT else None  # sketch counts: a head
         if mult is not None:
             out[FITTED + "mult_counts"] = np.asarray(mult[0], dtype=np.int64)
             out[FITTED + "mult_times"] = np.asarray(mult[1], dtype=np.int64)
@@ -270,7 +270,7 @@ class ColumnProfile:
                 raise bad("has a grid that does not fit the reference values")
             self._fitted["grid"] = grid
         counts, times = saved.get(FITTED + "mult_counts"), saved.get(FITTED + "mult_times")
-        if counts is not None and times is not None:
+        if counts is not None and times is not None and self.mode == EXACT:
             c, t = np.asarray(counts, np.int64), np.asarray(times, np.int64)
             if (c.shape != t.shape or c.ndim != 1 or (c < 1).any() or (t < 1).any()
                     or int(np.sum(c * t)) != self.n_valid or int(t.sum()) != self.n_distinct):
