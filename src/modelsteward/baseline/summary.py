@@ -119,6 +119,7 @@ class ExactColumn:
         self._counts: dict[str, int] = {}
         self._values = np.zeros(0)
         self._finite_values: np.ndarray | None = None
+        self._mean_var: tuple[float, float] | None = None
         if kind == CATEGORICAL:
             self._counts, self.n_null = category_counts(values)
             self.n_valid = self.n_rows - self.n_null
@@ -149,11 +150,16 @@ class ExactColumn:
 
     @property
     def mean(self) -> float:
-        return moments(self._finite)[0]
+        return self._moments()[0]
 
     @property
     def variance(self) -> float:
-        return moments(self._finite)[1]
+        return self._moments()[1]
+
+    def _moments(self) -> tuple[float, float]:
+        if self._mean_var is None:
+            self._mean_var = moments(self._finite)
+        return self._mean_var
 
     @property
     def minimum(self) -> float:
