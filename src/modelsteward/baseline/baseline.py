@@ -208,7 +208,14 @@ class Baseline:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         columns = []
-        for i, profile in enumerate(self.columns.values()):
+        profiles = list(self.columns.values())
+        workers = min(os.cpu_count() or 1, 4, len(profiles))
+        if workers > 1 and sum(p.n_rows for p in profiles) >= 400_000:  # numpy releases the GIL
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                fitted = list(pool.map(ColumnProfile.fitted_state, profiles))
+        else:
+            fitted = [p.fitted_state() for p in profiles]
+        for i, profile in enumerate(profiles):
             entry: dict[str, Any] = {k: _json_scalar(getattr(profile, k)) for k in _SCALAR_FIELDS}
             arrays: dict[str, str] = {}
             for key in _ARRAY_FIELDS:
@@ -218,7 +225,7 @@ class Baseline:
                     np.save(out / fname, np.ascontiguousarray(arr), allow_pickle=False)
                     arrays[key] = fname
             entry["arrays"] = arrays
-            extra = {**profile.extra, **profile.fitted_state()}
+            extra = {**profile.extra, **fitted[i]}
             entry["extra"] = _save_extra(out, f"col{i:05d}", extra)
             columns.append(entry)
         doc = {
