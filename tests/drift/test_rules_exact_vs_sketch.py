@@ -155,3 +155,21 @@ def test_degradation_decisions_agree_within_the_bound(seed: int) -> None:
                 mult[0], n_valid, mult[1])
             if abs(ratio - 0.3) > 0.3 * 0.03:  # HLL within 3% of the truth
                 assert (key in exact) == (key in sketch), (key, ratio)
+
+
+def test_ks_pvalue_from_a_distance_equals_scipys_exact_branch() -> None:
+    """The one KS p-value: from (d, n1, n2) alone, as scipy's exact branch (rounding d to its
+    lattice) and its asymptotic branch report it."""
+    from scipy.stats import _stats_py  # the reference only; the product uses public API
+
+    from modelsteward.stats.ks import ks_pvalue
+
+    rng = np.random.default_rng(0)
+    for n1, n2 in [(3, 7), (10, 10), (25, 40), (97, 300), (1_000, 1_500)]:
+        g = np.gcd(n1, n2)
+        for d in rng.uniform(0, 1, 20):
+            ok, d_exact, p = _stats_py._attempt_exact_2kssamp(n1, n2, g, float(d), "two-sided")
+            assert ok
+            got_d, got_p = ks_pvalue(float(d), n1, n2)
+            assert got_d == pytest.approx(d_exact, abs=1e-15)
+            assert got_p == pytest.approx(float(np.clip(p, 0, 1)), rel=1e-12, abs=1e-300)

@@ -176,24 +176,31 @@ def _extremes(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
 def _exact_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     """scipy's exact two-sample result for distance ``d`` through its public ``ks_2samp``.
 
-    The exact p-value depends only on ``(d, n1, n2)``. Two two-valued samples realise ``d``:
-    ``i`` of the ``n1`` reference values and ``j`` of the ``n2`` current values at 0, the rest
-    at 1, with ``i n2 - j n1 = round(d n1 n2)`` (solvable: ``d n1 n2`` is such a difference).
+    scipy rounds ``d`` to the lattice ``h / lcm(n1, n2)`` and reports ``P(D >= h / lcm)``,
+    which depends only on ``(h, n1, n2)``. Two two-valued samples realise a distance: ``i``
+    of the ``n1`` reference values and ``j`` of the ``n2`` current values at 0, the rest at
+    1, give ``D = (i n2 - j n1) / (n1 n2)``. The smallest such ``D >= h / lcm`` has the same
+    tail probability (D takes no value in between), so scipy's p-value for those samples is
+    the p-value of ``d``.
     """
-    h = int(round(d * n1 * n2))
+    g = math.gcd(n1, n2)
+    lcm = n1 // g * n2
+    h = int(round(d * lcm))
+    if h == 0:
+        return 0.0, 1.0
+    target = h * g  # in units of 1 / (n1 n2)
     i = np.arange(n1 + 1, dtype=np.int64)
-    num = i * n2 - h
-    ok = (num % n1 == 0) & (num >= 0) & (num <= n1 * n2)
-    if not ok.any():  # pragma: no cover - d is not a KS distance of these sizes
-        return d, float(_st.kstwo.sf(d, round(n1 * n2 / (n1 + n2))))
-    ii = int(i[np.flatnonzero(ok)[0]])
-    jj = int(num[ii] // n1)
+    j = np.minimum((i * n2 - target) // n1, n2)  # the most current values at 0 keeping >= h
+    reach = np.where(j >= 0, i * n2 - j * n1, np.iinfo(np.int64).max)
+    best = int(np.argmin(reach))
+    ii, jj = best, int(j[best])
     a = np.repeat([0.0, 1.0], [ii, n1 - ii])
     b = np.repeat([0.0, 1.0], [jj, n2 - jj])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy's own fallback to the asymptotic form
         res = _st.ks_2samp(a, b, method="auto")
-    return float(res.statistic), float(np.clip(res.pvalue, 0.0, 1.0))
+    exact = int(reach[best]) == target
+    return (float(res.statistic) if exact else h * 1.0 / lcm), float(np.clip(res.pvalue, 0, 1))
 
 
 @validate_params(
