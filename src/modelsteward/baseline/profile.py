@@ -233,7 +233,8 @@ class ColumnProfile:
         if grid is not None:
             out[FITTED + "grid"] = {"lo": grid.lo, "scale": grid.scale, "cells": grid.cells,
                                     "transform": grid.transform, "center": grid.center}
-            out[FITTED + "grid_ref_before"] = grid.ref_before
+            width = np.int32 if grid.ref_before[-1] < 2**31 else np.int64  # int32: half the file
+            out[FITTED + "grid_ref_before"] = grid.ref_before.astype(width)
             if grid.tie_value is not None:
                 out[FITTED + "grid_tie_value"] = grid.tie_value
         mult = self.multiplicities() if self.mode == EXACT else None  # sketch counts: a head
