@@ -235,8 +235,10 @@ class ColumnProfile:
                                     "transform": grid.transform, "center": grid.center}
             width = np.int32 if grid.ref_before[-1] < 2**31 else np.int64  # int32: half the file
             out[FITTED + "grid_ref_before"] = grid.ref_before.astype(width)
-            if grid.tie_value is not None:
-                out[FITTED + "grid_tie_value"] = grid.tie_value
+            if grid.tie_value is not None:  # sparse: the cells holding one tied value
+                cells = np.flatnonzero(~np.isnan(grid.tie_value))
+                out[FITTED + "grid_tie_cells"] = cells.astype(np.int32)
+                out[FITTED + "grid_tie_values"] = grid.tie_value[cells]
         mult = self.multiplicities() if self.mode == EXACT else None  # sketch counts: a head
         if mult is not None:
             out[FITTED + "mult_counts"] = np.asarray(mult[0], dtype=np.int64)
@@ -255,12 +257,20 @@ class ColumnProfile:
         if spec is not None and before is not None and self.sorted_values is not None:
             try:
                 cells = int(spec["cells"])
+                tie = None
+                tie_cells = saved.get(FITTED + "grid_tie_cells")
+                if tie_cells is not None:
+                    at = np.asarray(tie_cells, np.int64)
+                    if at.size and (at.min() < 0 or at.max() >= cells + 2):
+                        raise ValueError("tie cell out of range")
+                    tie = np.full(cells + 2, np.nan)
+                    tie[at] = saved[FITTED + "grid_tie_values"]
                 grid = ReferenceGrid(lo=float(spec["lo"]), scale=float(spec["scale"]),
                                      cells=cells, ref_before=np.asarray(before, np.int64),
-                                     tie_value=saved.get(FITTED + "grid_tie_value"),
+                                     tie_value=tie,
                                      transform=str(spec["transform"]),
                                      center=float(spec["center"]))
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, IndexError):
                 raise bad("has a malformed grid") from None
             rb = grid.ref_before
             if (grid.transform not in ("linear", "cbrt") or cells < 1
