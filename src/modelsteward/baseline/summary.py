@@ -117,23 +117,42 @@ class ExactColumn:
         self.n_rows = int(values.shape[0])
         self._central = central
         self._counts: dict[str, int] = {}
-        self._values = np.zeros(0)
+        self._values: np.ndarray | None = None
+        self._n_null = 0
         self._finite_values: np.ndarray | None = None
         self._mean_var: tuple[float, float] | None = None
+        self.raw = np.zeros(0)  # numeric: float64, NaN for nulls, unsorted
         if kind == CATEGORICAL:
-            self._counts, self.n_null = category_counts(values)
-            self.n_valid = self.n_rows - self.n_null
-            return
-        x = numeric_values(name, values)
-        nan = np.isnan(x)
-        self.n_null = int(np.count_nonzero(nan))
-        self._values = x if self.n_null == 0 else x[~nan]  # unsorted, NaN-free
-        self.n_valid = int(self._values.shape[0])
+            self._counts, self._n_null = category_counts(values)
+            self._values = np.zeros(0)
+        else:
+            self.raw = numeric_values(name, values)
+
+    def _drop_nulls(self) -> np.ndarray:
+        if self._values is None:  # on first use: the exact KS reads ``raw`` and never needs it
+            nan = np.isnan(self.raw)
+            self._n_null = int(np.count_nonzero(nan))
+            self._values = self.raw if self._n_null == 0 else self.raw[~nan]
+        return self._values
+
+    @property
+    def values(self) -> np.ndarray:
+        """The non-null values, unsorted (numeric columns)."""
+        return self._drop_nulls()
+
+    @property
+    def n_null(self) -> int:
+        self._drop_nulls()
+        return self._n_null
+
+    @property
+    def n_valid(self) -> int:
+        return self.n_rows - self.n_null
 
     @property
     def _finite(self) -> np.ndarray:
         if self._finite_values is None:
-            v = self._values
+            v = self.values
             with np.errstate(over="ignore", invalid="ignore"):
                 all_finite = bool(np.isfinite(np.sum(v)))
             self._finite_values = v if all_finite else v[np.isfinite(v)]
@@ -142,11 +161,6 @@ class ExactColumn:
     @property
     def n_inf(self) -> int:
         return self.n_valid - int(self._finite.shape[0]) if self.kind != CATEGORICAL else 0
-
-    @property
-    def values(self) -> np.ndarray:
-        """The non-null values, unsorted (numeric columns)."""
-        return self._values
 
     @property
     def mean(self) -> float:
@@ -174,25 +188,25 @@ class ExactColumn:
         if self.n_valid == 0:
             return np.zeros(pts.size)
         if pts.size > 8:  # many points: sort once
-            found = np.searchsorted(np.sort(self._values), pts, "right" if inclusive else "left")
+            found = np.searchsorted(np.sort(self.values), pts, "right" if inclusive else "left")
             return np.asarray(found / self.n_valid, dtype=np.float64)
         op = np.less_equal if inclusive else np.less
-        return np.array([np.count_nonzero(op(self._values, p)) for p in pts]) / self.n_valid
+        return np.array([np.count_nonzero(op(self.values, p)) for p in pts]) / self.n_valid
 
     def quantiles(self, ranks: Sequence[float]) -> np.ndarray:
         if self.n_valid == 0:
             return np.full(len(ranks), np.nan)
-        return np.quantile(self._values, np.asarray(ranks, dtype=np.float64))
+        return np.quantile(self.values, np.asarray(ranks, dtype=np.float64))
 
     def support(self) -> np.ndarray:
-        return np.unique(self._values)
+        return np.unique(self.values)
 
     def distinct(self, need: float = float("inf")) -> int:
         if self.kind == CATEGORICAL:
             return len(self._counts)
         found = count_distinct_at_least(self._finite, need, self._central)
         if self.n_inf:  # +inf and -inf are values too
-            found += int(np.isposinf(self._values).any()) + int(np.isneginf(self._values).any())
+            found += int(np.isposinf(self.values).any()) + int(np.isneginf(self.values).any())
         return found
 
     def categories(self) -> dict[str, int]:

@@ -88,24 +88,28 @@ def _degenerate(profile: ColumnProfile, test: str, n_ref: int, n_cur: int,
                    n_reference=n_ref, n_current=n_cur, effect_size=1.0, statistic_bound=bound)
 
 
-def _exact_ks(profile: ColumnProfile, cur: ExactColumn, edges: np.ndarray) -> tuple[
-    float, float, np.ndarray
+def _exact_ks(profile: ColumnProfile, raw: np.ndarray, edges: np.ndarray) -> tuple[
+    int, float, float, np.ndarray
 ]:
-    """(KS statistic, p-value, current PSI counts) of raw values against the sorted
-    reference: the cell grid (fitted state of the profile) on large windows, a sort else."""
+    """(n_current, KS statistic, p-value, current PSI counts) of raw values (NaN for nulls)
+    against the sorted reference: the cell grid (fitted state of the profile) on large
+    windows, a sort else. n_current may be 0."""
     ref = profile.sorted_values
     assert ref is not None
-    x = cur.values
-    if x.shape[0] >= _GRID_MIN_VALUES and ref.shape[0] >= _GRID_MIN_VALUES // 10:
+    if raw.shape[0] >= _GRID_MIN_VALUES and ref.shape[0] >= _GRID_MIN_VALUES // 10:
         grid = profile.grid()
-        found = None if grid is None else extremes_and_counts(grid, ref, x, edges[1:-1])
+        found = None if grid is None else extremes_and_counts(grid, ref, raw, edges[1:-1])
         if found is not None:
             plus, minus, n_cur, below = found
             stat, p = ks_from_extremes(plus, minus, int(ref.shape[0]), n_cur)
-            return stat, p, np.diff(np.concatenate(([0], below, [n_cur])))
-    cur_sorted = np.sort(x)
-    stat, p = ks_from_sorted(ref, cur_sorted)
-    return stat, p, psi_bin_counts(cur_sorted, edges)
+            return n_cur, stat, p, np.diff(np.concatenate(([0], below, [n_cur])))
+    cur = np.sort(raw)
+    if cur.size and cur[-1] != cur[-1]:  # NaN sorts last
+        cur = cur[: int(np.searchsorted(cur, np.nan, side="left"))]
+    if cur.size == 0:
+        return 0, 0.0, 1.0, np.zeros(edges.shape[0] - 1, dtype=np.int64)
+    stat, p = ks_from_sorted(ref, cur)
+    return int(cur.size), stat, p, psi_bin_counts(cur, edges)
 
 
 def _drifted(p_value: float, effect: float, threshold: float, min_effect: float) -> bool:
@@ -126,13 +130,17 @@ def numeric_drift(
     """KS and PSI of one numeric column. Against an exact profile with raw current values
     the statistic and p-value are scipy's ``ks_2samp``; otherwise D comes from the two
     summaries' CDFs with the bound their errors allow, and the decision uses ``D - bound``."""
-    n_ref, n_cur = ref.n_valid, cur.n_valid
+    n_ref = ref.n_valid
     edges, ref_counts = profile.psi_edges, profile.psi_reference_counts
+    exact = ref is profile and profile.sorted_values is not None and n_ref > 0
+    if isinstance(cur, ExactColumn) and exact and edges is not None:
+        n_cur, stat, p, cur_counts = _exact_ks(profile, cur.raw, edges)
+    else:
+        exact, n_cur = False, cur.n_valid
     if n_ref == 0 or n_cur == 0 or edges is None:
         counts = ref_counts if n_ref else np.array([n_cur])
         return _degenerate(profile, "ks", n_ref, n_cur, counts, threshold, mode)
-    if isinstance(cur, ExactColumn) and ref is profile and profile.sorted_values is not None:
-        stat, p, cur_counts = _exact_ks(profile, cur, edges)
+    if exact:
         assert ref_counts is not None
         bound, psi_value, psi_bound = 0.0, psi_from_counts(ref_counts, cur_counts, eps), 0.0
     else:
