@@ -142,9 +142,9 @@ def make_data(windows: int, n: int, out: Path) -> dict[str, Path]:
 def run_ours(path: Path) -> dict[str, Any]:
     from modelsteward.baseline.concept import ConceptReference
     from modelsteward.monitor.concept import detect_concept_drift
-    from modelsteward.monitor.windows import split_windows
     from modelsteward.monitor.performance_checks import measure
     from modelsteward.monitor.policy import load_policy
+    from modelsteward.monitor.windows import split_windows
 
     d = np.load(path)
     n, task = int(d["n"]), str(d["task"])

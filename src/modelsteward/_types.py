@@ -1,18 +1,19 @@
 """Type aliases shared by the parts of modelsteward.
 
-``DataLike`` is "a frame of any kind" that the library reads (see
-:func:`modelsteward.baseline.columns.as_columns`): a pandas or polars DataFrame, a pyarrow
-Table or RecordBatch, or a mapping of column name to array-like.
+``DataLike`` is "a frame of any kind": a mapping of column name to array, a pandas or polars
+DataFrame, a pyarrow Table or RecordBatch, or Parquet/CSV files (a path, directory, glob or
+list of them). :func:`modelsteward.baseline.as_columns` reads every in-memory form,
+:mod:`modelsteward.io` the files.
 
-    >>> import pandas as pd
     >>> from modelsteward._types import DataLike
-    >>> frame: DataLike = pd.DataFrame({"x": [1.0]})
+    >>> data: DataLike = {"x": [1.0, 2.0]}
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias, Union
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DataLike"]
 
-DataLike: TypeAlias = Union[  # noqa: UP007 - the forward references need Union
-    "pd.DataFrame", "pl.DataFrame", "pa.Table", "pa.RecordBatch", Mapping[str, Any]
-]
+DataLike: TypeAlias = (
+    "Mapping[str, Any] | pd.DataFrame | pl.DataFrame | pa.Table | pa.RecordBatch | str "
+    "| PathLike[str] | Sequence[str | PathLike[str]]"
+)

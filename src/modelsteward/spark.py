@@ -34,10 +34,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from modelsteward.baseline.baseline import baseline_from_profile
 from modelsteward.baseline.columns import infer_kind
 from modelsteward.baseline.joint import RowSampler
 from modelsteward.baseline.sketch import DEFAULT_K, SketchProfile
-from modelsteward.baseline.sketch_baseline import baseline_from_profile
 from modelsteward.baseline.streaming import _numpy_of, update_profile_from_arrow
 from modelsteward.errors import ConfigError, DataError, MissingColumnError
 

@@ -12,6 +12,7 @@ from modelsteward.baseline.baseline import BASELINE_FILE, FORMAT_VERSION, Baseli
 from modelsteward.baseline.columns import CATEGORICAL, NUMERIC, as_columns, infer_kind
 from modelsteward.baseline.concept import ConceptReference
 from modelsteward.baseline.profile import ColumnProfile, profile_column
+from modelsteward.baseline.summary import ColumnSummary, ExactColumn
 
 __all__ = [
     "BASELINE_FILE",
@@ -20,7 +21,9 @@ __all__ = [
     "NUMERIC",
     "Baseline",
     "ColumnProfile",
+    "ColumnSummary",
     "ConceptReference",
+    "ExactColumn",
     "as_columns",
     "infer_kind",
     "profile_column",

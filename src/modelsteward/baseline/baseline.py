@@ -28,20 +28,35 @@ from typing import Any
 import numpy as np
 
 from modelsteward._params import MODE, ROW_LIMIT, InstanceOf, Interval, validate_params
+from modelsteward._types import DataLike
 from modelsteward.baseline.columns import KINDS, as_columns
 from modelsteward.baseline.concept import ConceptReference
-from modelsteward.baseline.joint import JointReference
+from modelsteward.baseline.joint import MIN_ROWS, JointReference
 from modelsteward.baseline.manifest import (
     check_profile_arrays,
     load_npy,
     read_manifest,
     validate_manifest,
 )
-from modelsteward.baseline.profile import ColumnProfile, profile_column
+from modelsteward.baseline.profile import FITTED, ColumnProfile, profile_column
+from modelsteward.baseline.sketch import SketchProfile
+from modelsteward.baseline.sketch_baseline import (
+    choose_fit_mode,
+    column_profile_from_sketch,
+    joint_from_sampler,
+    sketch_profile_of,
+)
+from modelsteward.baseline.streaming import DEFAULT_BATCH_SIZE
 from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
 from modelsteward.stats.psi import N_BINS
 
-__all__ = ["Baseline", "FORMAT_VERSION", "BASELINE_FILE"]
+__all__ = [
+    "BASELINE_FILE",
+    "FORMAT_VERSION",
+    "Baseline",
+    "baseline_from_profile",
+    "fit_sketch_baseline",
+]
 
 FORMAT_VERSION = 1
 BASELINE_FILE = "baseline.json"
@@ -106,11 +121,11 @@ class Baseline:
     )
     def fit(
         cls,
-        data: Any,
+        data: DataLike,
         kinds: Mapping[str, str] | None = None,
         *,
-        predictions: Any = None,
-        outcomes: Any = None,
+        predictions: np.ndarray | None = None,
+        outcomes: np.ndarray | None = None,
         n_bins: int = 10,
         metadata: Mapping[str, str] | None = None,
         mode: str = "auto",
@@ -134,11 +149,9 @@ class Baseline:
         most ``sample_size`` rows) for the multivariate drift checks; in sketch mode it is
         fitted on a reservoir sample of ``sample_size`` rows collected while profiling.
         """
-        from modelsteward.baseline import sketch_baseline as _sketch
-
-        chosen, data = _sketch.choose_fit_mode(data, mode, exact_max_rows)
+        chosen, data = choose_fit_mode(data, mode, exact_max_rows)
         if chosen == "sketch":
-            return _sketch.fit_sketch_baseline(
+            return fit_sketch_baseline(
                 data,
                 kinds,
                 n_bins=n_bins,
@@ -195,7 +208,14 @@ class Baseline:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         columns = []
-        for i, profile in enumerate(self.columns.values()):
+        profiles = list(self.columns.values())
+        workers = min(os.cpu_count() or 1, 4, len(profiles))
+        if workers > 1 and sum(p.n_rows for p in profiles) >= 400_000:  # numpy releases the GIL
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                fitted = list(pool.map(ColumnProfile.fitted_state, profiles))
+        else:
+            fitted = [p.fitted_state() for p in profiles]
+        for i, profile in enumerate(profiles):
             entry: dict[str, Any] = {k: _json_scalar(getattr(profile, k)) for k in _SCALAR_FIELDS}
             arrays: dict[str, str] = {}
             for key in _ARRAY_FIELDS:
@@ -205,7 +225,8 @@ class Baseline:
                     np.save(out / fname, np.ascontiguousarray(arr), allow_pickle=False)
                     arrays[key] = fname
             entry["arrays"] = arrays
-            entry["extra"] = _save_extra(out, f"col{i:05d}", profile.extra)
+            extra = {**profile.extra, **fitted[i]}
+            entry["extra"] = _save_extra(out, f"col{i:05d}", extra)
             columns.append(entry)
         doc = {
             "format": "modelsteward.baseline",
@@ -267,7 +288,9 @@ class Baseline:
                 arrays[key] = load_npy(root / fname, f"{at}.arrays.{key}", kinds)
             check_profile_arrays(path, at, entry, arrays)
             kwargs.update(arrays)
-            kwargs["extra"] = _load_extra(root, entry.get("extra", {}), at)
+            extra = _load_extra(root, entry.get("extra", {}), at)
+            fitted = {k: v for k, v in extra.items() if k.startswith(FITTED)}
+            kwargs["extra"] = {k: v for k, v in extra.items() if k not in fitted}
             for k in ("mean", "variance", "minimum", "maximum"):
                 kwargs[k] = float(kwargs[k])
             if kwargs.get("category_counts") is not None:
@@ -275,11 +298,10 @@ class Baseline:
                     str(k): int(v) for k, v in kwargs["category_counts"].items()
                 }
             profile = ColumnProfile(**kwargs)
-            if profile.mode == "sketch":  # decode (and cache) the sketch now: corrupt -> here
-                from modelsteward.baseline.sketch_baseline import sketch_of
-
+            profile.restore_fitted(fitted, f"{path} ({at}.extra)")
+            if profile.mode == "sketch":  # decode (and keep) the sketch now: corrupt -> here
                 try:
-                    sketch_of(profile)
+                    profile.sketch()
                 except BaselineError as exc:
                     spec = entry.get("extra", {}).get("sketch", {})
                     where = root / spec["bin"] if "bin" in spec else path
@@ -356,3 +378,52 @@ def _load_extra(root: Path, saved: Mapping[str, Any], at: str = "extra") -> dict
         else:
             raise BaselineFormatError(f"bad extra field {key!r} in the baseline")
     return extra
+
+
+def baseline_from_profile(
+    profile: SketchProfile,
+    *,
+    n_bins: int = 10,
+    concept: ConceptReference | None = None,
+    metadata: Mapping[str, str] | None = None,
+    joint: JointReference | None = None,
+) -> Baseline:
+    """A sketch-mode :class:`Baseline` from a (merged) :class:`SketchProfile` (and, for the
+    multivariate checks, a joint reference fitted on a row sample)."""
+    if not profile.columns:
+        raise EmptyDataError("cannot fit a baseline on data without columns")
+    if profile.n_rows == 0:
+        raise EmptyDataError("cannot fit a baseline on data without rows")
+    cols = {name: column_profile_from_sketch(sk, n_bins) for name, sk in profile.columns.items()}
+    meta = {"baseline_mode": "sketch", "sketch_k": str(profile.k), **dict(metadata or {})}
+    return Baseline(columns=cols, concept=concept, metadata=meta, n_bins=int(n_bins), joint=joint)
+
+
+@validate_params({"n_bins": N_BINS, "k": [Interval("int", 8, 2**20), None],
+                  "batch_size": [Interval("int", 1, None)],
+                  "sample_size": [Interval("int", MIN_ROWS, None)]})
+def fit_sketch_baseline(
+    data: DataLike,
+    kinds: Mapping[str, str] | None = None,
+    *,
+    n_bins: int = 10,
+    k: int | None = None,
+    predictions: np.ndarray | None = None,
+    outcomes: np.ndarray | None = None,
+    metadata: Mapping[str, str] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    joint: bool = False,
+    sample_size: int = 20_000,
+) -> Baseline:
+    """Fit a sketch-mode baseline from a dataset source or in-memory data (in batches);
+    ``joint=True`` also fits the :class:`JointReference` on a reservoir of rows."""
+    profile, sampler = sketch_profile_of(data, kinds, k=k, batch_size=batch_size, joint=joint,
+                                         sample_size=sample_size)
+    concept = None
+    if predictions is not None or outcomes is not None:
+        if predictions is None or outcomes is None:
+            raise BaselineError("pass both predictions and outcomes, or neither")
+        concept = ConceptReference.fit(predictions, outcomes)
+    joint_ref = None if sampler is None else joint_from_sampler(sampler, sample_size)
+    return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata,
+                                 joint=joint_ref)

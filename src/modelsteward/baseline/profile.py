@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,15 +20,32 @@ from modelsteward.baseline.columns import (
     KINDS,
     NUMERIC,
     category_counts,
+    infer_kind,
     numeric_values,
 )
-from modelsteward.errors import BaselineError
+from modelsteward.baseline.sketch import (
+    DEFAULT_K,
+    CategoricalSketch,
+    ColumnSketch,
+    NumericSketch,
+    SketchProfile,
+)
+from modelsteward.errors import BaselineError, BaselineFormatError
+from modelsteward.stats._grid import ReferenceGrid, build_grid
+from modelsteward.stats.moments import moments
 from modelsteward.stats.psi import N_BINS, psi_bin_counts, psi_edges
 
-__all__ = ["ColumnProfile", "moments", "numeric_summary", "profile_column"]
+__all__ = ["ColumnProfile", "numeric_summary", "profile_column"]
 
 EXACT = "exact"
 SKETCH = "sketch"
+#: key of a sketch-mode profile's sketch bytes in ``extra``
+SKETCH_KEY = "sketch"
+#: prefix of the fitted-state fields saved beside a profile (see ColumnProfile.fitted_state)
+FITTED = "fitted_"
+#: references smaller than this get no cell grid (the exact KS sorts small windows anyway)
+GRID_MIN_REFERENCE = 3_000
+_IN_MEMORY_BATCH = 1_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +76,9 @@ class ColumnProfile:
     mode: str = EXACT
     n_inf: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: derived reference state (cell grid, multiplicities, decoded sketch): fitted on first
+    #: use or restored from a saved baseline, never part of equality or repr
+    _fitted: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -89,6 +110,184 @@ class ColumnProfile:
         starts = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
         return np.diff(np.append(starts, v.size)).astype(np.int64)
 
+    # --- the ColumnSummary protocol (baseline.summary) -------------------------------------
+    @property
+    def cdf_error(self) -> float:
+        """0 in exact mode; the sketch's normalized rank error in sketch mode."""
+        if self.mode == SKETCH and self.kind == NUMERIC:
+            sk = self.sketch()
+            assert isinstance(sk, NumericSketch)
+            return sk.cdf_error
+        return 0.0
+
+    @property
+    def distinct_error(self) -> float:
+        return self.sketch().distinct_error if self.mode == SKETCH else 0.0
+
+    @property
+    def categories_error(self) -> int:
+        return self.sketch().categories_error if self.mode == SKETCH else 0
+
+    def cdf(self, points: np.ndarray, inclusive: bool = True) -> np.ndarray:
+        """Share of non-null reference values ``<= x`` (``< x``) at ``points``."""
+        if self.sorted_values is None:
+            return self.sketch().cdf(points, inclusive)
+        pts = np.asarray(points, dtype=np.float64)
+        if self.sorted_values.size == 0:
+            return np.zeros(pts.size)
+        found = np.searchsorted(self.sorted_values, pts, side="right" if inclusive else "left")
+        return np.asarray(found / self.sorted_values.size, dtype=np.float64)
+
+    def quantiles(self, ranks: Sequence[float]) -> np.ndarray:
+        if self.sorted_values is None:
+            return self.sketch().quantiles(ranks)
+        if self.sorted_values.size == 0:
+            return np.full(len(ranks), np.nan)
+        return np.quantile(self.sorted_values, np.asarray(ranks, dtype=np.float64))
+
+    def support(self) -> np.ndarray:
+        if self.sorted_values is None:
+            return self.sketch().support()
+        v = self.sorted_values
+        return v[np.concatenate(([True], v[1:] != v[:-1]))] if v.size else v
+
+    def distinct(self, need: float = float("inf")) -> int:
+        return self.n_distinct
+
+    def categories(self) -> dict[str, int]:
+        return self.category_counts or {}
+
+    # --- fitted state -----------------------------------------------------------------------
+    def sketch(self, k: int = DEFAULT_K) -> ColumnSketch:
+        """The column sketch: decoded in sketch mode, built from the values in exact mode
+        (an exact profile with no more than ``k`` values gives an exact, error-free sketch).
+        Kept as fitted state; callers must not mutate it."""
+        key = "sketch" if self.mode == SKETCH else f"sketch_{k}"
+        found = self._fitted.get(key)
+        if found is None:
+            found = self._fitted[key] = self._build_sketch(k)
+        assert isinstance(found, (NumericSketch, CategoricalSketch))
+        return found
+
+    def _build_sketch(self, k: int) -> ColumnSketch:
+        if self.mode == SKETCH:
+            blob = self.extra.get(SKETCH_KEY)
+            if not isinstance(blob, (bytes, bytearray)):
+                raise BaselineFormatError(
+                    f"column {self.name!r} is in sketch mode but carries no sketch; refit it"
+                )
+            return SketchProfile.from_bytes(bytes(blob)).columns[self.name]
+        if self.kind == CATEGORICAL:
+            cat = CategoricalSketch(name=self.name)
+            counts = self.category_counts or {}
+            cat.update_counts(counts.keys(), counts.values(), n_rows=self.n_rows,
+                              n_null=self.n_null)
+            return cat
+        values = self.sorted_values
+        if values is None:
+            raise BaselineError(f"column {self.name!r} has neither values nor a sketch; refit it")
+        num = NumericSketch(name=self.name, k=k)
+        for lo in range(0, max(values.size, 1), _IN_MEMORY_BATCH):
+            num.update(values[lo : lo + _IN_MEMORY_BATCH])
+        num.n_rows += self.n_null
+        num.n_null += self.n_null
+        return num
+
+    def grid(self) -> ReferenceGrid | None:
+        """The cell grid of the sorted reference (:mod:`modelsteward.stats._grid`), or None
+        (sketch mode, a small or degenerate reference)."""
+        if "grid" not in self._fitted:
+            v = self.sorted_values
+            ok = v is not None and v.size >= GRID_MIN_REFERENCE
+            self._fitted["grid"] = build_grid(v) if ok and v is not None else None
+        found = self._fitted["grid"]
+        return found if isinstance(found, ReferenceGrid) else None
+
+    def multiplicities(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(distinct value counts c, how many values occur c times), or None without counts."""
+        if "multiplicities" not in self._fitted:
+            found: tuple[np.ndarray, np.ndarray] | None
+            if self.kind != CATEGORICAL and self.n_distinct == self.n_valid:
+                found = (np.array([1]), np.array([self.n_distinct]))  # all values distinct
+            else:
+                counts = self.value_counts()
+                found = None if counts is None else np.unique(counts[counts > 0],
+                                                              return_counts=True)
+            self._fitted["multiplicities"] = found
+        got = self._fitted["multiplicities"]
+        return None if got is None else (got[0], got[1])
+
+    def central_range(self) -> tuple[float, float] | None:
+        """The reference's 0.1%-99.9% range (exact mode, more than 1,000 values), else None."""
+        v = self.sorted_values
+        if v is None or v.size <= 1000:
+            return None
+        k = v.size // 1000
+        return float(v[k]), float(v[-1 - k])
+
+    def fitted_state(self) -> dict[str, Any]:
+        """The derived state to save with the baseline (built now if not yet fitted), as
+        ``extra`` fields: arrays and JSON (see :meth:`restore_fitted`)."""
+        out: dict[str, Any] = {}
+        grid = self.grid()
+        if grid is not None:
+            out[FITTED + "grid"] = {"lo": grid.lo, "scale": grid.scale, "cells": grid.cells,
+                                    "transform": grid.transform, "center": grid.center}
+            width = np.int32 if grid.ref_before[-1] < 2**31 else np.int64  # int32: half the file
+            out[FITTED + "grid_ref_before"] = grid.ref_before.astype(width)
+            if grid.tie_value is not None:  # sparse: the cells holding one tied value
+                cells = np.flatnonzero(~np.isnan(grid.tie_value))
+                out[FITTED + "grid_tie_cells"] = cells.astype(np.int32)
+                out[FITTED + "grid_tie_values"] = grid.tie_value[cells]
+        mult = self.multiplicities() if self.mode == EXACT else None  # sketch counts: a head
+        if mult is not None:
+            out[FITTED + "mult_counts"] = np.asarray(mult[0], dtype=np.int64)
+            out[FITTED + "mult_times"] = np.asarray(mult[1], dtype=np.int64)
+        return out
+
+    def restore_fitted(self, saved: Mapping[str, Any], where: str = "profile") -> None:
+        """Take the fitted state :meth:`fitted_state` saved, after checking it against the
+        profile (lengths, order, totals); anything inconsistent is a BaselineFormatError."""
+        def bad(why: str) -> BaselineFormatError:
+            return BaselineFormatError(f"{where}: saved fitted state {why}; refit and save the "
+                                       "baseline again")
+
+        spec = saved.get(FITTED + "grid")
+        before = saved.get(FITTED + "grid_ref_before")
+        if spec is not None and before is not None and self.sorted_values is not None:
+            try:
+                cells = int(spec["cells"])
+                tie = None
+                tie_cells = saved.get(FITTED + "grid_tie_cells")
+                if tie_cells is not None:
+                    at = np.asarray(tie_cells, np.int64)
+                    if at.size and (at.min() < 0 or at.max() >= cells + 2):
+                        raise ValueError("tie cell out of range")
+                    tie = np.full(cells + 2, np.nan)
+                    tie[at] = saved[FITTED + "grid_tie_values"]
+                grid = ReferenceGrid(lo=float(spec["lo"]), scale=float(spec["scale"]),
+                                     cells=cells, ref_before=np.asarray(before, np.int64),
+                                     tie_value=tie,
+                                     transform=str(spec["transform"]),
+                                     center=float(spec["center"]))
+            except (KeyError, TypeError, ValueError, IndexError):
+                raise bad("has a malformed grid") from None
+            rb = grid.ref_before
+            if (grid.transform not in ("linear", "cbrt") or cells < 1
+                    or not (np.isfinite(grid.scale) and grid.scale > 0)
+                    or rb.shape != (cells + 3,) or rb[0] != 0
+                    or rb[-1] != self.sorted_values.size or bool(np.any(np.diff(rb) < 0))
+                    or (grid.tie_value is not None and grid.tie_value.shape != (cells + 2,))):
+                raise bad("has a grid that does not fit the reference values")
+            self._fitted["grid"] = grid
+        counts, times = saved.get(FITTED + "mult_counts"), saved.get(FITTED + "mult_times")
+        if counts is not None and times is not None and self.mode == EXACT:
+            c, t = np.asarray(counts, np.int64), np.asarray(times, np.int64)
+            if (c.shape != t.shape or c.ndim != 1 or (c < 1).any() or (t < 1).any()
+                    or int(np.sum(c * t)) != self.n_valid or int(t.sum()) != self.n_distinct):
+                raise bad("has value multiplicities that do not add up to the profile's counts")
+            self._fitted["multiplicities"] = (c, t)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (arrays left out; ``sorted_values`` only by length)."""
         return {
@@ -109,32 +308,6 @@ class ColumnProfile:
             else self.psi_reference_counts.tolist(),
             "category_counts": self.category_counts,
         }
-
-
-_BIG = float(np.finfo(np.float64).max)
-
-
-def moments(v: np.ndarray) -> tuple[float, float]:
-    """(mean, population variance) of a finite float array, without overflow to inf/NaN.
-
-    When the plain sums overflow (values near 1.8e308) they are taken on scaled values; a
-    variance beyond the float64 range is reported as the largest float.
-    """
-    if v.size == 0:
-        return 0.0, 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean = float(v.mean())
-        variance = float(v.var()) if v.size > 1 else 0.0
-        if not (np.isfinite(mean) and np.isfinite(variance)):
-            scale = max(abs(float(v.min())), abs(float(v.max())))  # values near 1.8e308
-            w = v / scale
-            mean = float(w.mean()) * scale
-            variance = float(w.var()) * scale * scale if v.size > 1 else 0.0
-    if not np.isfinite(mean):
-        mean = float(np.clip(np.nan_to_num(mean), -_BIG, _BIG))
-    if not np.isfinite(variance):
-        variance = _BIG
-    return mean, variance
 
 
 def numeric_summary(values: np.ndarray) -> dict[str, float | int]:
@@ -165,8 +338,6 @@ def profile_column(
     name: str, values: np.ndarray, kind: str | None = None, n_bins: int = 10
 ) -> ColumnProfile:
     """Fit the exact profile of one column (kind inferred when not given)."""
-    from modelsteward.baseline.columns import infer_kind
-
     if kind is None:
         kind = infer_kind(values)
     if kind not in KINDS:

@@ -37,9 +37,11 @@ from typing import Any
 
 import datasketches as ds
 import numpy as np
+from numpy.typing import ArrayLike
 
 from modelsteward.baseline.columns import category_counts, epoch_seconds, infer_kind
 from modelsteward.errors import BaselineFormatError, ColumnTypeError, DataError
+from modelsteward.stats.moments import moments
 
 __all__ = [
     "DEFAULT_K",
@@ -62,6 +64,7 @@ FREQUENT_LG_MAX_MAP = 12
 EXACT_CATEGORY_CAPACITY = int(0.75 * 2**FREQUENT_LG_MAX_MAP)
 FORMAT_VERSION = 1
 _MAGIC = b"MSSKETCH"
+_BIG = float(np.finfo(np.float64).max)
 
 
 def kll_rank_error(k: int = DEFAULT_K) -> float:
@@ -85,7 +88,7 @@ def _none_if_nan(x: float) -> float | None:
     return None if (x is None or not math.isfinite(x)) else float(x)
 
 
-def _as_float_array(values: Any, name: str) -> np.ndarray:
+def _as_float_array(values: ArrayLike, name: str) -> np.ndarray:
     arr = epoch_seconds(np.asarray(values), name)  # datetimes: seconds, as infer_kind says
     if arr.dtype.kind in "fiub":
         return arr.astype(np.float64, copy=False)
@@ -241,7 +244,7 @@ class NumericSketch:
             self.hll = HyperLogLog()
 
     # --- building -------------------------------------------------------------------------
-    def update(self, values: Any) -> NumericSketch:
+    def update(self, values: ArrayLike) -> NumericSketch:
         """Add a batch of values in place (NaN and None count as nulls); returns ``self``."""
         arr = _as_float_array(values, self.name).ravel()
         self.n_rows += int(arr.size)
@@ -263,9 +266,8 @@ class NumericSketch:
             self.minimum = min(self.minimum, float(finite.min()))
             self.maximum = max(self.maximum, float(finite.max()))
             b_n = int(finite.size)
-            b_mean = float(finite.mean())
-            b_m2 = float(np.square(finite - b_mean).sum())
-            self._combine_moments(b_n, b_mean, b_m2)
+            b_mean, b_var = moments(finite)  # no overflow near 1.8e308
+            self._combine_moments(b_n, b_mean, b_var * b_n)
         return self
 
     def _combine_moments(self, b_n: int, b_mean: float, b_m2: float) -> None:
@@ -274,9 +276,13 @@ class NumericSketch:
             self.n_finite, self.mean, self.m2 = b_n, b_mean, b_m2
             return
         n = a_n + b_n
-        delta = b_mean - self.mean
-        self.mean = self.mean + delta * b_n / n
-        self.m2 = self.m2 + b_m2 + delta * delta * a_n * b_n / n
+        with np.errstate(over="ignore", invalid="ignore"):
+            delta = b_mean - self.mean
+            mean = self.mean + delta * b_n / n
+            if not math.isfinite(delta):  # means of opposite sign near 1.8e308
+                mean = self.mean * (a_n / n) + b_mean * (b_n / n)
+            self.mean = mean
+            self.m2 = self.m2 + b_m2 + delta * delta * a_n * b_n / n
         self.n_finite = n
 
     def merge(self, other: NumericSketch) -> NumericSketch:
@@ -328,8 +334,12 @@ class NumericSketch:
 
     @property
     def variance(self) -> float:
-        """Population variance of the finite values (``np.nanvar``); 0.0 when fewer than two."""
-        return self.m2 / self.n_finite if self.n_finite > 1 else 0.0
+        """Population variance of the finite values (``np.nanvar``); 0.0 when fewer than two;
+        the largest float when it exceeds the float64 range (as the exact profile)."""
+        if self.n_finite <= 1:
+            return 0.0
+        v = self.m2 / self.n_finite
+        return v if math.isfinite(v) else _BIG
 
     @property
     def rank_error(self) -> float:
@@ -343,6 +353,28 @@ class NumericSketch:
         """Estimated distinct non-null values (HyperLogLog, about 1% relative error)."""
         assert self.hll is not None
         return int(round(self.hll.estimate()))
+
+    # --- the ColumnSummary protocol (baseline.summary) -------------------------------------
+    @property
+    def n_valid(self) -> int:
+        return self.n_present
+
+    @property
+    def cdf_error(self) -> float:
+        return self.rank_error
+
+    #: HyperLogLog with 2**14 registers: standard error 1.04 / 128
+    distinct_error = 1.04 / 128
+    categories_error = 0
+
+    def support(self) -> np.ndarray:
+        return self.retained_items()
+
+    def distinct(self, need: float = math.inf) -> int:
+        return self.n_distinct
+
+    def categories(self) -> dict[str, int]:
+        return {}
 
     def retained_items(self) -> np.ndarray:
         """Sorted unique values the quantile sketch retains (where its CDF steps)."""
@@ -423,7 +455,7 @@ class CategoricalSketch:
         if self.cpc is None:
             self.cpc = ds.cpc_sketch(CPC_LG_K)
 
-    def update(self, values: Any) -> CategoricalSketch:
+    def update(self, values: ArrayLike) -> CategoricalSketch:
         """Add a batch of values in place (None and NaN count as nulls); returns ``self``."""
         arr = np.asarray(values, dtype=object).ravel()
         counts, n_null = category_counts(arr)  # the exact profile's labels (2.0 -> "2")
@@ -480,6 +512,38 @@ class CategoricalSketch:
         ):
             worst = max(worst, int(upper) - int(lower))
         return worst
+
+    # --- the ColumnSummary protocol (baseline.summary) -------------------------------------
+    n_inf = 0
+    mean = variance = minimum = maximum = 0.0
+    cdf_error = 0.0
+
+    @property
+    def n_valid(self) -> int:
+        return self.n_present
+
+    @property
+    def distinct_error(self) -> float:
+        return 0.0 if self.is_exact else 0.02  # CPC with lg k = 12: about 1% standard error
+
+    @property
+    def categories_error(self) -> int:
+        return self.count_error
+
+    def cdf(self, points: np.ndarray, inclusive: bool = True) -> np.ndarray:
+        return np.zeros(np.asarray(points).size)
+
+    def quantiles(self, ranks: Sequence[float]) -> np.ndarray:
+        return np.full(len(ranks), np.nan)
+
+    def support(self) -> np.ndarray:
+        return np.zeros(0)
+
+    def distinct(self, need: float = math.inf) -> int:
+        return self.n_distinct
+
+    def categories(self) -> dict[str, int]:
+        return self.counts()
 
     @property
     def is_exact(self) -> bool:

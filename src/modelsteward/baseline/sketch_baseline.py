@@ -23,20 +23,17 @@ to count its rows.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from modelsteward._params import MODE, Interval, check_param, validate_params
+from modelsteward._types import DataLike
 from modelsteward.baseline.columns import CATEGORICAL, KINDS, NUMERIC, as_columns, infer_kind
-from modelsteward.baseline.concept import ConceptReference
 from modelsteward.baseline.joint import MIN_ROWS, JointReference, RowSampler
-from modelsteward.baseline.profile import ColumnProfile
+from modelsteward.baseline.profile import SKETCH_KEY, ColumnProfile
 from modelsteward.baseline.sketch import (
     DEFAULT_K,
-    CategoricalSketch,
     ColumnSketch,
     NumericSketch,
     SketchProfile,
@@ -51,28 +48,22 @@ from modelsteward.baseline.streaming import (
     read_table,
     small_csv_table,
 )
-from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
-from modelsteward.stats.psi import N_BINS
-
-if TYPE_CHECKING:
-    from modelsteward.baseline.baseline import Baseline
+from modelsteward.baseline.summary import bin_proportions, quantile_edges
+from modelsteward.errors import BaselineError, EmptyDataError
 
 __all__ = [
     "DEFAULT_EXACT_MAX_ROWS",
     "MODES",
-    "baseline_from_profile",
     "choose_fit_mode",
     "column_profile_from_sketch",
-    "fit_sketch_baseline",
     "joint_from_sampler",
     "resolve_mode",
-    "sketch_of",
+    "sketch_profile_of",
 ]
 
 #: Above this many rows, ``mode="auto"`` profiles with sketches instead of exact values.
 DEFAULT_EXACT_MAX_ROWS = 10_000_000
 MODES = ("auto", "exact", "sketch")
-SKETCH_KEY = "sketch"
 _IN_MEMORY_BATCH = 1_000_000
 
 
@@ -94,9 +85,9 @@ def resolve_mode(mode: str, n_rows: int | None, exact_max_rows: int | None = Non
     return "sketch" if n_rows is None or n_rows > limit else "exact"
 
 
-def choose_fit_mode(data: Any, mode: str = "auto", exact_max_rows: int | None = None) -> tuple[
-    str, Any
-]:
+def choose_fit_mode(
+    data: DataLike, mode: str = "auto", exact_max_rows: int | None = None
+) -> tuple[str, DataLike]:
     """(the mode to fit in, the data to fit): a dataset source stays a source in sketch mode
     and is read into one Arrow table in exact mode; in-memory data becomes columns."""
     _check_mode(mode)
@@ -116,12 +107,10 @@ def choose_fit_mode(data: Any, mode: str = "auto", exact_max_rows: int | None = 
 def _edges_and_counts(
     sk: NumericSketch, n_bins: int
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    from modelsteward.baseline.sketch_checks import _bin_props, sketch_psi_edges
-
     if sk.n_present == 0:
         return None, None
-    edges = sketch_psi_edges(sk, n_bins)
-    props, _ = _bin_props(sk, edges)
+    edges = quantile_edges(sk, n_bins)
+    props, _ = bin_proportions(sk, edges)
     return edges, np.rint(props * sk.n_present).astype(np.int64)
 
 
@@ -158,72 +147,6 @@ def column_profile_from_sketch(sk: ColumnSketch, n_bins: int = 10) -> ColumnProf
     )
 
 
-_SKETCHES: weakref.WeakKeyDictionary[ColumnProfile, tuple[int, ColumnSketch]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def sketch_of(profile: ColumnProfile, k: int = DEFAULT_K) -> ColumnSketch:
-    """The column sketch of a profile: decoded in sketch mode, built from values in exact mode
-    (an exact profile with no more than ``k`` values gives an exact, error-free sketch).
-
-    Cached per profile object (profiles are immutable), so checking many windows against one
-    baseline decodes or builds each column's sketch once. Callers must not mutate the result.
-    """
-    hit = _SKETCHES.get(profile)
-    if hit is not None and (hit[0] == k or profile.mode == "sketch"):
-        return hit[1]
-    sketch = _build_sketch(profile, k)
-    _SKETCHES[profile] = (k, sketch)
-    return sketch
-
-
-def _build_sketch(profile: ColumnProfile, k: int) -> ColumnSketch:
-    if profile.mode == "sketch":
-        blob = profile.extra.get(SKETCH_KEY)
-        if not isinstance(blob, (bytes, bytearray)):
-            raise BaselineFormatError(
-                f"column {profile.name!r} is in sketch mode but carries no sketch; refit it"
-            )
-        return SketchProfile.from_bytes(bytes(blob)).columns[profile.name]
-    if profile.kind == CATEGORICAL:
-        cat = CategoricalSketch(name=profile.name)
-        counts = profile.category_counts or {}
-        cat.update_counts(counts.keys(), counts.values(), n_rows=profile.n_rows,
-                          n_null=profile.n_null)
-        return cat
-    values = profile.sorted_values
-    if values is None:
-        raise BaselineError(f"column {profile.name!r} has neither values nor a sketch; refit it")
-    num = NumericSketch(name=profile.name, k=k)
-    for lo in range(0, max(values.size, 1), _IN_MEMORY_BATCH):
-        num.update(values[lo : lo + _IN_MEMORY_BATCH])
-    num.n_rows += profile.n_null
-    num.n_null += profile.n_null
-    return num
-
-
-def baseline_from_profile(
-    profile: SketchProfile,
-    *,
-    n_bins: int = 10,
-    concept: ConceptReference | None = None,
-    metadata: Mapping[str, str] | None = None,
-    joint: JointReference | None = None,
-) -> Baseline:
-    """A sketch-mode :class:`Baseline` from a (merged) :class:`SketchProfile` (and, for the
-    multivariate checks, a joint reference fitted on a row sample)."""
-    from modelsteward.baseline.baseline import Baseline
-
-    if not profile.columns:
-        raise EmptyDataError("cannot fit a baseline on data without columns")
-    if profile.n_rows == 0:
-        raise EmptyDataError("cannot fit a baseline on data without rows")
-    cols = {name: column_profile_from_sketch(sk, n_bins) for name, sk in profile.columns.items()}
-    meta = {"baseline_mode": "sketch", "sketch_k": str(profile.k), **dict(metadata or {})}
-    return Baseline(columns=cols, concept=concept, metadata=meta, n_bins=int(n_bins), joint=joint)
-
-
 def joint_from_sampler(sampler: RowSampler, sample_size: int, seed: int = 0) -> JointReference:
     """The joint reference fitted on a streamed row sample (PCA on half of it, held-out
     error on the other half, the whole sample kept for the domain classifier)."""
@@ -239,26 +162,21 @@ def _kinds_of(cols: Mapping[str, np.ndarray], kinds: Mapping[str, str]) -> dict[
     return {name: kinds.get(name) or infer_kind(values) for name, values in cols.items()}
 
 
-@validate_params({"n_bins": N_BINS, "k": [Interval("int", 8, 2**20), None],
+@validate_params({"k": [Interval("int", 8, 2**20), None],
                   "batch_size": [Interval("int", 1, None)],
                   "sample_size": [Interval("int", MIN_ROWS, None)]})
-def fit_sketch_baseline(
-    data: Any,
+def sketch_profile_of(
+    data: DataLike,
     kinds: Mapping[str, str] | None = None,
     *,
-    n_bins: int = 10,
     k: int | None = None,
-    predictions: Any = None,
-    outcomes: Any = None,
-    metadata: Mapping[str, str] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     joint: bool = False,
     sample_size: int = 20_000,
-) -> Baseline:
-    """Fit a sketch-mode baseline from a dataset source or in-memory data (in batches).
-
-    ``joint=True`` also keeps a bottom-k reservoir of ``sample_size`` rows while profiling
-    and fits the :class:`JointReference` on it (memory: the sample plus one batch)."""
+) -> tuple[SketchProfile, RowSampler | None]:
+    """Profile a dataset source or in-memory data in batches into a :class:`SketchProfile`;
+    with ``joint=True`` also a bottom-k reservoir of ``sample_size`` rows (memory: the
+    sample plus one batch)."""
     kinds = dict(kinds or {})
     for name, kind in kinds.items():
         if kind not in KINDS:
@@ -270,31 +188,23 @@ def fit_sketch_baseline(
             schema_kinds = infer_kinds(dataset_schema(data, kinds))
             sampler = RowSampler({n: kinds.get(n) or schema_kinds[n] for n in schema_kinds},
                                  sample_size)
-        profile = profile_dataset(data, kinds, k=k, batch_size=batch_size, sampler=sampler)
-    else:
-        cols = data if isinstance(data, dict) else as_columns(data)
-        if not cols:
-            raise EmptyDataError("cannot fit a baseline on data without columns")
-        unknown = sorted(set(kinds) - set(cols))
-        if unknown:
-            raise BaselineError(
-                f"kinds names columns that are not in the data: {unknown}; "
-                f"the columns are {list(cols)[:20]}"
-            )
-        resolved = _kinds_of(cols, kinds)
-        profile = SketchProfile.empty(resolved, k=k)
-        sampler = RowSampler(resolved, sample_size) if joint else None
-        n = max(int(v.shape[0]) for v in cols.values())
-        for lo in range(0, n, _IN_MEMORY_BATCH):
-            batch = {name: v[lo : lo + _IN_MEMORY_BATCH] for name, v in cols.items()}
-            profile.update(batch)
-            if sampler is not None:
-                sampler.update(batch)
-    concept = None
-    if predictions is not None or outcomes is not None:
-        if predictions is None or outcomes is None:
-            raise BaselineError("pass both predictions and outcomes, or neither")
-        concept = ConceptReference.fit(predictions, outcomes)
-    joint_ref = None if sampler is None else joint_from_sampler(sampler, sample_size)
-    return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata,
-                                 joint=joint_ref)
+        return profile_dataset(data, kinds, k=k, batch_size=batch_size, sampler=sampler), sampler
+    cols = data if isinstance(data, dict) else as_columns(data)
+    if not cols:
+        raise EmptyDataError("cannot fit a baseline on data without columns")
+    unknown = sorted(set(kinds) - set(cols))
+    if unknown:
+        raise BaselineError(
+            f"kinds names columns that are not in the data: {unknown}; "
+            f"the columns are {list(cols)[:20]}"
+        )
+    resolved = _kinds_of(cols, kinds)
+    profile = SketchProfile.empty(resolved, k=k)
+    sampler = RowSampler(resolved, sample_size) if joint else None
+    n = max(int(v.shape[0]) for v in cols.values())
+    for lo in range(0, n, _IN_MEMORY_BATCH):
+        batch = {name: v[lo : lo + _IN_MEMORY_BATCH] for name, v in cols.items()}
+        profile.update(batch)
+        if sampler is not None:
+            sampler.update(batch)
+    return profile, sampler

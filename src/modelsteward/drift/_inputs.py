@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
+from modelsteward._types import DataLike
 from modelsteward.baseline import Baseline, as_columns
-from modelsteward.baseline.columns import category_counts, numeric_values
-from modelsteward.baseline.profile import ColumnProfile
-from modelsteward.errors import BaselineError, DataError, EmptyDataError
+from modelsteward.baseline.columns import numeric_values
+from modelsteward.errors import DataError, EmptyDataError
 
 __all__ = [
     "as_baseline",
-    "current_categories",
     "current_columns",
     "map_columns",
     "sorted_valid",
@@ -37,14 +36,14 @@ def map_columns(fn: Callable[[str], T], names: list[str], total: int) -> list[T]
         return list(pool.map(fn, names))
 
 
-def as_baseline(reference: Any) -> Baseline:
+def as_baseline(reference: Baseline | DataLike) -> Baseline:
     """A Baseline as given, or one fitted from raw reference data."""
     if isinstance(reference, Baseline):
         return reference
     return Baseline.fit(reference)
 
 
-def current_columns(current: Any) -> dict[str, np.ndarray]:
+def current_columns(current: DataLike) -> dict[str, np.ndarray]:
     """The current window as columns; an empty window (no rows at all) is an error."""
     if isinstance(current, Baseline):
         raise DataError(
@@ -65,17 +64,3 @@ def sorted_valid(name: str, values: np.ndarray) -> np.ndarray:
     if x.size and x[-1] != x[-1]:
         x = x[: int(np.searchsorted(x, np.nan, side="left"))]
     return x
-
-
-def current_categories(values: np.ndarray) -> tuple[dict[str, int], int]:
-    """(category counts, null count) of a current column read as categorical."""
-    return category_counts(values)
-
-
-def require_exact(profile: ColumnProfile) -> np.ndarray:
-    if profile.sorted_values is None:
-        raise BaselineError(
-            f"column {profile.name!r} has a {profile.mode!r} profile without sorted values; "
-            "the exact detectors need an exact-mode baseline (Baseline.fit)"
-        )
-    return profile.sorted_values

@@ -36,9 +36,6 @@ Two more rules:
 
 from __future__ import annotations
 
-import weakref
-from typing import Any
-
 import numpy as np
 from scipy import special
 
@@ -50,14 +47,14 @@ from modelsteward._params import (
     Interval,
     validate_params,
 )
-from modelsteward.baseline.columns import CATEGORICAL, numeric_values
-from modelsteward.baseline.profile import ColumnProfile, moments
-from modelsteward.drift._inputs import (
-    as_baseline,
-    current_categories,
-    current_columns,
-    map_columns,
-)
+from modelsteward._types import DataLike
+from modelsteward.baseline.baseline import Baseline
+from modelsteward.baseline.columns import CATEGORICAL
+from modelsteward.baseline.profile import ColumnProfile
+from modelsteward.baseline.sketch import SketchProfile
+from modelsteward.baseline.summary import ColumnSummary
+from modelsteward.drift._inputs import as_baseline, map_columns
+from modelsteward.drift.data_drift import current_summary, summaries
 from modelsteward.drift.results import DegradationAlert
 
 __all__ = ["detect_feature_degradation", "expected_distinct"]
@@ -104,60 +101,6 @@ def expected_distinct(
     return float(np.sum(mult * p_seen))
 
 
-def count_distinct_at_least(
-    values: np.ndarray, need: float, central: tuple[float, float] | None = None
-) -> int:
-    """The number of distinct values, or a lower bound of it that already reaches ``need``.
-
-    Lower bound first, without sorting: values mapped monotonically onto up to 4M
-    equal-width cells over ``central`` (e.g. the reference's 0.1%-99.9% range; values outside
-    go to the end cells); equal values share a cell, so occupied cells never exceed distinct
-    values. Only when that bound falls short are the values sorted and counted exactly.
-    """
-    n = int(values.shape[0])
-    if n == 0:
-        return 0
-    if n > 50_000 and need > 1:
-        with np.errstate(invalid="ignore", over="ignore"):
-            lo, hi = central if central else (float(np.min(values)), float(np.max(values)))
-            if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
-                cells = int(min(1 << 22, 4 * n))
-                scale = (cells - 3) / (hi - lo)
-                if np.isfinite(scale):
-                    t = values - lo
-                    t *= scale
-                    np.clip(t, -1.0, cells - 2.0, out=t)  # NaN/inf never reach here
-                    t += 1.0
-                    seen = np.zeros(cells, dtype=bool)
-                    seen[t.astype(np.int64)] = True
-                    lower = int(np.count_nonzero(seen))
-                    if lower >= need:
-                        return lower
-    full = np.sort(values)
-    return int(np.count_nonzero(full[1:] != full[:-1])) + 1
-
-
-_MULTIPLICITY_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _multiplicities(profile: ColumnProfile) -> tuple[np.ndarray, np.ndarray] | None:
-    """(distinct counts c, how many reference values occur c times), cached per profile."""
-    key = id(profile)
-    cached = _MULTIPLICITY_CACHE.get(key)
-    if cached is not None:
-        return cached
-    if profile.kind != CATEGORICAL and profile.n_distinct == profile.n_valid:
-        uniq, mult = np.array([1]), np.array([profile.n_distinct])  # all values distinct
-    else:
-        counts = profile.value_counts()
-        if counts is None:
-            return None
-        uniq, mult = np.unique(counts[counts > 0], return_counts=True)
-    _MULTIPLICITY_CACHE[key] = (uniq, mult)
-    weakref.finalize(profile, _MULTIPLICITY_CACHE.pop, key, None)
-    return uniq, mult
-
-
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -174,8 +117,8 @@ def _fmt(x: float) -> str:
     }
 )
 def detect_feature_degradation(
-    reference: Any,
-    current: Any,
+    reference: Baseline | DataLike,
+    current: DataLike | SketchProfile,
     null_rate_threshold: float = 0.05,
     variance_ratio_threshold: float = 0.1,
     cardinality_ratio_threshold: float = 0.3,
@@ -190,35 +133,20 @@ def detect_feature_degradation(
     ``reference`` is a Baseline or raw data; ``current`` raw data (dict of arrays, pandas,
     polars, pyarrow). See the module docstring for the exact rules. ``current`` may also be
     a ``SketchProfile`` or Parquet/CSV files; ``mode`` picks exact or sketch checking as in
-    :func:`~modelsteward.drift.detect_data_drift` (same rules, from the sketches' counts).
+    :func:`~modelsteward.drift.detect_data_drift` (the same rules, read from the sketches:
+    distinct counts are estimates and the out-of-range share is flagged only when it exceeds
+    the bar by more than its rank error).
     Thresholds of shares (null rate, out of range, unseen categories) are real numbers in
     [0, 1], the ratio thresholds finite reals >= 0; anything else (a bool, a string, NaN) is
     an :class:`~modelsteward.errors.InvalidParameterError`.
     """
     baseline = as_baseline(reference)
-    from modelsteward.baseline import sketch_checks as _sketch
-
-    chosen, current = _sketch.choose_check_mode(baseline, current, mode, exact_max_rows)
-    if chosen == "sketch":
-        return [
-            DegradationAlert(**a)
-            for a in _sketch.degradation_records(
-                baseline,
-                _sketch.current_profile(current, baseline),
-                null_rate_threshold=null_rate_threshold,
-                variance_ratio_threshold=variance_ratio_threshold,
-                cardinality_ratio_threshold=cardinality_ratio_threshold,
-                out_of_range_threshold=out_of_range_threshold,
-                unseen_category_threshold=unseen_category_threshold,
-                expected_distinct=expected_distinct,
-            )
-        ]
-    cols = current_columns(current)
+    _, pairs, total = summaries(baseline, current, mode, exact_max_rows, for_drift=False)
 
     def check(name: str) -> list[DegradationAlert]:
         profile = baseline.columns[name]
-        values = cols.get(name)
-        if values is None:
+        cur = pairs[name][1]
+        if cur is None:
             return [
                 DegradationAlert(
                     feature=name,
@@ -230,11 +158,11 @@ def detect_feature_degradation(
                     "the upstream pipeline or feature store for a renamed or dropped column.",
                 )
             ]
-        if values.shape[0] == 0:
-            return []
-        return _column_alerts(
+        if isinstance(cur, np.ndarray):
+            cur = current_summary(profile, cur)
+        return column_alerts(
             profile,
-            values,
+            cur,
             null_rate_threshold,
             variance_ratio_threshold,
             cardinality_ratio_threshold,
@@ -242,157 +170,96 @@ def detect_feature_degradation(
             unseen_category_threshold,
         )
 
-    names = baseline.feature_names
-    total = sum(int(cols[n].shape[0]) for n in names if n in cols)
     alerts: list[DegradationAlert] = []
-    for found in map_columns(check, names, total):
+    for found in map_columns(check, baseline.feature_names, total):
         alerts.extend(found)
     return alerts
 
 
-def _column_alerts(
+def column_alerts(
     profile: ColumnProfile,
-    values: np.ndarray,
-    null_rate_threshold: float,
-    variance_ratio_threshold: float,
-    cardinality_ratio_threshold: float,
-    out_of_range_threshold: float,
-    unseen_category_threshold: float,
+    cur: ColumnSummary,
+    null_rate_threshold: float = 0.05,
+    variance_ratio_threshold: float = 0.1,
+    cardinality_ratio_threshold: float = 0.3,
+    out_of_range_threshold: float = 0.01,
+    unseen_category_threshold: float = 0.01,
 ) -> list[DegradationAlert]:
-    name = profile.name
-    n_rows = int(values.shape[0])
+    """The five column rules of one present feature (module docstring), read from a current
+    summary: exact values or sketches, whose stated errors make the rules conservative."""
+    name, n_rows, n_valid = profile.name, cur.n_rows, cur.n_valid
     out: list[DegradationAlert] = []
-    valid: np.ndarray | None = None  # numeric: the non-null values, unsorted
-    finite: np.ndarray | None = None
-    cur_counts: dict[str, int] | None = None
-    if profile.kind == CATEGORICAL:
-        cur_counts, n_null = current_categories(values)
-        n_valid = n_rows - n_null
-    else:
-        x = numeric_values(name, values)
-        nan = np.isnan(x)
-        n_null = int(np.count_nonzero(nan))
-        valid = x if n_null == 0 else x[~nan]
-        n_valid = int(valid.shape[0])
-        with np.errstate(over="ignore", invalid="ignore"):
-            all_finite = bool(np.isfinite(np.sum(valid)))
-        finite = valid if all_finite else valid[np.isfinite(valid)]
 
+    def add(alert_type: str, current: float, baseline: float, threshold: float,
+            message: str) -> None:
+        out.append(DegradationAlert(feature=name, alert_type=alert_type, current_value=current,
+                                    baseline_value=baseline, threshold=threshold,
+                                    message=message))
+
+    if n_rows == 0:
+        return out
     # 1. null rate spike
-    ref_rate = profile.null_rate
-    cur_rate = n_null / n_rows
+    ref_rate, cur_rate = profile.null_rate, cur.n_null / n_rows
     if cur_rate > null_rate_threshold and cur_rate > ref_rate * 3:
-        out.append(
-            DegradationAlert(
-                feature=name,
-                alert_type="null_rate",
-                current_value=cur_rate,
-                baseline_value=ref_rate,
-                threshold=null_rate_threshold,
-                message=f"Null rate for '{name}' jumped from {ref_rate:.1%} to {cur_rate:.1%} "
-                f"(threshold {null_rate_threshold:.1%} and 3x the training rate); inspect the "
-                "upstream pipeline or the API that fills this feature.",
-            )
-        )
+        add("null_rate", cur_rate, ref_rate, null_rate_threshold,
+            f"Null rate for '{name}' jumped from {ref_rate:.1%} to {cur_rate:.1%} (threshold "
+            f"{null_rate_threshold:.1%} and 3x the training rate); inspect the upstream "
+            "pipeline or the API that fills this feature.")
     if n_valid == 0:
         return out  # nothing else can be measured on an all-null column
-
-    # 2. variance collapse (numeric)
-    if finite is not None and profile.variance > 0:
-        if finite.size:
-            cur_var = moments(finite)[1]
-            ratio = cur_var / profile.variance
-            if ratio < variance_ratio_threshold:
-                out.append(
-                    DegradationAlert(
-                        feature=name,
-                        alert_type="low_variance",
-                        current_value=cur_var,
-                        baseline_value=profile.variance,
-                        threshold=variance_ratio_threshold,
-                        message=f"Variance of '{name}' collapsed to {ratio:.1%} of training "
-                        f"variance (threshold {variance_ratio_threshold:.1%}); the feature may be "
-                        "constant or defaulted - inspect the upstream pipeline.",
-                    )
-                )
-
+    numeric = profile.kind != CATEGORICAL
+    # 2. variance collapse (numeric; population variances over the finite values)
+    if numeric and profile.variance > 0 and n_valid > cur.n_inf:
+        ratio = cur.variance / profile.variance
+        if ratio < variance_ratio_threshold:
+            add("low_variance", cur.variance, profile.variance, variance_ratio_threshold,
+                f"Variance of '{name}' collapsed to {ratio:.1%} of training variance "
+                f"(threshold {variance_ratio_threshold:.1%}); the feature may be constant or "
+                "defaulted - inspect the upstream pipeline.")
     # 3. cardinality collapse
     if profile.n_distinct > MIN_REFERENCE_DISTINCT:
-        found = _multiplicities(profile)
+        found = profile.multiplicities()
         if found is None:  # a profile without value counts: assume equal frequencies
             per = max(profile.n_valid // max(profile.n_distinct, 1), 1)
             found = (np.array([per]), np.array([profile.n_distinct]))
         expected = expected_distinct(found[0], n_valid, found[1])
-        need = cardinality_ratio_threshold * expected
-        if cur_counts is not None:
-            cur_distinct = len(cur_counts)
-        else:
-            assert finite is not None and valid is not None
-            central = None
-            ref_sorted = profile.sorted_values
-            if ref_sorted is not None and ref_sorted.size > 1000:
-                k = ref_sorted.size // 1000
-                central = (float(ref_sorted[k]), float(ref_sorted[-1 - k]))
-            cur_distinct = count_distinct_at_least(finite, need, central)
-            if finite.shape[0] != valid.shape[0]:  # +inf and -inf are values too
-                cur_distinct += int(np.isposinf(valid).any()) + int(np.isneginf(valid).any())
-        if expected > 0:
-            ratio = cur_distinct / expected
-            if ratio < cardinality_ratio_threshold:
-                out.append(
-                    DegradationAlert(
-                        feature=name,
-                        alert_type="cardinality_collapse",
-                        current_value=float(cur_distinct),
-                        baseline_value=expected,
-                        threshold=cardinality_ratio_threshold,
-                        message=f"Unique values for '{name}' dropped to {cur_distinct}, "
-                        f"{ratio:.1%} of the {_fmt(expected)} expected in {n_valid} rows drawn "
-                        f"from training ({profile.n_distinct} distinct in training; threshold "
-                        f"{cardinality_ratio_threshold:.1%}); check for a default value, "
-                        "truncation or a broken join upstream.",
-                    )
-                )
-
+        distinct = cur.distinct(cardinality_ratio_threshold * expected)
+        if expected > 0 and distinct / expected < cardinality_ratio_threshold:
+            about = "about " if cur.distinct_error else ""
+            add("cardinality_collapse", float(distinct), expected, cardinality_ratio_threshold,
+                f"Unique values for '{name}' dropped to {about}{distinct}, "
+                f"{distinct / expected:.1%} of the {_fmt(expected)} expected in {n_valid} rows "
+                f"drawn from training ({profile.n_distinct} distinct in training; threshold "
+                f"{cardinality_ratio_threshold:.1%}); check for a default value, truncation "
+                "or a broken join upstream.")
     # 4. unseen categories / out of range
-    if cur_counts is not None:
-        ref_keys = profile.category_counts or {}
-        unseen = {k: v for k, v in cur_counts.items() if k not in ref_keys}
+    if not numeric:
+        ref_keys = profile.categories()
+        unseen = {k: v for k, v in cur.categories().items() if k not in ref_keys}
         share = sum(unseen.values()) / n_valid
         if share > unseen_category_threshold:
-            top = sorted(unseen, key=lambda k: -unseen[k])[:5]
-            out.append(
-                DegradationAlert(
-                    feature=name,
-                    alert_type="unseen_categories",
-                    current_value=share,
-                    baseline_value=0.0,
-                    threshold=unseen_category_threshold,
-                    message=f"{share:.1%} of '{name}' values are categories never seen in "
-                    f"training ({len(unseen)} new, e.g. {', '.join(repr(k) for k in top)}; "
-                    f"threshold {unseen_category_threshold:.1%}); check the upstream encoding, "
-                    "map the new values, or retrain with them.",
-                )
-            )
-    elif valid is not None and finite is not None and profile.n_valid > 0:
+            top = ", ".join(repr(k) for k in sorted(unseen, key=lambda k: -unseen[k])[:5])
+            add("unseen_categories", share, 0.0, unseen_category_threshold,
+                f"{share:.1%} of '{name}' values are categories never seen in training "
+                f"({len(unseen)} new, e.g. {top}; threshold {unseen_category_threshold:.1%}); "
+                "check the upstream encoding, map the new values, or retrain with them.")
+    elif profile.n_valid > 0:
         lo, hi = profile.minimum, profile.maximum
-        # the reference itself held infinities: only the finite range matters
-        inside = finite if profile.n_inf else valid
-        below = int(np.count_nonzero(inside < lo))
-        above = int(np.count_nonzero(inside > hi))
-        share = (below + above) / n_valid
+        below_share = float(cur.cdf(np.array([lo]), inclusive=False)[0])
+        above_share = 1.0 - float(cur.cdf(np.array([hi]), inclusive=True)[0])
+        err = 2.0 * cur.cdf_error
+        n_inf = cur.n_inf if profile.n_inf else 0  # reference infinities: finite range only
+        below, above = round(below_share * n_valid), round(above_share * n_valid)
+        if err:
+            share = max(max(below_share, 0.0) + max(above_share, 0.0) - n_inf / n_valid, 0.0)
+            how = f"sketch estimate, error {err:.2%}"
+        else:  # exact: shares of whole counts
+            share = max(below + above - n_inf, 0) / n_valid
+            how = f"{below} below, {above} above" if not n_inf else f"{below + above - n_inf}"
         bar = max(out_of_range_threshold, 4.0 / (profile.n_valid + 1))
-        if share > bar:
-            out.append(
-                DegradationAlert(
-                    feature=name,
-                    alert_type="out_of_range",
-                    current_value=share,
-                    baseline_value=0.0,
-                    threshold=bar,
-                    message=f"{share:.1%} of '{name}' values fall outside the training range "
-                    f"[{_fmt(lo)}, {_fmt(hi)}] ({below} below, {above} above; threshold "
-                    f"{bar:.1%}); check units, encoding or a sentinel value upstream.",
-                )
-            )
+        if share - err > bar:
+            add("out_of_range", share, 0.0, bar,
+                f"{'About ' if err else ''}{share:.1%} of '{name}' values fall outside the "
+                f"training range [{_fmt(lo)}, {_fmt(hi)}] ({how}; threshold {bar:.1%}); check "
+                "units, encoding or a sentinel value upstream.")
     return out

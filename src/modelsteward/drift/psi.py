@@ -11,14 +11,13 @@ True
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from modelsteward._params import validate_params
-from modelsteward.baseline.columns import CATEGORICAL, epoch_seconds, infer_kind
+from modelsteward.baseline.columns import CATEGORICAL, category_counts, epoch_seconds, infer_kind
 from modelsteward.baseline.profile import ColumnProfile
-from modelsteward.drift._inputs import current_categories, sorted_valid
+from modelsteward.drift._inputs import sorted_valid
 from modelsteward.errors import EmptyDataError
 from modelsteward.stats.psi import (
     EPS,
@@ -34,7 +33,9 @@ __all__ = ["compute_psi"]
 
 
 @validate_params({"n_bins": N_BINS, "eps": EPS})
-def compute_psi(reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-4) -> float:
+def compute_psi(
+    reference: ColumnProfile | ArrayLike, current: ArrayLike, n_bins: int = 10, eps: float = 1e-4
+) -> float:
     """Population Stability Index of ``current`` against ``reference``.
 
     Numeric arrays: bins at the reference's quantiles (``n_bins``, outer edges at +/-inf,
@@ -61,8 +62,8 @@ def compute_psi(reference: Any, current: Any, n_bins: int = 10, eps: float = 1e-
         if isinstance(reference, ColumnProfile):
             ref_counts = reference.category_counts or {}
         else:
-            ref_counts, _ = current_categories(reference)
-        cur_counts, _ = current_categories(cur)
+            ref_counts, _ = category_counts(reference)
+        cur_counts, _ = category_counts(cur)
         return categorical_psi(ref_counts, cur_counts, eps)
     if isinstance(reference, ColumnProfile):
         if reference.sorted_values is None:

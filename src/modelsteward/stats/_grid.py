@@ -17,13 +17,13 @@ sample sits in open cells, the caller sorts everything instead.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ReferenceGrid", "grid_for", "extremes_and_counts"]
+from modelsteward.stats.ks import dense_extremes
+
+__all__ = ["ReferenceGrid", "build_grid", "extremes_and_counts"]
 
 CELLS = 1 << 16
 _TAIL = 1e-4
@@ -174,24 +174,6 @@ def _cell_starts(grid: ReferenceGrid, ref_sorted: np.ndarray) -> np.ndarray:
     return np.searchsorted(ids, np.arange(m + 3), side="left").astype(np.int64)
 
 
-_CACHE: dict[int, ReferenceGrid | None] = {}
-_LOCK = threading.Lock()
-
-
-def grid_for(ref_sorted: np.ndarray) -> ReferenceGrid | None:
-    """The grid of this reference array, built once and kept while the array lives."""
-    key = id(ref_sorted)
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    grid = build_grid(ref_sorted)
-    with _LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = grid
-            weakref.finalize(ref_sorted, _CACHE.pop, key, None)
-    return grid
-
-
 def extremes_and_counts(
     grid: ReferenceGrid,
     ref: np.ndarray,
@@ -211,8 +193,6 @@ def extremes_and_counts(
     values below the reference minimum come before it and ``total`` counts the whole sample
     (used by :func:`_split_out_of_range`); ``n_valid`` and the edge counts stay local.
     """
-    from modelsteward.stats.ks import _dense_extremes
-
     m = grid.cells
     n1 = int(ref.shape[0])
     ids = grid.map(cur)
@@ -267,7 +247,7 @@ def extremes_and_counts(
     pos = c_before[sub_ids] + (np.arange(vals.size) - first) + offset
     plus, minus = plus_lb, minus_lb
     if vals.size:
-        p2, m2 = _dense_extremes(ref, vals, pos, n1, tot)
+        p2, m2 = dense_extremes(ref, vals, pos, n1, tot)
         plus, minus = max(plus, p2), max(minus, m2)
     below = np.empty(edges.size, dtype=np.int64)
     for i, (e, cell) in enumerate(zip(edges.tolist(), edge_cells.tolist(), strict=True)):

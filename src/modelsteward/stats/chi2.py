@@ -50,7 +50,13 @@ from scipy import special, stats
 
 from modelsteward.errors import DataError, EmptyDataError
 
-__all__ = ["RARE_TOTAL", "chi2_homogeneity", "new_category_pvalue", "pooled_table"]
+__all__ = [
+    "RARE_TOTAL",
+    "chi2_homogeneity",
+    "cramers_v",
+    "new_category_pvalue",
+    "pooled_table",
+]
 
 #: reference categories whose smaller expected count is under this leave the table
 RARE_TOTAL = 5.0
@@ -144,3 +150,15 @@ def chi2_homogeneity(
     p_known = _pearson(table[:, :-1])[1]  # the last column holds the new categories
     p_new = new_category_pvalue(ref_counts, cur_counts)
     return stat, float(min(1.0, 2.0 * min(p_known, p_new)))
+
+
+def cramers_v(statistic: float, n: int, n_categories: int) -> float:
+    """Cramer's V of a 2 x K chi-square statistic over ``n`` values: ``sqrt(stat / n)``
+    (``min(2, K) - 1 = 1``), capped at 1; 0 with fewer than two categories.
+
+        >>> cramers_v(38.0952, 200, 2) > 0.43
+        True
+    """
+    if n_categories < 2 or n <= 0:
+        return 0.0
+    return float(min(np.sqrt(max(statistic, 0.0) / n), 1.0))

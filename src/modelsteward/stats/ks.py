@@ -28,21 +28,24 @@ import math
 import warnings
 
 import numpy as np
+from scipy import optimize, special
+from scipy import stats as _st
 
-from modelsteward._params import Interval, validate_params
-from modelsteward.errors import EmptyDataError
+from modelsteward._params import P_THRESHOLD, Interval, validate_params
+from modelsteward.errors import ColumnTypeError, DataError, EmptyDataError
 from modelsteward.stats._kolmogorov import kstwo_sf
 
-__all__ = ["ks_2samp_sorted", "ks_from_sorted", "ks_pvalue"]
+__all__ = [
+    "dense_extremes",
+    "ks_2samp_sorted",
+    "ks_critical_value",
+    "ks_from_sorted",
+    "ks_pvalue",
+    "ks_pvalue_asymptotic",
+]
 
 #: scipy's switch: ``method='auto'`` is exact when both sizes are at most this.
 MAX_EXACT_N = 10_000
-
-try:  # scipy's own exact path (BSD); the public function is the fallback
-    from scipy.stats._stats_py import _attempt_exact_2kssamp as _scipy_exact
-except ImportError:  # pragma: no cover - a future scipy that renamed its helper
-    _scipy_exact = None
-
 
 def _drop_nan_sorted(values_sorted: np.ndarray) -> np.ndarray:
     """A sorted float array without its trailing NaN (NaN sorts last in numpy)."""
@@ -55,15 +58,11 @@ def _drop_nan_sorted(values_sorted: np.ndarray) -> np.ndarray:
 def _as_float_1d(values: np.ndarray, what: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1:
-        from modelsteward.errors import ColumnTypeError
-
         raise ColumnTypeError(f"{what} must be one-dimensional, got shape {arr.shape}")
     if arr.dtype != np.float64:
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            from modelsteward.errors import ColumnTypeError
-
             raise ColumnTypeError(
                 f"{what} holds values that are not numbers ({exc}); "
                 "declare the column categorical or clean it"
@@ -91,8 +90,6 @@ def ks_2samp_sorted(reference_sorted: np.ndarray, current: np.ndarray) -> tuple[
             "has none (drop the feature or fix the upstream data)"
         )
     if ref.shape[0] > 1 and not bool(np.all(ref[1:] >= ref[:-1])):  # one vectorised pass
-        from modelsteward.errors import DataError
-
         raise DataError("reference_sorted is not sorted ascending; pass np.sort(reference)")
     return ks_from_sorted(ref, cur)
 
@@ -117,7 +114,7 @@ def ks_from_extremes(plus: int, minus: int, n1: int, n2: int) -> tuple[float, fl
     return ks_pvalue(min(d, 1.0), n1, n2)
 
 
-def _dense_extremes(
+def dense_extremes(
     ref: np.ndarray, values: np.ndarray, positions: np.ndarray, n1: int, n2: int
 ) -> tuple[int, int]:
     """Integer-scaled one-sided extremes at the given positions of the sorted current sample.
@@ -157,9 +154,9 @@ def _extremes(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
     n1 = int(ref.shape[0])
     n2 = int(cur.shape[0])
     if n2 <= 8 * _BLOCK:
-        return _dense_extremes(ref, cur, np.arange(n2), n1, n2)
+        return dense_extremes(ref, cur, np.arange(n2), n1, n2)
     starts = np.arange(0, n2, _BLOCK, dtype=np.int64)
-    plus, minus = _dense_extremes(ref, cur[starts], starts, n1, n2)
+    plus, minus = dense_extremes(ref, cur[starts], starts, n1, n2)
     left_s = np.searchsorted(ref, cur[starts], side="left")
     right_s = np.searchsorted(ref, cur[starts], side="right")
     left_next = np.append(left_s[1:], n1)
@@ -171,9 +168,39 @@ def _extremes(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
         pos = (starts[open_blocks, None] + np.arange(_BLOCK, dtype=np.int64)).ravel()
         if pos[-1] >= n2:
             pos = pos[pos < n2]
-        p2, m2 = _dense_extremes(ref, cur[pos], pos, n1, n2)
+        p2, m2 = dense_extremes(ref, cur[pos], pos, n1, n2)
         plus, minus = max(plus, p2), max(minus, m2)
     return plus, minus
+
+
+def _exact_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
+    """scipy's exact two-sample result for distance ``d`` through its public ``ks_2samp``.
+
+    scipy rounds ``d`` to the lattice ``h / lcm(n1, n2)`` and reports ``P(D >= h / lcm)``,
+    which depends only on ``(h, n1, n2)``. Two two-valued samples realise a distance: ``i``
+    of the ``n1`` reference values and ``j`` of the ``n2`` current values at 0, the rest at
+    1, give ``D = (i n2 - j n1) / (n1 n2)``. The smallest such ``D >= h / lcm`` has the same
+    tail probability (D takes no value in between), so scipy's p-value for those samples is
+    the p-value of ``d``.
+    """
+    g = math.gcd(n1, n2)
+    lcm = n1 // g * n2
+    h = int(round(d * lcm))
+    if h == 0:
+        return 0.0, 1.0
+    target = h * g  # in units of 1 / (n1 n2)
+    i = np.arange(n1 + 1, dtype=np.int64)
+    j = np.minimum((i * n2 - target) // n1, n2)  # the most current values at 0 keeping >= h
+    reach = np.where(j >= 0, i * n2 - j * n1, np.iinfo(np.int64).max)
+    best = int(np.argmin(reach))
+    ii, jj = best, int(j[best])
+    a = np.repeat([0.0, 1.0], [ii, n1 - ii])
+    b = np.repeat([0.0, 1.0], [jj, n2 - jj])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy's own fallback to the asymptotic form
+        res = _st.ks_2samp(a, b, method="auto")
+    exact = int(reach[best]) == target
+    return (float(res.statistic) if exact else h * 1.0 / lcm), float(np.clip(res.pvalue, 0, 1))
 
 
 @validate_params(
@@ -183,23 +210,68 @@ def _extremes(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
 def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     """(statistic, p-value) as ``scipy.stats.ks_2samp(method='auto')`` reports them.
 
-    In the exact branch scipy rounds the statistic to the lattice ``h / lcm(n1, n2)``;
-    so does this function.
+    Exact distribution (scipy's, through its public API) when both sizes are at most
+    :data:`MAX_EXACT_N`, where scipy rounds the statistic to the lattice ``h / lcm(n1, n2)``
+    and so does this function; else :func:`ks_pvalue_asymptotic`.
+
+        >>> ks_pvalue(1.0, 5, 5)
+        (1.0, 0.007936507936507936)
     """
     if max(n1, n2) <= MAX_EXACT_N:
-        g = math.gcd(n1, n2)
-        if _scipy_exact is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                success, d_exact, prob = _scipy_exact(n1, n2, g, d, "two-sided")
-            if success:
-                return float(d_exact), float(np.clip(prob, 0.0, 1.0))
-        else:  # pragma: no cover
-            lcm = (n1 // g) * n2
-            d = round(d * lcm) / lcm
-    m, n = sorted([float(n1), float(n2)], reverse=True)
-    en = m * n / (m + n)
-    prob = kstwo_sf(float(d), int(np.round(en)))
-    if not prob == prob:  # pragma: no cover - kstwo never returns NaN for 0 <= d <= 1
-        prob = 0.0 if d > 0 else 1.0
-    return float(d), float(min(max(prob, 0.0), 1.0))
+        return _exact_pvalue(float(d), int(n1), int(n2))
+    return float(d), ks_pvalue_asymptotic(d, n1, n2)
+
+
+def _effective_n(n_ref: int, n_cur: int) -> int:
+    m, n = sorted([float(n_ref), float(n_cur)], reverse=True)
+    return max(int(np.round(m * n / (m + n))), 1) if m + n > 0 else 1
+
+
+@validate_params(
+    {"d": [Interval("real")], "n_ref": [Interval("int", 0, None)],
+     "n_cur": [Interval("int", 0, None)]}
+)
+def ks_pvalue_asymptotic(d: float, n_ref: int, n_cur: int) -> float:
+    """Two-sided KS p-value of distance ``d``: scipy's ``method='asymp'``, i.e. the one-sample
+    Kolmogorov distribution ``kstwo.sf(d, round(n m / (n + m)))`` (fast for large sizes, see
+    :mod:`modelsteward.stats._kolmogorov`). 1.0 when either side is empty.
+
+    >>> ks_pvalue_asymptotic(0.0, 100, 100)
+    1.0
+    """
+    if n_ref <= 0 or n_cur <= 0:
+        return 1.0
+    d = min(max(float(d), 0.0), 1.0)
+    p = kstwo_sf(d, _effective_n(n_ref, n_cur))
+    if not p == p:  # pragma: no cover - kstwo never returns NaN for 0 <= d <= 1
+        p = 0.0 if d > 0 else 1.0
+    return float(min(max(p, 0.0), 1.0))
+
+
+@validate_params(
+    {"p_threshold": P_THRESHOLD, "n_ref": [Interval("int", 0, None)],
+     "n_cur": [Interval("int", 0, None)]}
+)
+def ks_critical_value(p_threshold: float, n_ref: int, n_cur: int) -> float:
+    """Smallest KS distance whose asymptotic p-value falls below ``p_threshold``: the root of
+    :func:`ks_pvalue_asymptotic` (the one Kolmogorov implementation), started from the
+    Kolmogorov limit with Stephens' correction.
+
+    >>> round(ks_critical_value(0.01, 1_000_000, 1_000_000), 5)
+    0.0023
+    """
+    en = _effective_n(n_ref, n_cur)
+    root = math.sqrt(en)
+    guess = float(special.kolmogi(p_threshold)) / (root + 0.12 + 0.11 / root)
+    lo, hi = min(guess * 0.9, 1.0), min(guess * 1.1, 1.0)
+
+    def gap(x: float) -> float:
+        return kstwo_sf(x, en) - p_threshold
+
+    if gap(hi) > 0:
+        hi = 1.0
+    if gap(lo) < 0:
+        lo = 0.0
+    if gap(hi) > 0:
+        return 1.0
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12))

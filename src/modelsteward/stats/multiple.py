@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
 from modelsteward.errors import DataError
 
@@ -31,14 +32,8 @@ def bonferroni(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (step-up, monotone, capped at 1), input order."""
+    """Benjamini-Hochberg adjusted p-values in input order (scipy's false_discovery_control)."""
     p = _check(p_values)
-    m = p.size
-    if m == 0:
+    if p.size == 0:
         return p
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * m / np.arange(1, m + 1)
-    adjusted_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted_sorted, 1.0)
-    return out
+    return np.asarray(stats.false_discovery_control(p, method="bh"), dtype=np.float64)

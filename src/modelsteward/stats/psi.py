@@ -28,7 +28,14 @@ import numpy as np
 from modelsteward._params import MAX_BINS, Interval, validate_params
 from modelsteward.errors import DataError, EmptyDataError
 
-__all__ = ["categorical_psi", "psi", "psi_bin_counts", "psi_edges", "psi_from_counts"]
+__all__ = [
+    "categorical_psi",
+    "one_sided_psi",
+    "psi",
+    "psi_bin_counts",
+    "psi_edges",
+    "psi_from_counts",
+]
 
 UNSEEN_BUCKET = "__unseen__"
 
@@ -167,3 +174,20 @@ def categorical_psi(
     cur = [int(cur_counts.get(k, 0)) for k in ref_keys]
     cur.append(sum(int(v) for k, v in cur_counts.items() if k not in seen))
     return psi_from_counts(np.array(ref), np.array(cur), eps)
+
+
+@validate_params({"eps": EPS})
+def one_sided_psi(counts: np.ndarray, eps: float = 1e-4) -> float:
+    """PSI when one side has no value at all: its proportions are all 0 (+eps).
+
+    The defined answer for an all-null window (or reference): large, finite, never NaN.
+
+        >>> round(one_sided_psi(np.array([1, 1])), 4)
+        8.5174
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    total = c.sum()
+    if total <= 0:
+        return 0.0
+    pct = c / total + eps
+    return float(np.sum((pct - eps) * np.log(pct / eps)))

@@ -24,10 +24,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special as _special
-from scipy import stats as _st
 
 from modelsteward._params import NON_NEGATIVE, P_THRESHOLD, Interval, validate_params
+from modelsteward.stats.ks import ks_critical_value, ks_pvalue, ks_pvalue_asymptotic
 
 __all__ = [
     "PsiInterval",
@@ -38,60 +37,6 @@ __all__ = [
     "ks_pvalue_asymptotic",
     "psi_with_bound",
 ]
-
-
-def _effective_n(n_ref: int, n_cur: int) -> float:
-    total = n_ref + n_cur
-    return n_ref * n_cur / total if total > 0 else 0.0  # both empty: no ZeroDivisionError
-
-
-#: above this effective size, the Kolmogorov limit with Stephens' correction replaces scipy's
-#: ``kstwo`` (whose exact evaluation takes about 0.3 s per call at n = 500,000; the two agree
-#: to about 1e-4 relative there)
-_LIMIT_N = 50_000
-
-
-def _stephens(en: float) -> float:
-    root = math.sqrt(en)
-    return root + 0.12 + 0.11 / root
-
-
-@validate_params(
-    {"d": [Interval("real")], "n_ref": [Interval("int", 0, None)],
-     "n_cur": [Interval("int", 0, None)]}
-)
-def ks_pvalue_asymptotic(d: float, n_ref: int, n_cur: int) -> float:
-    """Two-sided KS p-value for distance ``d`` (scipy's ``method='asymp'`` distribution,
-    ``kstwo`` at the effective size; the Kolmogorov limit above 50,000).
-
-    >>> ks_pvalue_asymptotic(0.0, 100, 100)
-    1.0
-    """
-    if n_ref <= 0 or n_cur <= 0:
-        return 1.0
-    d = min(max(float(d), 0.0), 1.0)
-    en = max(round(_effective_n(n_ref, n_cur)), 1)
-    if en > _LIMIT_N:
-        p = float(_special.kolmogorov(_stephens(en) * d))
-    else:
-        p = float(_st.kstwo.sf(d, en))
-    return min(max(p, 0.0), 1.0)
-
-
-@validate_params(
-    {"p_threshold": P_THRESHOLD, "n_ref": [Interval("int", 0, None)],
-     "n_cur": [Interval("int", 0, None)]}
-)
-def ks_critical_value(p_threshold: float, n_ref: int, n_cur: int) -> float:
-    """Smallest KS distance whose asymptotic p-value falls below ``p_threshold``.
-
-    >>> round(ks_critical_value(0.01, 1_000_000, 1_000_000), 5)
-    0.0023
-    """
-    en = max(round(_effective_n(n_ref, n_cur)), 1)
-    if en > _LIMIT_N:
-        return float(_special.kolmogi(p_threshold) / _stephens(en))
-    return float(_st.kstwo.isf(p_threshold, en))
 
 
 def ks_distance_with_bound(
@@ -117,15 +62,22 @@ class SketchKSResult:
     statistic: float  # D from the sketches
     bound: float  # |D - exact D| <= bound (99% confidence per sketch)
     statistic_lower: float  # max(D - bound, 0): the distance the decision uses
-    critical_value: float  # KS critical value at p_threshold for these sample sizes
-    p_value: float  # asymptotic p-value of statistic_lower (the conservative one)
-    p_value_point: float  # asymptotic p-value of D itself, for reference
+    p_value: float  # p-value of statistic_lower (the conservative one)
+    p_value_point: float  # p-value of D itself, for reference
     p_threshold: float
     min_effect: float
     is_significant: bool
+    n_reference: int = 0
+    n_current: int = 0
+
+    @property
+    def critical_value(self) -> float:
+        """KS critical value at ``p_threshold`` for these sizes (asymptotic; computed on
+        demand: the decision itself compares the p-value)."""
+        return ks_critical_value(self.p_threshold, self.n_reference, self.n_current)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "critical_value": self.critical_value}
 
 
 @validate_params(
@@ -142,7 +94,11 @@ def ks_decision(
     p_threshold: float = 0.01,
     min_effect: float = 0.0,
 ) -> SketchKSResult:
-    """Declare a difference only when ``D - bound`` exceeds the critical value and min effect.
+    """Declare a difference only when ``D - bound`` is significant and at least ``min_effect``.
+
+    The p-value is the one of :func:`~modelsteward.stats.ks.ks_pvalue`: with ``bound == 0``
+    (sketches still exact) exactly what ``scipy.stats.ks_2samp`` reports for that distance,
+    else the asymptotic one of ``D - bound`` (the conservative end).
 
     >>> ks_decision(0.02, 0.003, 10**6, 10**6).is_significant
     True
@@ -150,18 +106,25 @@ def ks_decision(
     False
     """
     lower = max(float(d) - float(bound), 0.0)
-    crit = ks_critical_value(p_threshold, n_ref, n_cur)
-    significant = bool(lower > crit and lower >= min_effect and n_ref > 0 and n_cur > 0)
+    if n_ref <= 0 or n_cur <= 0:
+        p_lower = p_point = 1.0
+    elif bound == 0:
+        p_lower = p_point = ks_pvalue(lower, n_ref, n_cur)[1]
+    else:
+        p_lower = ks_pvalue_asymptotic(lower, n_ref, n_cur)
+        p_point = ks_pvalue_asymptotic(d, n_ref, n_cur)
+    significant = bool(p_lower < p_threshold and lower >= min_effect and n_ref > 0 and n_cur > 0)
     return SketchKSResult(
         statistic=float(d),
         bound=float(bound),
         statistic_lower=lower,
-        critical_value=crit,
-        p_value=ks_pvalue_asymptotic(lower, n_ref, n_cur),
-        p_value_point=ks_pvalue_asymptotic(d, n_ref, n_cur),
+        p_value=p_lower,
+        p_value_point=p_point,
         p_threshold=float(p_threshold),
         min_effect=float(min_effect),
         is_significant=significant,
+        n_reference=int(n_ref),
+        n_current=int(n_cur),
     )
 
 
