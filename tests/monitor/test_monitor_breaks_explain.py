@@ -11,8 +11,9 @@ from modelsteward.monitor.alerts import Alert
 from modelsteward.monitor.judge import explained_by_breaks
 
 
-def _alert(kind: str, severity: str = "critical") -> Alert:
-    return Alert(key=f"{kind}:x", kind=kind, feature=None, alert_type="correlation_drop",
+def _alert(kind: str, severity: str = "critical", alert_type: str = "correlation_drop"
+           ) -> Alert:
+    return Alert(key=f"{kind}:x", kind=kind, feature=None, alert_type=alert_type,
                  severity=severity, summary="correlation fell", value=0.2, baseline_value=0.7,
                  threshold_name="concept_min_drop", threshold=0.1, threshold_source="preset",
                  action="retrain", window_index=1, window_label="w1", model_name="m",
@@ -23,8 +24,10 @@ def test_a_break_turns_a_correlation_alert_into_info_and_names_the_features() ->
     out = explained_by_breaks(_alert("concept_drift"), ["age", "income"])
     assert out.severity == "info"
     assert "age, income" in out.summary and "pipeline" in out.summary
-    perf = explained_by_breaks(_alert("performance"), ["age"])
+    perf = explained_by_breaks(_alert("performance", alert_type="concept_drift"), ["age"])
     assert perf.severity == "critical" and perf.alert_type == "performance_drop"
+    early = _alert("performance", "warning", "early_warning")
+    assert explained_by_breaks(early, ["age"]) == early  # already points at the inputs
     assert explained_by_breaks(_alert("concept_drift"), []) == _alert("concept_drift")
 
 

@@ -102,10 +102,12 @@ def explained_by_breaks(alert: Alert, broken: Sequence[str]) -> Alert:
     """A model-level alert (correlation or performance drop) in a window whose inputs broke
     upstream: the break explains the drop, so it is not called concept drift. A correlation
     drop becomes ``info`` (the degradation alerts are the ones to act on); a realized
-    performance drop keeps its severity and says what to fix first.
+    performance drop diagnosed as concept drift keeps its severity, is called a performance
+    drop and says what to fix first.
     """
-    if not broken or alert.severity == "info":
-        return alert
+    if not broken or alert.severity == "info" or (
+            alert.kind != "concept_drift" and alert.alert_type != "concept_drift"):
+        return alert  # an early warning or covariate shift already points at the inputs
     names = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
     why = (f"; the inputs broke upstream in this window ({names}: see the degradation alerts), "
            "which explains the drop: fix the pipeline first, then re-check")
