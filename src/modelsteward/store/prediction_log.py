@@ -29,6 +29,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,8 @@ from modelsteward.store._schema import (
     schema_info,
 )
 
-__all__ = ["PredictionLog", "RowList", "default_log_url", "new_prediction_id",
-           "new_prediction_ids", "FRAME_COLUMNS"]
+__all__ = ["PredictionLog", "LogRows", "RowList", "default_log_url", "new_prediction_id",
+           "new_prediction_ids", "rows_to_frame", "to_epoch", "FRAME_COLUMNS"]
 
 #: Columns of :meth:`PredictionLog.read_frame` around the feature columns.
 FRAME_COLUMNS: tuple[tuple[str, ...], tuple[str, ...]] = (
@@ -90,6 +91,25 @@ class RowList(list[tuple[Any, ...]]):
             out.extend(part)
             out.batches.extend(getattr(part, "batches", ()))
         return out
+
+
+@dataclass(frozen=True)
+class LogRows:
+    """Rows of the log as the database holds them, and the feature batches they point at.
+
+    A row is ``(id, ts, model_name, model_version, features_json, prediction_json, outcome,
+    outcome_ts, batch_id, batch_row)``; ``blobs`` maps a batch id to its Arrow IPC stream.
+    Values are the driver's, unconverted: a reader that must survive a corrupt row (a text
+    time, features that are not JSON) checks them itself and builds the frame with
+    :func:`rows_to_frame`; :meth:`to_frame` is :meth:`PredictionLog.read_frame`'s frame.
+    """
+
+    rows: list[tuple[Any, ...]]
+    blobs: dict[str, bytes]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as :meth:`PredictionLog.read_frame` returns them."""
+        return rows_to_frame(self.rows, self.blobs)
 
 
 _ARROW_KINDS = ("int64", "double", "bool", "string", "large_string")
@@ -189,7 +209,13 @@ def _row_template(names: Sequence[str]) -> str:
     return "{" + ",".join(f"{k}:%s" for k in keys) + "}"
 
 
-def _to_epoch(value: Any, name: str) -> float | None:
+def to_epoch(value: Any, name: str) -> float | None:
+    """Epoch seconds of a datetime, ISO string or number (naive times are UTC); None stays
+    None. ``name`` is the argument named in the StoreError a bad value raises.
+
+    >>> to_epoch("1970-01-02", "since")
+    86400.0
+    """
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -210,6 +236,9 @@ def _to_epoch(value: Any, name: str) -> float | None:
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return float(stamp.timestamp())
+
+
+_to_epoch = to_epoch  # the name other modules used before it was public
 
 
 def _jsonable(value: Any) -> Any:
@@ -666,7 +695,25 @@ class PredictionLog:
         inclusive, ``until`` exclusive; each a datetime, ISO string or epoch seconds (naive
         times are UTC).
         """
-        lo, hi = _to_epoch(since, "since"), _to_epoch(until, "until")
+        return self.read_rows(model_name, since=since, until=until,
+                              model_version=model_version).to_frame()
+
+    def read_rows(
+        self,
+        model_name: str,
+        *,
+        since: Any = None,
+        until: Any = None,
+        model_version: str | None = None,
+        ordered: bool = True,
+    ) -> LogRows:
+        """The raw rows of one model (oldest first unless ``ordered=False``) and the Arrow
+        feature batches they point at, read from one snapshot; see :class:`LogRows`.
+
+        Only the rows in ``[since, until)`` are read (the ``(model_name, ts)`` index): a
+        week's read costs a week's rows, however long the log.
+        """
+        lo, hi = to_epoch(since, "since"), to_epoch(until, "until")
         p, o = predictions, outcomes
         stmt = (
             select(
@@ -676,8 +723,9 @@ class PredictionLog:
             )
             .select_from(p.outerjoin(o, o.c.prediction_id == p.c.id))
             .where(p.c.model_name == model_name)
-            .order_by(p.c.ts, p.c.id)
         )
+        if ordered:
+            stmt = stmt.order_by(p.c.ts, p.c.id)
         if lo is not None:
             stmt = stmt.where(p.c.ts >= lo)
         if hi is not None:
@@ -698,7 +746,7 @@ class PredictionLog:
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot read the prediction log {self._safe_url()}: {_db_error(exc)}") from exc
-        return _rows_to_frame(rows, blobs)
+        return LogRows(rows, blobs)
 
 
 def _db_error(exc: SQLAlchemyError) -> str:
@@ -809,8 +857,11 @@ def _features_frame(rows: Sequence[Any], blobs: Mapping[str, bytes]) -> pd.DataF
     return pd.concat(pieces, ignore_index=True)
 
 
-def _rows_to_frame(rows: Sequence[Any], blobs: Mapping[str, bytes] | None = None
-                   ) -> pd.DataFrame:
+def rows_to_frame(rows: Sequence[Any], blobs: Mapping[str, bytes] | None = None
+                  ) -> pd.DataFrame:
+    """The frame :meth:`PredictionLog.read_frame` returns, from rows laid out as in
+    :class:`LogRows` (in the order given). Raises ValueError or TypeError on a row whose
+    features or prediction are not JSON."""
     ids = [r[0] for r in rows]
     preds = _decode_many(r[5] for r in rows)
     features = _features_frame(rows, blobs or {}) if rows else pd.DataFrame()
@@ -840,3 +891,6 @@ def _rows_to_frame(rows: Sequence[Any], blobs: Mapping[str, bytes] | None = None
     )
     features.index = head.index
     return pd.concat([head, features, tail], axis=1)
+
+
+_rows_to_frame = rows_to_frame  # the name other modules used before it was public
