@@ -318,6 +318,8 @@ class _Service:
         self.log = PredictionLog(self.config.log_url)
         self.writer = GroupCommitWriter(self.log)
         self.coalescer = _LogCoalescer(self.writer, lambda: self.predicting > 1)
+        # several processes (hosts) sharing this log switch versions together through it
+        self.source.shared_log = self.log
         self.source.start()
         # take no connection before the first look at the registry (and load) is over: with
         # several workers on one socket, a worker still loading would answer 503

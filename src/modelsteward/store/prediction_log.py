@@ -50,6 +50,7 @@ from modelsteward.store._schema import (
     outcomes,
     predictions,
     schema_info,
+    serve_versions,
 )
 
 __all__ = ["PredictionLog", "LogRows", "RowList", "default_log_url", "new_prediction_id",
@@ -659,6 +660,45 @@ class PredictionLog:
             stmt = stmt.returning(outcomes.c.prediction_id)
             new += len(conn.execute(stmt, chunk).all())
         return new
+
+    # --- which version the serving processes switched to ------------------------------------
+    def announce_version(self, model_name: str, alias: str, version: str) -> None:
+        """Record that ``version`` now serves ``model_name@alias`` (one row per pair, replaced).
+
+        ``steward serve`` calls this when it swaps versions; every other process sharing the
+        log polls :meth:`announced_version` and looks at the registry at once on a change.
+        """
+        import socket
+
+        values = {"model_name": model_name, "alias": alias, "version": str(version),
+                  "changed_at": time.time(), "host": socket.gethostname()[:256]}
+        insert: Any
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(serve_versions).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["model_name", "alias"],
+            set_={k: stmt.excluded[k] for k in ("version", "changed_at", "host")})
+        try:
+            with self._writer_engine.begin() as conn:
+                conn.execute(stmt)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record the served version in {self._safe_url()}: "
+                             f"{_db_error(exc)}") from exc
+
+    def announced_version(self, model_name: str, alias: str) -> tuple[str, float] | None:
+        """``(version, changed_at)`` last announced for ``model_name@alias``, or None."""
+        stmt = select(serve_versions.c.version, serve_versions.c.changed_at).where(
+            serve_versions.c.model_name == model_name, serve_versions.c.alias == alias)
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(stmt).first()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the served version from {self._safe_url()}: "
+                             f"{_db_error(exc)}") from exc
+        return (str(row[0]), float(row[1])) if row is not None else None
 
     # --- reading --------------------------------------------------------------------------------
     def count(self, model_name: str | None = None) -> int:
