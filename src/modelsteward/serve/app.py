@@ -62,6 +62,29 @@ _MAX_ID_CHARS = 64  # prediction ids are 32 hex digits; longer ones cannot be in
 _OFF_LOOP_BYTES = 512 * 1024
 
 
+def _hook_shutdown_signals(draining: threading.Event) -> None:
+    """Chain a handler in front of the server's SIGTERM/SIGINT handlers that marks this
+    process as draining; the server's own handler (stop accepting, finish in-flight
+    requests, then shut the app down) runs right after. Outside the main thread (a test
+    client) nothing is changed. ``draining`` is the service's event."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous) or getattr(previous, "steward_drain", False):
+            continue
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            draining.set()
+            previous(signum, frame)
+
+        handler.steward_drain = True  # type: ignore[attr-defined]
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # not the main thread
+            return
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -305,6 +328,9 @@ class _Service:
         self.shared = SharedMetrics(shared_dir) if shared_dir else None
         self._stopping = threading.Event()
         self.predicting = 0  # /predict requests in progress (event loop only)
+        #: set once the process begins shutting down (SIGTERM/SIGINT, or the app's shutdown):
+        #: /ready answers 503 while in-flight requests finish and the log is flushed
+        self.draining = threading.Event()
         self._sharer: threading.Thread | None = None
 
     def redact(self, text: object) -> str:
@@ -357,10 +383,12 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _hook_shutdown_signals(service.draining)
         await run_in_threadpool(service.start)
         try:
             yield
         finally:
+            service.draining.set()
             await run_in_threadpool(service.stop)
 
     app = FastAPI(title="modelsteward serve", docs_url=None, redoc_url=None, openapi_url=None,
@@ -463,6 +491,10 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @app.get("/ready")
     async def ready() -> Response:
+        if service.draining.is_set():
+            return _json({"ready": False, "reason": "draining: the service is shutting down; "
+                                                    "in-flight requests finish and are "
+                                                    "logged, send new ones elsewhere"}, 503)
         model = service.source.current
         if model is None:
             return _json({"ready": False, "reason": _not_ready_reason(service)}, 503)

@@ -154,7 +154,7 @@ class ModelSource:
         if self.shared_log is None:
             return None
         try:
-            return self.shared_log.announced_version(  # type: ignore[no-any-return]
+            return self.shared_log.announced_version(
                 self.config.model_name, self.alias)
         except Exception:  # noqa: BLE001 - the database is busy or down: the next look
             return self._shared_seen
