@@ -16,7 +16,6 @@ from modelsteward.serve.app import _hook_shutdown_signals, create_app
 from modelsteward.serve.config import ServeConfig
 from modelsteward.store import PredictionLog
 
-
 _LOCK = threading.Lock()
 
 
