@@ -926,10 +926,9 @@ def rows_to_frame(rows: Sequence[Any], blobs: Mapping[str, bytes] | None = None
     """The frame :meth:`PredictionLog.read_frame` returns, from rows laid out as in
     :class:`LogRows` (in the order given). Raises ValueError or TypeError on a row whose
     features or prediction are not JSON."""
-    # one list per column (zip(*rows) is slower: one argument per row)
-    cols = [[r[k] for r in rows] for k in range(8)]
-    ids = cols[0]
-    preds = _decode_many(cols[5])
+    # one list per column, each made where it is used (fewer alive at once than a transpose)
+    ids = [r[0] for r in rows]
+    preds = _decode_many([r[5] for r in rows])
     features = _features_frame(rows, blobs or {}) if rows else pd.DataFrame()
     rename = {c: f"feature_{c}" for c in features.columns if c in _RESERVED}
     if rename:
@@ -940,18 +939,18 @@ def rows_to_frame(rows: Sequence[Any], blobs: Mapping[str, bytes] | None = None
         {
             "prediction_id": pd.Series(ids, dtype=object),
             "timestamp": pd.to_datetime(
-                pd.Series(cols[1], dtype="float64"), unit="s", utc=True
+                pd.Series([r[1] for r in rows], dtype="float64"), unit="s", utc=True
             ),
-            "model_name": pd.Series(cols[2], dtype=object),
-            "model_version": pd.Series(cols[3], dtype=object),
+            "model_name": pd.Series([r[2] for r in rows], dtype=object),
+            "model_version": pd.Series([r[3] for r in rows], dtype=object),
         }
     )
     tail = pd.DataFrame(
         {
             "prediction": _predictions_series(preds),
-            "outcome": pd.Series(cols[6], dtype="float64"),
+            "outcome": pd.Series([r[6] for r in rows], dtype="float64"),
             "outcome_timestamp": pd.to_datetime(
-                pd.Series(cols[7], dtype="float64"), unit="s", utc=True
+                pd.Series([r[7] for r in rows], dtype="float64"), unit="s", utc=True
             ),
         }
     )
