@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from serve_harness import MODEL, Registry, Server, ServerFactory, row
 
 from modelsteward.store import PredictionLog
@@ -45,6 +46,7 @@ def test_version_row_in_the_log(tmp_path: Path) -> None:
         log.close()
 
 
+@pytest.mark.integration  # starts steward serve processes
 def test_two_processes_sharing_a_log_switch_together_under_load(
         start_server: ServerFactory, registry: Registry) -> None:
     """B polls the registry only every 10 minutes: it switches because A recorded the new

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from serve_harness import MODEL, Registry, Server, ServerFactory, row
 
 from modelsteward.serve.app import _hook_shutdown_signals, create_app
@@ -32,6 +33,7 @@ def _send(server: Server, body: list[dict[str, Any]],
         answers.append((time.time(), r.status_code, ids))
 
 
+@pytest.mark.integration  # starts steward serve processes
 def test_sigterm_drains_in_flight_requests_and_flushes_the_log(
         start_server: ServerFactory) -> None:
     """Big requests are in flight when SIGTERM arrives: each one the server answers is 200 and
@@ -97,6 +99,7 @@ def test_the_shutdown_signal_marks_the_service_draining_before_the_servers_handl
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.mark.integration  # starts steward serve processes
 def test_a_version_failing_to_load_at_start_names_the_version_and_cause(
         start_server: ServerFactory, registry: Registry) -> None:
     broken = registry.versions["broken"]
