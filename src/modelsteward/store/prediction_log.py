@@ -317,7 +317,9 @@ class PredictionLog:
                 )
             parsed = parsed.difference_update_query(["synchronous"])
             self.synchronous = sync
-            engine = create_engine(parsed, pool_size=8, max_overflow=8)
+            # LIFO: the connection used last (its page cache still valid) serves the next
+            # commit, instead of cycling through the pool's connections
+            engine = create_engine(parsed, pool_size=8, max_overflow=8, pool_use_lifo=True)
 
             @event.listens_for(engine, "connect")
             def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
