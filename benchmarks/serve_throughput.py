@@ -2,12 +2,15 @@
 
 Both serve the same registered scikit-learn model from the same SQLite tracking store in
 the same run (the steward log both with ``synchronous=FULL``, the default, and with
-``synchronous=normal``). A raw-asyncio HTTP/1.1 keep-alive load generator runs in a separate process
-(so the client does not starve the servers), sending single-row requests at concurrency
-1, 16 and 64 and 1,000-row batches. Reported: requests/s, rows/s, p50 and p99 latency,
-errors, and the machine load (``uptime``) before and after.
+``synchronous=normal``). A raw-asyncio HTTP/1.1 keep-alive load generator runs in a separate
+process (so the client does not starve the servers), sending single-row requests at
+concurrency 1, 16 and 64, 1,000- and 10,000-row batches at concurrency 1 and 4, and a mixed
+load (90% single rows, 10% 1,000-row batches, concurrency 16). Reported: requests/s, rows/s,
+p50 and p99 latency (the mixed load also per kind), the throughput and p99 ratios against
+MLflow, errors, and the machine load (``uptime``) before and after.
 
-    python benchmarks/serve_throughput.py [--seconds 8]
+    python benchmarks/serve_throughput.py [--seconds 8] [--repeats 2]
+    python benchmarks/serve_throughput.py --only "1000 rows" --only mixed --no-normal
 """
 
 from __future__ import annotations
@@ -33,19 +36,28 @@ MODEL = "bench_churn"
 
 
 # --- load generator (runs in its own process) ------------------------------------------------
-async def _worker(host: str, port: int, path: str, body: bytes, deadline: float,
-                  warm_until: float, lat: list[float], counts: list[int]) -> None:
+def _http_request(host: str, port: int, path: str, body: bytes) -> bytes:
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    return head + body
+
+
+async def _worker(host: str, port: int, path: str, bodies: list[bytes], big_share: float,
+                  seed: int, deadline: float, warm_until: float, lat: list[float],
+                  counts: list[int], kinds: list[int]) -> None:
+    """Requests back to back on one connection: ``bodies[0]``, or ``bodies[1]`` with
+    probability ``big_share`` (a mixed load); ``kinds`` records which one each latency is."""
     reader, writer = await asyncio.open_connection(host, port)
     sock = writer.get_extra_info("socket")
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
-    request = head + body
+    requests = [_http_request(host, port, path, b) for b in bodies]
+    rng = random.Random(seed)
     while True:
         now = time.perf_counter()
         if now >= deadline:
             break
-        writer.write(request)
+        kind = 1 if big_share and rng.random() < big_share else 0
+        writer.write(requests[kind])
         status_line = await reader.readline()
         length = 0
         while True:
@@ -58,6 +70,7 @@ async def _worker(host: str, port: int, path: str, body: bytes, deadline: float,
         done = time.perf_counter()
         if now >= warm_until:
             lat.append(done - now)
+            kinds.append(kind)
             if status_line[9:12] == b"200":
                 counts[0] += 1
             else:
@@ -65,28 +78,43 @@ async def _worker(host: str, port: int, path: str, body: bytes, deadline: float,
     writer.close()
 
 
-async def _load(host: str, port: int, path: str, body: bytes, concurrency: int,
-                seconds: float, warmup: float) -> dict[str, Any]:
+async def _load(host: str, port: int, path: str, bodies: list[bytes], big_share: float,
+                concurrency: int, seconds: float, warmup: float) -> dict[str, Any]:
     start = time.perf_counter()
     warm_until = start + warmup
     deadline = warm_until + seconds
     lat: list[float] = []
+    kinds: list[int] = []
     counts = [0, 0]
-    await asyncio.gather(*(_worker(host, port, path, body, deadline, warm_until, lat, counts)
-                           for _ in range(concurrency)))
+    await asyncio.gather(*(_worker(host, port, path, bodies, big_share, i, deadline,
+                                   warm_until, lat, counts, kinds)
+                           for i in range(concurrency)))
     return {"ok": counts[0], "errors": counts[1], "seconds": seconds,
-            "latencies_ms": [round(x * 1e3, 4) for x in lat]}
+            "latencies_ms": [round(x * 1e3, 4) for x in lat], "kinds": kinds}
+
+
+def _percentiles(lat: list[float]) -> tuple[float, float]:
+    lat = sorted(lat)
+    n = len(lat)
+    if not n:
+        return float("nan"), float("nan")
+    return lat[n // 2], lat[min(n - 1, int(n * 0.99))]
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, float]:
-    """Pool the runs of one scenario: throughput over all seconds, percentiles over all."""
-    lat = sorted(x for r in runs for x in r["latencies_ms"])
-    n = len(lat)
+    """Pool the runs of one scenario: throughput over all seconds, percentiles over all (and,
+    for a mixed load, per kind of request: ``p99_small_ms``, ``p99_big_ms``)."""
+    p50, p99 = _percentiles([x for r in runs for x in r["latencies_ms"]])
     seconds = sum(r["seconds"] for r in runs)
-    return {"rps": sum(r["ok"] for r in runs) / seconds,
-            "errors": sum(r["errors"] for r in runs),
-            "p50_ms": lat[n // 2] if n else float("nan"),
-            "p99_ms": lat[min(n - 1, int(n * 0.99))] if n else float("nan")}
+    out = {"rps": sum(r["ok"] for r in runs) / seconds,
+           "errors": sum(r["errors"] for r in runs), "p50_ms": p50, "p99_ms": p99}
+    pairs = [(x, k) for r in runs for x, k in zip(r["latencies_ms"], r.get("kinds", []),
+                                                   strict=False)]
+    if any(k for _, k in pairs):
+        out["p99_small_ms"] = _percentiles([x for x, k in pairs if k == 0])[1]
+        out["p99_big_ms"] = _percentiles([x for x, k in pairs if k == 1])[1]
+        out["big_share"] = sum(k for _, k in pairs) / len(pairs)
+    return out
 
 
 def loadgen_main(argv: list[str]) -> None:
@@ -94,13 +122,17 @@ def loadgen_main(argv: list[str]) -> None:
     p.add_argument("--port", type=int)
     p.add_argument("--path")
     p.add_argument("--body-file")
+    p.add_argument("--big-body-file")
+    p.add_argument("--big-share", type=float, default=0.0)
     p.add_argument("--concurrency", type=int)
     p.add_argument("--seconds", type=float)
     p.add_argument("--warmup", type=float, default=1.0)
     a = p.parse_args(argv)
-    body = Path(a.body_file).read_bytes()
-    result = asyncio.run(_load("127.0.0.1", a.port, a.path, body, a.concurrency, a.seconds,
-                               a.warmup))
+    bodies = [Path(a.body_file).read_bytes()]
+    if a.big_body_file:
+        bodies.append(Path(a.big_body_file).read_bytes())
+    result = asyncio.run(_load("127.0.0.1", a.port, a.path, bodies, a.big_share,
+                               a.concurrency, a.seconds, a.warmup))
     print(json.dumps(result))
 
 
@@ -151,20 +183,61 @@ def _wait(url: str, timeout: float = 90.0) -> None:
 
 
 def _run_load(port: int, path: str, body: bytes, concurrency: int, seconds: float,
-              tmp: Path) -> dict[str, Any]:
-    body_file = tmp / f"body_{port}_{len(body)}.json"
-    body_file.write_bytes(body)
+              tmp: Path, big: bytes | None = None, big_share: float = 0.0) -> dict[str, Any]:
+    files = []
+    for part in (body, big):
+        if part is not None:
+            files.append(tmp / f"body_{port}_{len(part)}.json")
+            files[-1].write_bytes(part)
+    extra = ["--big-body-file", str(files[1]), "--big-share", str(big_share)] if big else []
     out = subprocess.run(
         [sys.executable, __file__, "--loadgen", "--port", str(port), "--path", path,
-         "--body-file", str(body_file), "--concurrency", str(concurrency),
-         "--seconds", str(seconds)], capture_output=True, text=True, check=True)
+         "--body-file", str(files[0]), "--concurrency", str(concurrency),
+         "--seconds", str(seconds), *extra], capture_output=True, text=True, check=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+#: (label, body kind, concurrency, rows per request); "mixed" sends "one" and 10% "batch"
+SCENARIOS: list[tuple[str, str, int, float]] = [
+    ("1 row, c=1", "one", 1, 1), ("1 row, c=16", "one", 16, 1), ("1 row, c=64", "one", 64, 1),
+    ("1000 rows, c=1", "batch", 1, 1000), ("1000 rows, c=4", "batch", 4, 1000),
+    ("10000 rows, c=1", "big", 1, 10_000), ("10000 rows, c=4", "big", 4, 10_000),
+    ("mixed 90% 1 row / 10% 1000 rows, c=16", "mixed", 16, 0.9 + 0.1 * 1000),
+]
+MIXED_BIG_SHARE = 0.1
+
+
+def _bodies(records: list[dict[str, float]], mlflow: bool) -> bytes:
+    return json.dumps({"dataframe_records": records} if mlflow else records).encode()
+
+
+def _table(results: dict[str, dict[str, float]], base: dict[str, dict[str, float]],
+           labels: list[str]) -> None:
+    rows_per = {label: per for label, _, _, per in SCENARIOS}
+    print("| scenario | mlflow req/s | mlflow p50 / p99 ms | steward req/s (rows/s) | "
+          "steward p50 / p99 ms | throughput ratio | p99 ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for label in labels:
+        b, o = base[label], results[label]
+        print(f"| {label} | {b['rps']:.0f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} | "
+              f"{o['rps']:.0f} ({o['rps'] * rows_per[label]:.0f}) | "
+              f"{o['p50_ms']:.1f} / {o['p99_ms']:.1f} | "
+              f"{o['rps'] / max(b['rps'], 1e-9):.2f}x | {o['p99_ms'] / b['p99_ms']:.2f}x |")
+        if "p99_big_ms" in o and "p99_big_ms" in b:
+            print(f"|  ...single rows / batches p99 | | {b['p99_small_ms']:.1f} / "
+                  f"{b['p99_big_ms']:.1f} | | {o['p99_small_ms']:.1f} / {o['p99_big_ms']:.1f} | "
+                  f"| {o['p99_small_ms'] / b['p99_small_ms']:.2f}x / "
+                  f"{o['p99_big_ms'] / b['p99_big_ms']:.2f}x |")
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seconds", type=float, default=6.0, help="measured seconds per run")
     p.add_argument("--repeats", type=int, default=2, help="runs per scenario and server")
+    p.add_argument("--only", action="append", default=[],
+                   help="run only scenarios whose label contains this text (repeatable)")
+    p.add_argument("--no-normal", action="store_true",
+                   help="skip the synchronous=normal steward server (durable log only)")
     args = p.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -175,35 +248,38 @@ def main() -> int:
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri,
            "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
     rng = random.Random(0)
-    row = {f"f{i}": round(rng.gauss(0, 1), 4) for i in range(N_FEATURES)}
-    rows = [{f"f{i}": round(rng.gauss(0, 1), 4) for i in range(N_FEATURES)} for _ in range(1000)]
-    servers = {
+
+    def records(n: int) -> list[dict[str, float]]:
+        return [{f"f{i}": round(rng.gauss(0, 1), 4) for i in range(N_FEATURES)}
+                for _ in range(n)]
+
+    data = {"one": records(1), "batch": records(1000), "big": records(10_000)}
+    servers: dict[str, dict[str, Any]] = {
         "mlflow models serve": {
             "cmd": [str(venv_bin / "mlflow"), "models", "serve", "-m",
                     f"models:/{MODEL}@production", "--env-manager", "local", "--host",
                     "127.0.0.1"],
             "path": "/invocations", "ready": "/ping",
-            "one": json.dumps({"dataframe_records": [row]}).encode(),
-            "batch": json.dumps({"dataframe_records": rows}).encode(),
+            **{k: _bodies(v, True) for k, v in data.items()},
         },
         "steward serve (synchronous=normal)": {
             "cmd": [str(venv_bin / "steward"), "serve", "--model", MODEL, "--log",
                     f"sqlite:///{tmp / 'predictions_normal.db'}?synchronous=normal",
                     "--host", "127.0.0.1"],
             "path": "/predict", "ready": "/ready",
-            "one": json.dumps([row]).encode(), "batch": json.dumps(rows).encode(),
+            **{k: _bodies(v, False) for k, v in data.items()},
         },
         "steward serve (durable log)": {
             "cmd": [str(venv_bin / "steward"), "serve", "--model", MODEL, "--log",
                     f"sqlite:///{tmp / 'predictions.db'}", "--host", "127.0.0.1"],
             "path": "/predict", "ready": "/ready",
-            "one": json.dumps([row]).encode(), "batch": json.dumps(rows).encode(),
+            **{k: _bodies(v, False) for k, v in data.items()},
         },
     }
-    scenarios = [("1 row, c=1", "one", 1), ("1 row, c=16", "one", 16),
-                 ("1 row, c=64", "one", 64), ("1000 rows, c=1", "batch", 1),
-                 ("1000 rows, c=4", "batch", 4)]
-    # both servers run for the whole benchmark; every scenario runs on one then the other,
+    if args.no_normal:
+        del servers["steward serve (synchronous=normal)"]
+    scenarios = [s for s in SCENARIOS if not args.only or any(o in s[0] for o in args.only)]
+    # all servers run for the whole benchmark; every scenario runs on one then the other,
     # alternating which goes first, so a change in machine load hits both alike
     procs: dict[str, subprocess.Popen[bytes]] = {}
     ports: dict[str, int] = {}
@@ -213,20 +289,24 @@ def main() -> int:
         for name, spec in servers.items():
             ports[name] = _free_port()
             procs[name] = subprocess.Popen(
-                [*spec["cmd"], "--port", str(ports[name])], env=env, cwd=tmp,  # type: ignore[list-item]
+                [*spec["cmd"], "--port", str(ports[name])], env=env, cwd=tmp,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for name, spec in servers.items():
             _wait(f"http://127.0.0.1:{ports[name]}{spec['ready']}")
         names = list(servers)
         for rep in range(args.repeats):
-            for label, kind, conc in scenarios:
+            for label, kind, conc, _ in scenarios:
                 for name in (names if rep % 2 == 0 else names[::-1]):
                     spec = servers[name]
-                    r = _run_load(ports[name], str(spec["path"]), spec[kind], conc,  # type: ignore[arg-type]
-                                  args.seconds, tmp)
+                    if kind == "mixed":
+                        r = _run_load(ports[name], spec["path"], spec["one"], conc,
+                                      args.seconds, tmp, spec["batch"], MIXED_BIG_SHARE)
+                    else:
+                        r = _run_load(ports[name], spec["path"], spec[kind], conc,
+                                      args.seconds, tmp)
                     runs[name].setdefault(label, []).append(r)
                     rps = r["ok"] / r["seconds"]
-                    print(f"  run {rep + 1}  {name:28s} {label:15s} {rps:8.1f} req/s  "
+                    print(f"  run {rep + 1}  {name:28s} {label:40s} {rps:8.1f} req/s  "
                           f"errors {r['errors']}", flush=True)
     finally:
         for proc in procs.values():
@@ -247,27 +327,16 @@ def main() -> int:
         pass
 
     results = {n: {label: _summary(rs) for label, rs in by.items()} for n, by in runs.items()}
-    base, ours = results["mlflow models serve"], results["steward serve (durable log)"]
+    base = results["mlflow models serve"]
+    labels = [s[0] for s in scenarios]
     print()
     print("durable log (SQLite WAL, synchronous=FULL: every commit is fsynced):")
-    print("| scenario | mlflow req/s | mlflow p50 / p99 ms | steward req/s | steward p50 / p99 ms"
-          " | throughput ratio | p99 ratio |")
-    print("|---|---|---|---|---|---|---|")
-    for label, _, _ in scenarios:
-        b, o = base[label], ours[label]
-        print(f"| {label} | {b['rps']:.0f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} | "
-              f"{o['rps']:.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} | "
-              f"{o['rps'] / max(b['rps'], 1e-9):.2f}x | {o['p99_ms'] / b['p99_ms']:.2f}x |")
+    _table(results["steward serve (durable log)"], base, labels)
+    if "steward serve (synchronous=normal)" in results:
+        print("\nsynchronous=normal (a crash of the process loses nothing committed, a power "
+              "cut may lose the last commits):")
+        _table(results["steward serve (synchronous=normal)"], base, labels)
     errors = {n: sum(int(r["errors"]) for r in res.values()) for n, res in results.items()}
-    normal = results["steward serve (synchronous=normal)"]
-    print("\nsynchronous=normal (a crash of the process loses nothing committed, a power cut "
-          "may lose the last commits):")
-    print("| scenario | req/s | p50 / p99 ms | throughput ratio | p99 ratio |")
-    print("|---|---|---|---|---|")
-    for label, _, _ in scenarios:
-        b, o = base[label], normal[label]
-        print(f"| {label} | {o['rps']:.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} | "
-              f"{o['rps'] / max(b['rps'], 1e-9):.2f}x | {o['p99_ms'] / b['p99_ms']:.2f}x |")
     print(f"\nerrors: {errors}; predictions in the steward log: {logged}")
     print(f"load before: {load_before}\nload after:  {load_after}")
     print(f"{args.repeats} x {args.seconds:.0f} s measured per scenario and server (1 s warm-up "

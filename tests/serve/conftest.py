@@ -20,8 +20,11 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     root = tmp_path_factory.mktemp("serve_registry")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     previous = mlflow.get_tracking_uri()
+    previous_registry = mlflow.get_registry_uri()
     old_env = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
+    # an earlier test may have pointed the registry elsewhere (the service sets it in-process)
+    mlflow.set_registry_uri(uri)
     try:
         mlflow.create_experiment("serve", artifact_location=str(root / "artifacts"))
         reg = Registry(root, uri)
@@ -34,6 +37,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         yield reg
     finally:
         mlflow.set_tracking_uri(previous)
+        mlflow.set_registry_uri(previous_registry)
         if old_env is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:

@@ -152,3 +152,59 @@ def test_body_parser_falls_back_for_what_orjson_rejects() -> None:
         SCHEMA.parse(value)
     with pytest.raises(ValueError):
         parse(b'[{"x": 1.5,')
+
+
+def test_model_calls_known_to_be_short_run_on_the_loop_and_long_ones_in_the_executor() -> None:
+    """The first call goes to the executor; then a call expected (the last one's duration,
+    scaled up by rows) to take under 2 ms runs on the loop, a bigger or slower one does not."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        batcher = MicroBatcher(lambda columns: list(columns["x"]), pool)
+        asyncio.run(batcher.predict(ParsedBatch({"x": [1.0] * 1000}, 1000)))
+        assert batcher.offloaded == 1 and batcher._last_rows == 1000
+        batcher._last_seconds = 0.0015  # a 1,000-row call took 1.5 ms
+        assert batcher._inline(ParsedBatch({"x": [1.0]}, 1000))
+        assert batcher._inline(ParsedBatch({"x": [1.0]}, 10))  # never scaled down
+        assert not batcher._inline(ParsedBatch({"x": [1.0]}, 2000))  # 3 ms expected
+        batcher._last_seconds = 0.004  # the model got slow: back to the executor
+        assert not batcher._inline(ParsedBatch({"x": [1.0]}, 1000))
+        batcher._last_seconds = 0.0001
+        asyncio.run(batcher.predict(ParsedBatch({"x": [1.0] * 500}, 500)))
+        assert batcher.offloaded == 1 and batcher._last_rows == 500  # ran on the loop
+
+
+def test_a_lone_request_commits_in_place_unless_others_are_in_progress() -> None:
+    from modelsteward.serve.app import _LogCoalescer
+
+    class Writer:
+        def __init__(self) -> None:
+            self.inline: list[int] = []
+            self.queued: list[int] = []
+
+        def try_commit_now(self, rows: list[Any]) -> bool:
+            self.inline.append(len(rows))
+            return True
+
+        def submit_many(self, parts: list[list[Any]]) -> list[Any]:
+            from concurrent.futures import Future
+
+            self.queued += [len(p) for p in parts]
+            futures: list[Future[None]] = [Future() for _ in parts]
+            for f in futures:
+                f.set_result(None)
+            return futures
+
+    busy = {"v": False}
+    writer = Writer()
+    coalescer = _LogCoalescer(writer, lambda: busy["v"])  # type: ignore[arg-type]
+
+    async def main() -> None:
+        await coalescer.commit([(1,)] * 1000)  # alone: committed on the loop
+        busy["v"] = True
+        await coalescer.commit([(1,)] * 1000)  # others in progress: the writer thread
+        busy["v"] = False
+        await coalescer.commit([(1,)] * 1001)  # over INLINE_COMMIT_ROWS: the writer thread
+
+    asyncio.run(main())
+    assert writer.inline == [1000] and writer.queued == [1000, 1001]

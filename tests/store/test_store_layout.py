@@ -155,3 +155,39 @@ def test_a_schema_1_log_is_migrated_and_stays_readable(tmp_path: Path) -> None:
     PredictionLog(f"sqlite:///{db}").close()  # opening again: no second migration
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT version FROM steward_schema").fetchone()[0] == 2
+
+
+def test_read_rows_is_the_window_read_frame_decodes(pair: list[PredictionLog]) -> None:
+    """The public seam the monitor's tolerant reader uses: only the window's rows, the Arrow
+    batches they point at, and the same frame as read_frame."""
+    _, arrow_log = pair
+    _write_both(*pair, model="seam")
+    read = arrow_log.read_rows("seam_a", since=1_500.0, until=3_500.0)
+    assert {r[1] for r in read.rows} == {2_000.0, 2_001.0, 3_000.0, 3_001.0}
+    assert len(read.rows) == 2 * (N + 1)
+    assert sorted(read.blobs) == sorted({r[8] for r in read.rows if r[8] is not None})
+    assert len(read.blobs) == 2
+    frame = arrow_log.read_frame("seam_a", since=1_500.0, until=3_500.0)
+    pd.testing.assert_frame_equal(read.to_frame(), frame)
+    unordered = arrow_log.read_rows("seam_a", ordered=False)
+    assert len(unordered.rows) == 3 * (N + 1)
+
+
+def test_json_rows_decode_column_wise_with_the_stdlib_values(tmp_path: Path) -> None:
+    """Single-row requests' JSON is decoded in chunks by orjson; a chunk holding NaN or an int
+    beyond 64 bits falls back to the stdlib parser, and rows with other keys keep theirs."""
+    log = PredictionLog(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        rows = [({"a": float(i), "b": "x"}, i) for i in range(20)]
+        rows += [({"a": math.nan, "b": "y"}, 2**70), ({"a": 1.5, "c": True}, 0.25)]
+        for k, (feats, pred) in enumerate(rows):
+            log.write_rows(PredictionLog.make_rows("m", "1", [feats], [pred],
+                                                   timestamp=1_000.0 + k))
+        frame = log.read_frame("m")
+        assert list(frame["a"][:20]) == [float(i) for i in range(20)]
+        assert math.isnan(frame["a"][20]) and frame["a"][21] == 1.5
+        assert frame["prediction"][20] == 2**70 and frame["prediction"][21] == 0.25
+        assert frame["c"][21] is True or frame["c"][21] == 1
+        assert frame["b"][20] == "y" and pd.isna(frame["b"][21])
+    finally:
+        log.close()

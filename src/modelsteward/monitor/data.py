@@ -113,32 +113,12 @@ def _check_sqlite_log(url: str) -> None:
 
 def _read_log_tolerant(log: Any, model_name: str, *, since: Any,
                        until: Any) -> pd.DataFrame:
-    from sqlalchemy import select
-    from sqlalchemy.exc import SQLAlchemyError
+    from modelsteward.store.prediction_log import rows_to_frame, to_epoch
 
-    from modelsteward.errors import StoreError
-    from modelsteward.store import prediction_log as pl
-    from modelsteward.store._schema import feature_batches, outcomes, predictions
-
-    lo, hi = pl._to_epoch(since, "since"), pl._to_epoch(until, "until")
-    p, o = predictions, outcomes
-    stmt = (select(p.c.id, p.c.ts, p.c.model_name, p.c.model_version, p.c.features,
-                   p.c.prediction, o.c.value, o.c.ts.label("outcome_ts"), p.c.batch_id,
-                   p.c.batch_row)
-            .select_from(p.outerjoin(o, o.c.prediction_id == p.c.id))
-            .where(p.c.model_name == model_name))
-    try:
-        with log._engine.connect() as conn:
-            raw = conn.execute(stmt).all()
-            batch_ids = sorted({str(r[8]) for r in raw if r[8] is not None})
-            blobs: dict[str, bytes] = {}
-            step = pl._IN_CHUNK
-            for i in range(0, len(batch_ids), step):  # batched requests' features
-                found = conn.execute(select(feature_batches.c.id, feature_batches.c.features)
-                                     .where(feature_batches.c.id.in_(batch_ids[i:i + step])))
-                blobs.update((str(k), bytes(v)) for k, v in found)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the prediction log {log._safe_url()}: {exc}") from exc
+    lo, hi = to_epoch(since, "since"), to_epoch(until, "until")
+    # every row of the model: a row whose time is unreadable is counted, not silently missed
+    read = log.read_rows(model_name, ordered=False)
+    raw, blobs = read.rows, read.blobs
     rows: list[tuple[Any, ...]] = []
     reasons: list[str | None] = []
     raw_outcomes: list[Any] = []
@@ -169,7 +149,7 @@ def _read_log_tolerant(log: Any, model_name: str, *, since: Any,
         raw_outcomes.append(r[6])
     order = sorted(range(len(rows)), key=lambda i: (rows[i][1], str(rows[i][0])))
     rows = [rows[i] for i in order]
-    frame = pl._rows_to_frame(rows, blobs)
+    frame = rows_to_frame(rows, blobs)
     frame["outcome"] = pd.Series([raw_outcomes[i] for i in order], dtype=object)
     frame[SKIP_COLUMN] = pd.Series([reasons[i] for i in order], dtype=object)
     if bad_time:

@@ -62,6 +62,29 @@ _MAX_ID_CHARS = 64  # prediction ids are 32 hex digits; longer ones cannot be in
 _OFF_LOOP_BYTES = 512 * 1024
 
 
+def _hook_shutdown_signals(draining: threading.Event) -> None:
+    """Chain a handler in front of the server's SIGTERM/SIGINT handlers that marks this
+    process as draining; the server's own handler (stop accepting, finish in-flight
+    requests, then shut the app down) runs right after. Outside the main thread (a test
+    client) nothing is changed. ``draining`` is the service's event."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous) or getattr(previous, "steward_drain", False):
+            continue
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            draining.set()
+            previous(signum, frame)
+
+        handler.steward_drain = True  # type: ignore[attr-defined]
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # not the main thread
+            return
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -240,15 +263,19 @@ class _LogCoalescer:
 
     The requests answered by one model call resume in the same loop turn; each adds its rows
     here and the flush, scheduled behind them, gives the writer all of them at once (one
-    wake-up, one transaction, one thread hop back). A lone small request while the writer
-    is idle is committed in place, without a hop; a large one (over ``INLINE_COMMIT_ROWS``)
-    always goes to the writer thread, so its insert does not stop the event loop.
+    wake-up, one transaction, one thread hop back). A lone request while the writer is idle
+    and no other /predict request is in progress (``busy()`` false) is committed in place,
+    without a hop; otherwise the writer thread commits, and the event loop parses and
+    validates the other requests while SQLite inserts and fsyncs without the GIL. A large
+    one (over ``INLINE_COMMIT_ROWS``) always goes to the writer thread.
     """
 
     INLINE_COMMIT_ROWS = 1_000
 
-    def __init__(self, writer: GroupCommitWriter) -> None:
+    def __init__(self, writer: GroupCommitWriter,
+                 busy: Callable[[], bool] = lambda: False) -> None:
         self.writer = writer
+        self.busy = busy
         self.pending: list[tuple[list[Any], asyncio.Future[Future[None] | None]]] = []
         self.scheduled = False
 
@@ -267,7 +294,8 @@ class _LogCoalescer:
     def _flush(self) -> None:
         self.scheduled = False
         batch, self.pending = self.pending, []
-        if len(batch) == 1 and len(batch[0][0]) <= self.INLINE_COMMIT_ROWS:
+        if len(batch) == 1 and len(batch[0][0]) <= self.INLINE_COMMIT_ROWS \
+                and not self.busy():
             rows, slot = batch[0]
             try:
                 done = self.writer.try_commit_now(rows)
@@ -299,6 +327,10 @@ class _Service:
         shared_dir = os.environ.get(METRICS_DIR_ENV)
         self.shared = SharedMetrics(shared_dir) if shared_dir else None
         self._stopping = threading.Event()
+        self.predicting = 0  # /predict requests in progress (event loop only)
+        #: set once the process begins shutting down (SIGTERM/SIGINT, or the app's shutdown):
+        #: /ready answers 503 while in-flight requests finish and the log is flushed
+        self.draining = threading.Event()
         self._sharer: threading.Thread | None = None
 
     def redact(self, text: object) -> str:
@@ -311,7 +343,9 @@ class _Service:
         install_redaction(self.secrets)
         self.log = PredictionLog(self.config.log_url)
         self.writer = GroupCommitWriter(self.log)
-        self.coalescer = _LogCoalescer(self.writer)
+        self.coalescer = _LogCoalescer(self.writer, lambda: self.predicting > 1)
+        # several processes (hosts) sharing this log switch versions together through it
+        self.source.shared_log = self.log
         self.source.start()
         # take no connection before the first look at the registry (and load) is over: with
         # several workers on one socket, a worker still loading would answer 503
@@ -349,10 +383,12 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _hook_shutdown_signals(service.draining)
         await run_in_threadpool(service.start)
         try:
             yield
         finally:
+            service.draining.set()
             await run_in_threadpool(service.stop)
 
     app = FastAPI(title="modelsteward serve", docs_url=None, redoc_url=None, openapi_url=None,
@@ -374,9 +410,11 @@ def create_app(config: ServeConfig) -> FastAPI:
         if model is None:
             return _json({"error": _not_ready_reason(service)}, 503)
         big = _is_big(request)
+        service.predicting += 1
         try:
             return await _predict(service, model, body, big, received_at)
         finally:
+            service.predicting -= 1
             model.inflight -= 1
 
     async def _predict(service: _Service, model: LoadedModel, body: Any, big: bool,
@@ -453,6 +491,10 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @app.get("/ready")
     async def ready() -> Response:
+        if service.draining.is_set():
+            return _json({"ready": False, "reason": "draining: the service is shutting down; "
+                                                    "in-flight requests finish and are "
+                                                    "logged, send new ones elsewhere"}, 503)
         model = service.source.current
         if model is None:
             return _json({"ready": False, "reason": _not_ready_reason(service)}, 503)

@@ -28,6 +28,7 @@ __all__ = ["LoadedModel", "ModelSource", "resolve_tracking_uri"]
 log = logging.getLogger("modelsteward.serve")
 
 _HINT_CHECK = 0.05  # seconds between looks at the other workers' promotion hint
+_SHARED_HINT_CHECK = 0.1  # seconds between looks at the version row in the log database
 
 
 def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
@@ -101,9 +102,14 @@ class ModelSource:
         shared = os.environ.get(METRICS_DIR_ENV)
         self.hint_path = Path(shared) / "promotion-hint" if shared else None
         self._hint_seen = self._hint_stamp()
+        #: with several processes (hosts) sharing one log database: the version row there
+        #: (PredictionLog.announce_version); set by the service before start()
+        self.shared_log: Any = None
+        self._shared_seen: tuple[str, float] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
+        self._shared_seen = self._shared_stamp()
         self._thread = threading.Thread(target=self._loop, name="steward-model-poll", daemon=True)
         self._thread.start()
 
@@ -144,21 +150,40 @@ class ModelSource:
         except OSError:
             return None
 
+    def _shared_stamp(self) -> tuple[str, float] | None:
+        if self.shared_log is None:
+            return None
+        try:
+            return self.shared_log.announced_version(
+                self.config.model_name, self.alias)
+        except Exception:  # noqa: BLE001 - the database is busy or down: the next look
+            return self._shared_seen
+
     def _wait_for_next_poll(self) -> None:
-        """Sleep one poll interval, or less when woken or another worker left a hint."""
-        if self.hint_path is None:
+        """Sleep one poll interval, or less when woken, when another worker left a hint, or
+        when another process (another host) announced a version in the log database."""
+        if self.hint_path is None and self.shared_log is None:
             self._wake.wait(self.config.poll_interval)
             return
         deadline = time.monotonic() + self.config.poll_interval
+        step = _HINT_CHECK if self.hint_path is not None else _SHARED_HINT_CHECK
+        next_shared = time.monotonic() + _SHARED_HINT_CHECK
         while (left := deadline - time.monotonic()) > 0:
-            if self._wake.wait(min(left, _HINT_CHECK)):
+            if self._wake.wait(min(left, step)):
                 return
             stamp = self._hint_stamp()
             if stamp != self._hint_seen:
                 self._hint_seen = stamp
                 return
+            if self.shared_log is not None and time.monotonic() >= next_shared:
+                next_shared = time.monotonic() + _SHARED_HINT_CHECK
+                shared = self._shared_stamp()
+                if shared != self._shared_seen:
+                    self._shared_seen = shared
+                    return
 
     def _leave_hint(self, version: str) -> None:
+        self._announce(version)
         if self.hint_path is None:
             return
         try:
@@ -168,6 +193,20 @@ class ModelSource:
             self._hint_seen = self._hint_stamp()
         except OSError:
             pass  # the others find the version at their next poll
+
+    def _announce(self, version: str) -> None:
+        """Tell the processes sharing the log database (unless one already did)."""
+        if self.shared_log is None:
+            return
+        try:
+            seen = self.shared_log.announced_version(self.config.model_name, self.alias)
+            if seen is None or seen[0] != version:
+                self.shared_log.announce_version(self.config.model_name, self.alias, version)
+                seen = self.shared_log.announced_version(self.config.model_name, self.alias)
+            self._shared_seen = seen
+        except Exception as exc:  # noqa: BLE001 - the others find it at their next poll
+            log.warning("could not record version %s in the log database: %s", version,
+                        self._short(exc))
 
     # --- one poll -------------------------------------------------------------------------------
     def _mlflow_client(self) -> Any:

@@ -65,3 +65,17 @@ outcomes = Table(
     Column("ts", Float, nullable=False),
     Column("value", Float, nullable=False),
 )
+
+#: The version each served (model, alias) was last switched to, by whichever ``steward serve``
+#: process switched first: the others (other hosts, sharing this database) poll this row and
+#: look at the registry at once when it changes. Created on first use; not a schema change
+#: older readers notice.
+serve_versions = Table(
+    "serve_versions",
+    metadata,
+    Column("model_name", String(256), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("changed_at", Float, nullable=False),
+    Column("host", String(256), nullable=True),
+)

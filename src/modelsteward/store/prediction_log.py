@@ -29,6 +29,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,11 @@ from modelsteward.store._schema import (
     outcomes,
     predictions,
     schema_info,
+    serve_versions,
 )
 
-__all__ = ["PredictionLog", "RowList", "default_log_url", "new_prediction_id",
-           "new_prediction_ids", "FRAME_COLUMNS"]
+__all__ = ["PredictionLog", "LogRows", "RowList", "default_log_url", "new_prediction_id",
+           "new_prediction_ids", "rows_to_frame", "to_epoch", "FRAME_COLUMNS"]
 
 #: Columns of :meth:`PredictionLog.read_frame` around the feature columns.
 FRAME_COLUMNS: tuple[tuple[str, ...], tuple[str, ...]] = (
@@ -90,6 +92,25 @@ class RowList(list[tuple[Any, ...]]):
             out.extend(part)
             out.batches.extend(getattr(part, "batches", ()))
         return out
+
+
+@dataclass(frozen=True)
+class LogRows:
+    """Rows of the log as the database holds them, and the feature batches they point at.
+
+    A row is ``(id, ts, model_name, model_version, features_json, prediction_json, outcome,
+    outcome_ts, batch_id, batch_row)``; ``blobs`` maps a batch id to its Arrow IPC stream.
+    Values are the driver's, unconverted: a reader that must survive a corrupt row (a text
+    time, features that are not JSON) checks them itself and builds the frame with
+    :func:`rows_to_frame`; :meth:`to_frame` is :meth:`PredictionLog.read_frame`'s frame.
+    """
+
+    rows: list[tuple[Any, ...]]
+    blobs: dict[str, bytes]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as :meth:`PredictionLog.read_frame` returns them."""
+        return rows_to_frame(self.rows, self.blobs)
 
 
 _ARROW_KINDS = ("int64", "double", "bool", "string", "large_string")
@@ -189,7 +210,13 @@ def _row_template(names: Sequence[str]) -> str:
     return "{" + ",".join(f"{k}:%s" for k in keys) + "}"
 
 
-def _to_epoch(value: Any, name: str) -> float | None:
+def to_epoch(value: Any, name: str) -> float | None:
+    """Epoch seconds of a datetime, ISO string or number (naive times are UTC); None stays
+    None. ``name`` is the argument named in the StoreError a bad value raises.
+
+    >>> to_epoch("1970-01-02", "since")
+    86400.0
+    """
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -210,6 +237,9 @@ def _to_epoch(value: Any, name: str) -> float | None:
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return float(stamp.timestamp())
+
+
+_to_epoch = to_epoch  # the name other modules used before it was public
 
 
 def _jsonable(value: Any) -> Any:
@@ -287,7 +317,9 @@ class PredictionLog:
                 )
             parsed = parsed.difference_update_query(["synchronous"])
             self.synchronous = sync
-            engine = create_engine(parsed, pool_size=8, max_overflow=8)
+            # LIFO: the connection used last (its page cache still valid) serves the next
+            # commit, instead of cycling through the pool's connections
+            engine = create_engine(parsed, pool_size=8, max_overflow=8, pool_use_lifo=True)
 
             @event.listens_for(engine, "connect")
             def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -631,6 +663,45 @@ class PredictionLog:
             new += len(conn.execute(stmt, chunk).all())
         return new
 
+    # --- which version the serving processes switched to ------------------------------------
+    def announce_version(self, model_name: str, alias: str, version: str) -> None:
+        """Record that ``version`` now serves ``model_name@alias`` (one row per pair, replaced).
+
+        ``steward serve`` calls this when it swaps versions; every other process sharing the
+        log polls :meth:`announced_version` and looks at the registry at once on a change.
+        """
+        import socket
+
+        values = {"model_name": model_name, "alias": alias, "version": str(version),
+                  "changed_at": time.time(), "host": socket.gethostname()[:256]}
+        insert: Any
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(serve_versions).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["model_name", "alias"],
+            set_={k: stmt.excluded[k] for k in ("version", "changed_at", "host")})
+        try:
+            with self._writer_engine.begin() as conn:
+                conn.execute(stmt)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record the served version in {self._safe_url()}: "
+                             f"{_db_error(exc)}") from exc
+
+    def announced_version(self, model_name: str, alias: str) -> tuple[str, float] | None:
+        """``(version, changed_at)`` last announced for ``model_name@alias``, or None."""
+        stmt = select(serve_versions.c.version, serve_versions.c.changed_at).where(
+            serve_versions.c.model_name == model_name, serve_versions.c.alias == alias)
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(stmt).first()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the served version from {self._safe_url()}: "
+                             f"{_db_error(exc)}") from exc
+        return (str(row[0]), float(row[1])) if row is not None else None
+
     # --- reading --------------------------------------------------------------------------------
     def count(self, model_name: str | None = None) -> int:
         """Number of logged predictions (of one model, or all)."""
@@ -666,7 +737,25 @@ class PredictionLog:
         inclusive, ``until`` exclusive; each a datetime, ISO string or epoch seconds (naive
         times are UTC).
         """
-        lo, hi = _to_epoch(since, "since"), _to_epoch(until, "until")
+        return self.read_rows(model_name, since=since, until=until,
+                              model_version=model_version).to_frame()
+
+    def read_rows(
+        self,
+        model_name: str,
+        *,
+        since: Any = None,
+        until: Any = None,
+        model_version: str | None = None,
+        ordered: bool = True,
+    ) -> LogRows:
+        """The raw rows of one model (oldest first unless ``ordered=False``) and the Arrow
+        feature batches they point at, read from one snapshot; see :class:`LogRows`.
+
+        Only the rows in ``[since, until)`` are read (the ``(model_name, ts)`` index): a
+        week's read costs a week's rows, however long the log.
+        """
+        lo, hi = to_epoch(since, "since"), to_epoch(until, "until")
         p, o = predictions, outcomes
         stmt = (
             select(
@@ -676,8 +765,9 @@ class PredictionLog:
             )
             .select_from(p.outerjoin(o, o.c.prediction_id == p.c.id))
             .where(p.c.model_name == model_name)
-            .order_by(p.c.ts, p.c.id)
         )
+        if ordered:
+            stmt = stmt.order_by(p.c.ts, p.c.id)
         if lo is not None:
             stmt = stmt.where(p.c.ts >= lo)
         if hi is not None:
@@ -698,7 +788,7 @@ class PredictionLog:
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot read the prediction log {self._safe_url()}: {_db_error(exc)}") from exc
-        return _rows_to_frame(rows, blobs)
+        return LogRows(rows, blobs)
 
 
 def _db_error(exc: SQLAlchemyError) -> str:
@@ -732,12 +822,38 @@ def _create_private(database: Path) -> None:
     os.close(fd)
 
 
+_DECODE_CHUNK = 8192  # JSON documents per parser call
+
+
 def _decode_many(texts: Iterable[str]) -> list[Any]:
-    """json.loads over many small documents in one call (much faster than one per row)."""
-    texts = list(texts)
-    if not texts:
-        return []
-    return list(json.loads("[" + ",".join(texts) + "]"))
+    """Many small JSON documents decoded in a few parser calls (much faster than one per row).
+
+    orjson takes chunks of 8,192 documents; a chunk it refuses (a ``NaN`` feature the log
+    keeps apart from null, an int beyond 64 bits) goes to the stdlib parser, so the values
+    are exactly ``json.loads``'s. Raises ValueError on text that is not JSON.
+    """
+    texts = texts if isinstance(texts, list) else list(texts)
+    out: list[Any] = []
+    for i in range(0, len(texts), _DECODE_CHUNK):
+        joined = "[" + ",".join(texts[i:i + _DECODE_CHUNK]) + "]"
+        try:
+            out.extend(orjson.loads(joined))
+        except orjson.JSONDecodeError:
+            out.extend(json.loads(joined))
+    return out
+
+
+def _records_frame(records: list[Any]) -> pd.DataFrame:
+    """Feature dicts as a frame, one column at a time when every dict has the same keys
+    (half the time of ``DataFrame.from_records``); otherwise ``from_records``."""
+    if not records:
+        return pd.DataFrame()
+    first = records[0]
+    if type(first) is dict and first and set(map(type, records)) == {dict}:
+        keys = list(first)
+        if set(map(len, records)) == {len(keys)} and set().union(*records) == set(keys):
+            return pd.DataFrame({k: [r[k] for r in records] for k in keys})
+    return pd.DataFrame.from_records(records)
 
 
 def _numeric_if_possible(series: pd.Series) -> pd.Series:
@@ -785,8 +901,7 @@ def _features_frame(rows: Sequence[Any], blobs: Mapping[str, bytes]) -> pd.DataF
     """One frame of features in row order: runs of JSON rows decoded together, runs of rows
     of one Arrow batch taken from it (no per-row Python work)."""
     if not any(r[8] is not None for r in rows):
-        feats = _decode_many(r[4] for r in rows)
-        return pd.DataFrame.from_records(feats) if feats else pd.DataFrame()
+        return _records_frame(_decode_many([r[4] for r in rows]))
     import pyarrow as pa
 
     pieces: list[pd.DataFrame] = []
@@ -794,8 +909,7 @@ def _features_frame(rows: Sequence[Any], blobs: Mapping[str, bytes]) -> pd.DataF
     for batch_id, run in itertools.groupby(rows, key=lambda r: r[8]):
         run_rows = list(run)
         if batch_id is None or batch_id not in blobs:  # JSON rows (or a batch pruned away)
-            feats = _decode_many(r[4] or "{}" for r in run_rows)
-            pieces.append(pd.DataFrame.from_records(feats))
+            pieces.append(_records_frame(_decode_many([r[4] or "{}" for r in run_rows])))
             continue
         table = tables.get(batch_id)
         if table is None:
@@ -809,10 +923,14 @@ def _features_frame(rows: Sequence[Any], blobs: Mapping[str, bytes]) -> pd.DataF
     return pd.concat(pieces, ignore_index=True)
 
 
-def _rows_to_frame(rows: Sequence[Any], blobs: Mapping[str, bytes] | None = None
-                   ) -> pd.DataFrame:
+def rows_to_frame(rows: Sequence[Any], blobs: Mapping[str, bytes] | None = None
+                  ) -> pd.DataFrame:
+    """The frame :meth:`PredictionLog.read_frame` returns, from rows laid out as in
+    :class:`LogRows` (in the order given). Raises ValueError or TypeError on a row whose
+    features or prediction are not JSON."""
+    # one list per column, each made where it is used (fewer alive at once than a transpose)
     ids = [r[0] for r in rows]
-    preds = _decode_many(r[5] for r in rows)
+    preds = _decode_many([r[5] for r in rows])
     features = _features_frame(rows, blobs or {}) if rows else pd.DataFrame()
     rename = {c: f"feature_{c}" for c in features.columns if c in _RESERVED}
     if rename:
@@ -840,3 +958,6 @@ def _rows_to_frame(rows: Sequence[Any], blobs: Mapping[str, bytes] | None = None
     )
     features.index = head.index
     return pd.concat([head, features, tail], axis=1)
+
+
+_rows_to_frame = rows_to_frame  # the name other modules used before it was public
