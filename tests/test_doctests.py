@@ -12,12 +12,7 @@ import pytest
 import modelsteward
 
 #: modules whose examples are not run here, and why (keep this list short and current)
-EXCLUDED = {
-    # export_parquet's example fails: the export casts the log's timestamp[ns] to
-    # timestamp[us] with a safe cast, which raises on sub-microsecond digits (a real bug,
-    # reported; store/ is the serve branch's)
-    "modelsteward.store.retention",
-}
+EXCLUDED: set[str] = set()
 
 
 def _modules() -> list[str]:

@@ -156,9 +156,11 @@ def export_parquet(
             frame.insert(0, "model", model)
             frame["date"] = day_text
             table = pa.Table.from_pandas(frame, preserve_index=False)
+            # microseconds (what Spark reads); the log's float-second times carry digits
+            # below a microsecond, which this cast drops on purpose
             table = table.cast(pa.schema([
                 pa.field(f.name, pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type)
-                else f for f in table.schema]))
+                else f for f in table.schema]), safe=False)
             written: list[str] = []
             try:
                 ds.write_dataset(
