@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelsteward.drift.performance import WindowPerformance
+from modelsteward.drift.performance import Bands, WindowPerformance
 from modelsteward.errors import ConfigError, DataError
 from modelsteward.monitor.alerts import AlertTracker, Notification
 from modelsteward.monitor.core import _resolve, window_result
@@ -283,10 +283,16 @@ def calibrate(model: str, data: Any, incidents: list[Incident], *,
     measured = [source.measure(w, base, list(policies.values()), concept.get(w.index))
                 for w in source.windows]
     performance: dict[tuple[Any, ...], dict[int, WindowPerformance]] = {}
+    bands: Bands | None = None  # the bootstrap resamples are drawn once, for every level
+    ref = getattr(base, "concept", None)
     for policy in policies.values():  # once per distinct performance threshold set
         key = performance_key(policy)
         if key not in performance:
-            performance[key] = source.performance(source.windows, base, policy, notes)
+            alpha = float(policy.value("performance_alpha"))
+            if ref is not None and hasattr(ref, "has_sample"):
+                bands = Bands(ref, alpha=alpha) if bands is None else bands.at_alpha(alpha)
+            performance[key] = source.performance(source.windows, base, policy, notes,
+                                                  bands=bands)
     order = {w.label: w.index for w in source.windows}
     scores = [_score(name, policy, order,
                      replay(measured, policy, model, version,
