@@ -171,6 +171,8 @@ def test_non_overlapping_aware_time_ranges_are_drifted() -> None:
     assert r.is_drifted and r.statistic == 1.0 and r.p_value < 1e-100
 
 
+@pytest.mark.filterwarnings(  # pyarrow / polars call Series.values internally (pandas 3.1)
+    "ignore:Series.values returning an ndarray that drops timezone:DeprecationWarning")
 def test_the_same_instants_in_any_zone_or_naive_are_the_same() -> None:
     utc = _hours("2026-01-01", 400, "UTC")
     base = Baseline.fit({"t": utc})
@@ -218,6 +220,8 @@ def test_compute_psi_on_datetimes() -> None:
     assert compute_psi(a, tokyo) == pytest.approx(0.0)  # the same instants, not new labels
 
 
+@pytest.mark.filterwarnings(  # pyarrow / polars call Series.values internally (pandas 3.1)
+    "ignore:Series.values returning an ndarray that drops timezone:DeprecationWarning")
 def test_parquet_timestamps_are_numeric_in_sketch_and_exact_mode(tmp_path: Path) -> None:
     ref = pa.table({"t": pa.array(_hours("2026-01-01", 1_000, "UTC"))})
     cur = pa.table({"t": pa.array(_hours("2026-09-01", 1_000, "Asia/Tokyo"))})

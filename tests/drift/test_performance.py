@@ -204,3 +204,21 @@ def test_reference_round_trips_through_json_with_its_calibrator() -> None:
     assert np.array_equal(back.calibrators[0].apply(p), ref.calibrators[0].apply(p))
     assert ref.calibrators[0].method in ("isotonic", "platt")
     assert set(ref.calibrators[0].brier) >= {"isotonic", "platt"}
+
+
+def test_bands_at_another_level_equal_fresh_bands_and_reuse_the_resamples() -> None:
+    draw = _binary(np.random.default_rng(3))
+    ref = ConceptReference.fit(*draw(4_000))
+    first = Bands(ref, alpha=0.001)
+    for n in (300, 2_000):
+        first.band("roc_auc", n), first.band("f1", n, estimated=True)
+    drawn = dict(first._sample_cache)
+    wide = first.at_alpha(0.05)
+    assert wide.alpha == 0.05 and wide._sample_cache is first._sample_cache
+    fresh = Bands(ref, alpha=0.05)
+    for n in (300, 2_000):
+        for metric, est in (("roc_auc", False), ("f1", True)):
+            assert wide.band(metric, n, estimated=est) == fresh.band(metric, n, estimated=est)
+            tight = first.band(metric, n, estimated=est)
+            assert tight is not None and tight.lower < fresh.band(metric, n, estimated=est).lower
+    assert wide._sample_cache.keys() == drawn.keys()  # nothing drawn again at the new level

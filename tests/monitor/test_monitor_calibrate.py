@@ -215,3 +215,28 @@ def test_since_needs_a_time_column(baseline, make_stream) -> None:
     with pytest.raises(DataError, match="time column 'timestamp'"):
         calibrate("m", frame, [Incident("1", "f2")], baseline=baseline, window=700,
                   since="2026-01-12")
+
+
+def test_performance_thresholds_are_calibrated_and_written(tmp_path, baseline,
+                                                          make_stream) -> None:
+    from modelsteward.monitor.calibrate import default_candidates
+
+    grid = default_candidates("default")
+    assert {p.value("performance_alpha") for p in grid.values()} >= {0.01, 0.05}
+    # outcomes stop following the predictions from week 4 (index 3): a performance drop only
+    frame = make_stream(weeks=5, per_week=500, concept_from=3, seed=64)
+    no_corr = {"concept_min_drop": 5.0}  # the correlation test never fires: performance only
+    cands = {"wide": load_policy({**no_corr, "performance_alpha": 0.05,
+                                  "performance_min_drop": 0.01}),
+             "tight": load_policy({**no_corr, "performance_alpha": 0.001})}
+    res = calibrate("m", frame, [Incident.parse("2026-W05", "concept")], candidates=cands,
+                    baseline=baseline)
+    by = {c.name: c for c in res.candidates}
+    assert all(c.catches_all for c in by.values())  # performance alerts count for concept
+    assert res.recommended is not None
+    path = tmp_path / "calibrated.toml"
+    path.write_text(res.policy_toml())
+    written = load_policy(path)
+    assert "performance_alpha" in res.policy_toml()
+    for key in ("performance_alpha", "performance_min_drop", "performance_metrics"):
+        assert written.value(key) == res.recommended.policy.value(key), key

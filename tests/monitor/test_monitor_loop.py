@@ -176,6 +176,8 @@ def test_report_dict_has_no_nan_and_feature_table_is_worst_first(baseline, make_
     assert np.isclose(sum(rep.reference["features"]["f0"]["reference"]), 1.0)
 
 
+@pytest.mark.filterwarnings(  # pyarrow / polars call Series.values internally (pandas 3.1)
+    "ignore:Series.values returning an ndarray that drops timezone:DeprecationWarning")
 def test_polars_input_and_progress_bar(baseline, make_stream) -> None:
     import polars as pl
 

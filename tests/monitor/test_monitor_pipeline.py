@@ -68,30 +68,56 @@ def test_judging_under_thresholds_not_measured_is_an_error(baseline, make_stream
 
 def test_calibrate_measures_each_window_once_and_judges_like_full_runs(
         baseline, make_stream, monkeypatch) -> None:
-    frame = make_stream(weeks=6, shift={2: 0.2, 3: 0.4, 4: 0.6, 5: 0.6}, null_week=3, seed=63)
+    # the baseline holds predictions and outcomes: performance is measured and judged too;
+    # from week 4 on the outcomes no longer follow the predictions (a real performance drop)
+    frame = make_stream(weeks=6, shift={2: 0.2, 3: 0.4, 4: 0.6, 5: 0.6}, null_week=3,
+                        concept_from=4, seed=63)
     cands = {n: load_policy(n) for n in ("lenient", "default", "strict")}
     cands["loose"] = load_policy({"psi_warning": 0.6, "psi_critical": 1.2})
+    cands["loose_alpha"] = load_policy({"psi_warning": 0.6, "psi_critical": 1.2,  # narrow bands
+                                        "performance_alpha": 0.4, "performance_min_drop": 0.0})
     calls: list[str] = []
+    perf_calls: list[float] = []
     real = measure_mod.measure_window
 
     def counting(*args, **kwargs):
         calls.append(kwargs["label"])
         return real(*args, **kwargs)
 
+    import modelsteward.monitor.performance_checks as perf_mod
     import modelsteward.monitor.sources as sources
 
+    real_perf = perf_mod.measure
+
+    def counting_perf(frame, windows, base, policy, **kwargs):
+        perf_calls.append(policy.value("performance_alpha"))
+        return real_perf(frame, windows, base, policy, **kwargs)
+
     monkeypatch.setattr(sources, "measure_window", counting)
-    res = calibrate("m", frame, [Incident.parse(LABELS[4], "f2")], candidates=cands,
-                    baseline=baseline)
+    monkeypatch.setattr(perf_mod, "measure", counting_perf)
+    res = calibrate("m", frame, [Incident.parse(LABELS[4], "f2"),
+                                 Incident.parse(LABELS[4], "concept")],
+                    candidates=cands, baseline=baseline)
     assert sorted(calls) == LABELS  # once per window, not once per window and candidate
-    calls.clear()
+    # performance once per distinct (alpha, metrics, min_drop, row minimums): loose shares
+    # default's, loose_alpha has its own
+    assert sorted(perf_calls) == [0.001, 0.01, 0.05, 0.4]
+    monkeypatch.setattr(perf_mod, "measure", real_perf)
+    perf_sent: dict[str, int] = {}
     for score in res.candidates:  # the same notifications as a monitor run per policy
         rep = run_monitor("m", frame, baseline=baseline, policy=cands[score.name], sinks=[],
                           describe=False)
-        sent = sum(1 for n in rep.notifications for e in n.events
-                   if e.event in ("new", "escalated"))
-        assert score.alerts_sent == sent, score.name
+        events = [e for n in rep.notifications for e in n.events
+                  if e.event in ("new", "escalated")]
+        assert score.alerts_sent == len(events), score.name
+        perf_sent[score.name] = sum(e.alert.kind == "performance" for e in events)
     assert len({s.alerts_sent for s in res.candidates}) > 1  # the policies do differ
+    assert perf_sent["default"] > 0  # the drop is alerted on and counted
+    by = {s.name: s for s in res.candidates}
+    assert by["lenient"].lead_windows[1] is not None  # the concept incident is caught
+    # narrower performance bands change what is sent under the same feature thresholds
+    assert perf_sent["loose_alpha"] != perf_sent["loose"]
+    assert by["loose_alpha"].alerts_sent != by["loose"].alerts_sent
 
 
 def test_extra_judges_and_measures_join_the_pipeline(baseline, make_stream,

@@ -147,3 +147,69 @@ def test_nan_from_outside_sources_becomes_null(tmp_path: Path) -> None:
     assert json.loads(paths["json"].read_text())["description"]["metrics"] == {
         "f1": None, "auc": None}
     assert "nan" not in paths["html"].read_text().lower().replace("nano", "")
+
+
+def _alert_tags(html: str) -> list[str]:
+    """The element names carrying the ``alert`` class (each alert or message)."""
+    return re.findall(r'<(\w+) class="alert [a-z]+"', html)
+
+
+def test_alerts_are_folded_after_the_overview_and_people_stay_visible() -> None:
+    alert = {"key": "distribution:f2", "kind": "distribution", "feature": "f2",
+             "alert_type": "distribution", "severity": "critical", "since_window": "W1",
+             "message": "f2 moved: PSI 0.61 >= psi_critical 0.2 (preset default) " * 5}
+    report = {
+        "model": {"name": "m", "version": "1"}, "windows": [],
+        "open_alerts": [alert],
+        "notifications": [{"window_label": "W1", "severity": "critical", "title": "[critical] m",
+                           "events": [{"text": "new: " + alert["message"]}], "still_open": 2}],
+        "state": {"silences": [{"feature": "f9", "until": "2026-05-01", "created_by": "ana",
+                                "created_at": "2026-04-01", "reason": "known migration"}]},
+    }
+    html = render_html(report)
+    assert html.index("id=overview") < html.index("id=alerts") < html.index("id=people")
+    assert _alert_tags(html) == ["details", "details"]  # the open alert and the message
+    assert "<summary>" in html and "f2: distribution since W1" in html
+    # the silences table is not folded: it lies after the last </details>
+    assert html.rindex("</details>") < html.index("known migration")
+    assert "<script" not in html.lower()
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed at "
+                    "/usr/bin/chromium (apt-get install chromium)")
+def test_alert_texts_are_folded_in_details_in_chromium(report_dir) -> None:
+    from playwright.sync_api import sync_playwright
+
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    tags = _alert_tags(html)
+    assert tags and set(tags) == {"details"}, tags
+    url = (report_dir / "report.html").resolve().as_uri()
+    requests: list[str] = []
+    console: list[str] = []
+    with sync_playwright() as p:
+        browser = _launch(p)
+        try:
+            page = browser.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}")
+                    if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+            page.goto(url, wait_until="load")
+            assert page.locator("h2").first.inner_text() == "Overview"
+            folded = page.locator("details.alert")
+            assert folded.count() == len(tags)
+            # every alert comes after the alerts heading, which comes after the overview
+            assert page.locator("h2#overview ~ h2#alerts ~ details.alert").count() == len(tags)
+            assert page.locator("div.alert").count() == 0
+            assert page.locator("details.alert[open]").count() == 0  # folded by default
+            first = folded.first
+            text = first.locator(".ev").first
+            assert first.locator("summary").is_visible() and not text.is_visible()
+            first.locator("summary").click()  # native disclosure, no script involved
+            assert text.is_visible() and len(text.inner_text()) > 20
+            assert page.locator("script").count() == 0
+        finally:
+            browser.close()
+    assert requests == [url]  # the page itself, nothing else
+    assert console == []

@@ -7,8 +7,9 @@
 
 incidents.csv has a header ``window,feature`` and one marked incident per line (the window
 label a human noticed it in, e.g. ``2026-W09``; feature empty or ``concept`` for concept
-drift). The history is --data files or the prediction log (--log), cut to
-[--since, --until); --policy is the starting point whose PSI and KS thresholds the grid varies.
+drift and performance drops). The history is --data files or the prediction log (--log), cut
+to [--since, --until); --policy is the starting point whose PSI, KS and performance_alpha
+thresholds the grid varies.
 The written TOML is a policy file for ``steward monitor --policy policy.toml``.
 """
 

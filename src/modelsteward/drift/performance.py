@@ -126,6 +126,16 @@ class Bands:
         self._est_cache: dict[tuple[str, bool, int], dict[str, np.ndarray]] = {}
         self._sample_cache: dict[tuple[str, bool, int], tuple[np.ndarray, float]] = {}
 
+    def at_alpha(self, alpha: float) -> Bands:
+        """The same reference's bands at level ``alpha``, sharing the bootstrap resamples (they
+        do not depend on the level; only the band edges do): the same bands as a new
+        ``Bands(reference, alpha=alpha)``, without drawing the resamples again."""
+        out = Bands(self.reference, alpha=alpha, n_boot=self.n_boot, seed=self.seed)
+        out._ref_estimate = self._ref_estimate
+        out._est_cache = self._est_cache
+        out._sample_cache = self._sample_cache
+        return out
+
     @property
     def available(self) -> bool:
         return bool(getattr(self.reference, "has_sample", False))

@@ -7,6 +7,9 @@ sent again.
 For each candidate policy: alerts sent (new or escalated notifications), incidents caught,
 how many windows before the marked window the first alert came (lead), and false alerts
 (sent alerts on a feature no incident names within ``lookback`` windows after them).
+Concept-drift and performance alerts count for incidents marked ``concept``. Performance is
+measured once per distinct set of the thresholds its measurement uses
+(:data:`PERFORMANCE_KEYS`), not once per candidate.
 
     >>> Incident.parse("2026-W09", "feature_7")
     Incident(window='2026-W09', feature='feature_7')
@@ -15,11 +18,12 @@ how many windows before the marked window the first alert came (lead), and false
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelsteward.drift.performance import Bands, WindowPerformance
 from modelsteward.errors import ConfigError, DataError
 from modelsteward.monitor.alerts import AlertTracker, Notification
 from modelsteward.monitor.core import _resolve, window_result
@@ -30,13 +34,20 @@ from modelsteward.monitor.policy import PRESETS, Policy, load_policy
 from modelsteward.monitor.sources import FrameSource
 
 __all__ = ["CalibrationResult", "CandidateScore", "Incident", "calibrate", "default_candidates",
-           "describe_start", "read_incidents", "replay"]
+           "describe_start", "performance_key", "read_incidents", "replay"]
 
 CONCEPT = "concept"
 # the grid around the start policy, mostly tighter (the chapter tightens from lenient):
-# psi_warning = start's x PSI_FACTORS (psi_critical keeps its ratio), ks_p_value x KS_FACTORS
+# psi_warning = start's x PSI_FACTORS (psi_critical keeps its ratio), ks_p_value x KS_FACTORS,
+# performance_alpha x ALPHA_FACTORS (at most MAX_ALPHA; larger alpha: narrower bands)
 PSI_FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 KS_FACTORS = (0.1, 1.0)
+ALPHA_FACTORS = (1.0, 5.0)
+MAX_ALPHA = 0.25
+#: the thresholds a window's performance measurement depends on (the bands' level, the watched
+#: metrics, the smallest drop, the row minimums); judging reads the measured statuses
+PERFORMANCE_KEYS = ("performance_alpha", "performance_metrics", "performance_min_drop",
+                    "min_labelled_rows", "min_window_rows")
 
 
 @dataclass(frozen=True)
@@ -103,8 +114,8 @@ class CalibrationResult:
                               "extend the grid (calibrate(..., candidates=...))")
         rec = self.recommended
         lines = [f"# steward calibrate: quietest setting catching all {rec.incidents} incident(s)",
-                 f"# started from {self.start}; the grid varied psi_warning, psi_critical "
-                 "and ks_p_value",
+                 f"# started from {self.start}; the grid varied psi_warning, psi_critical, "
+                 "ks_p_value and performance_alpha",
                  f"# candidate {rec.name}: {rec.alerts_sent} alerts sent, "
                  f"{rec.false_alerts} false, lead {list(rec.lead_windows)} window(s)",
                  f"# replayed windows {self.windows[0]} .. {self.windows[-1]}"
@@ -136,25 +147,32 @@ def default_candidates(start: str | Path | Policy | dict[str, Any] = "default"
                        ) -> dict[str, Policy]:
     """The three presets, ``start`` itself and a grid around it: ``start``'s psi_warning times
     :data:`PSI_FACTORS` (psi_critical keeps its ratio to psi_warning) crossed with its
-    ks_p_value times :data:`KS_FACTORS`; every other threshold is ``start``'s.
+    ks_p_value times :data:`KS_FACTORS` and its performance_alpha times :data:`ALPHA_FACTORS`
+    (named only when it differs from ``start``'s); every other threshold is ``start``'s.
 
     >>> sorted(default_candidates("lenient"))[:2]
     ['default', 'lenient']
     >>> "psi_warning=0.125,ks_p_value=0.0001" in default_candidates("lenient")
     True
+    >>> default_candidates("default")["psi_warning=0.1,ks_p_value=0.01,performance_alpha=0.05"
+    ...                               ].value("performance_alpha")
+    0.05
     """
     base = load_policy(start)
     out: dict[str, Policy] = {n: load_policy(n) for n in ("lenient", "default", "strict")}
     if base.name not in out:
         out[base.name] = base
     warn0, ratio = base.value("psi_warning"), base.value("psi_critical") / base.value("psi_warning")
-    ks0 = base.value("ks_p_value")
-    for fw in PSI_FACTORS:
-        for fk in KS_FACTORS:
-            warn, ks = float(f"{warn0 * fw:.4g}"), float(f"{min(ks0 * fk, 0.5):.4g}")
-            out[f"psi_warning={warn:g},ks_p_value={ks:g}"] = base.with_overrides(
-                {"psi_warning": warn, "psi_critical": float(f"{warn * ratio:.4g}"),
-                 "ks_p_value": ks}, "argument")
+    ks0, alpha0 = base.value("ks_p_value"), base.value("performance_alpha")
+    for fa in ALPHA_FACTORS:
+        alpha = float(f"{min(alpha0 * fa, MAX_ALPHA):.4g}")
+        tail = "" if alpha == alpha0 else f",performance_alpha={alpha:g}"
+        for fw in PSI_FACTORS:
+            for fk in KS_FACTORS:
+                warn, ks = float(f"{warn0 * fw:.4g}"), float(f"{min(ks0 * fk, 0.5):.4g}")
+                out[f"psi_warning={warn:g},ks_p_value={ks:g}{tail}"] = base.with_overrides(
+                    {"psi_warning": warn, "psi_critical": float(f"{warn * ratio:.4g}"),
+                     "ks_p_value": ks, "performance_alpha": alpha}, "argument")
     seen: set[tuple[Any, ...]] = set()
     unique: dict[str, Policy] = {}
     for name, pol in out.items():  # one replay per distinct set of thresholds
@@ -172,7 +190,8 @@ def _score(name: str, policy: Policy, order: dict[str, int],
     for n in notifications:
         for e in n.events:
             if e.event in ("new", "escalated"):
-                feat = CONCEPT if e.alert.kind == "concept_drift" else str(e.alert.feature)
+                feat = (CONCEPT if e.alert.kind in ("concept_drift", "performance")
+                        else str(e.alert.feature))
                 sent.append((n.window_index, feat))
     leads: list[int | None] = []
     for inc in incidents:
@@ -191,16 +210,31 @@ def _score(name: str, policy: Policy, order: dict[str, int],
                           len(incidents), tuple(leads), false)
 
 
+def performance_key(policy: Policy) -> tuple[Any, ...]:
+    """The values of :data:`PERFORMANCE_KEYS` under ``policy``: candidates with the same key
+    share one performance measurement.
+
+    >>> performance_key(load_policy("default")) == performance_key(
+    ...     load_policy({"psi_warning": 0.3, "psi_critical": 0.6}))
+    True
+    """
+    return tuple(policy.value(k) for k in PERFORMANCE_KEYS)
+
+
 def replay(measurements: Sequence[WindowMeasurement], policy: Policy, model: str,
-           version: str) -> list[Notification]:
+           version: str, performance: Mapping[int, WindowPerformance] | None = None
+           ) -> list[Notification]:
     """The notifications a monitor run under ``policy`` would have sent for these windows
-    (judged and passed through the alert tracker; nothing is measured again)."""
+    (judged and passed through the alert tracker; nothing is measured again).
+    ``performance``: each window's performance measured under ``policy``'s
+    :func:`performance_key`, by window index."""
+    perf = performance or {}
     tracker = AlertTracker(model, version, notify_severity=policy.value("notify_severity"),
                            reminder_every=int(policy.value("reminder_every")))
     ctx = JudgeContext(model, version)
     notes = []
     for m in measurements:
-        _, note, _ = window_result(m, policy, ctx, tracker, {})
+        _, note, _ = window_result(m, policy, ctx, tracker, {}, (), perf.get(m.index))
         if note is not None:
             notes.append(note)
     return notes
@@ -248,9 +282,22 @@ def calibrate(model: str, data: Any, incidents: list[Incident], *,
     concept = source.concepts(source.windows, base, notes)
     measured = [source.measure(w, base, list(policies.values()), concept.get(w.index))
                 for w in source.windows]
+    performance: dict[tuple[Any, ...], dict[int, WindowPerformance]] = {}
+    bands: Bands | None = None  # the bootstrap resamples are drawn once, for every level
+    ref = getattr(base, "concept", None)
+    for policy in policies.values():  # once per distinct performance threshold set
+        key = performance_key(policy)
+        if key not in performance:
+            alpha = float(policy.value("performance_alpha"))
+            if ref is not None and hasattr(ref, "has_sample"):
+                bands = Bands(ref, alpha=alpha) if bands is None else bands.at_alpha(alpha)
+            performance[key] = source.performance(source.windows, base, policy, notes,
+                                                  bands=bands)
     order = {w.label: w.index for w in source.windows}
-    scores = [_score(name, policy, order, replay(measured, policy, model, version), incidents,
-                     lookback)
+    scores = [_score(name, policy, order,
+                     replay(measured, policy, model, version,
+                            performance[performance_key(policy)]),
+                     incidents, lookback)
               for name, policy in policies.items()]
     full = [s for s in scores if s.catches_all]
     best = min(full, key=lambda s: (s.alerts_sent, s.false_alerts,

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from modelsteward.drift.concept import ConceptDriftResult, concept_drift_per_window
-from modelsteward.drift.performance import WindowPerformance
+from modelsteward.drift.performance import Bands, WindowPerformance
 from modelsteward.errors import DataError, EmptyDataError
 from modelsteward.monitor import performance_checks
 from modelsteward.monitor.data import attach_outcomes, is_log_url, read_production
@@ -224,13 +224,15 @@ class FrameSource:
         return {w.index: r for w, r in zip(windows, results, strict=True)}
 
     def performance(self, windows: Sequence[Window], baseline: Any, policy: Policy,
-                    notes: list[str]) -> dict[int, WindowPerformance]:
+                    notes: list[str], bands: Bands | None = None
+                    ) -> dict[int, WindowPerformance]:
         """Realized and estimated performance per window, with bands at each window's n
-        (:mod:`~modelsteward.monitor.performance_checks`)."""
+        (:mod:`~modelsteward.monitor.performance_checks`); ``bands``: at the policy's
+        performance_alpha, to reuse resamples drawn before (calibration)."""
         return performance_checks.measure(
             self.frame, list(windows), baseline, policy, notes=notes,
             prediction_column=self.prediction_column, outcome_column=self.outcome_column,
-            scores=self.scores)
+            scores=self.scores, bands=bands)
 
     def measure(self, w: Window, baseline: Any, policies: Sequence[Policy],
                 concept: ConceptDriftResult | None) -> WindowMeasurement:

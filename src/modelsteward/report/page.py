@@ -1,7 +1,10 @@
-"""One self-contained HTML file from a monitor report dict: alerts first, then the model
-version, features worst first, distributions of flagged features, PSI over windows and the
-concept-drift panel. Inline CSS and SVG only; a Content-Security-Policy forbids scripts and
-network loads; every user-supplied string is escaped.
+"""One self-contained HTML file from a monitor report dict: the overview first (heat map,
+performance chart, one verdict per window), then the alerts, each folded in a ``<details>``
+element whose one-line summary stays visible (no JavaScript), the silences and
+acknowledgements (never folded), the model version, features worst first, distributions of
+flagged features, PSI over windows and the concept-drift panel. Inline CSS and SVG only; a
+Content-Security-Policy forbids scripts and network loads; every user-supplied string is
+escaped.
 
     >>> page = render_html({"model": {"name": "<m>", "version": "1"}, "windows": []})
     >>> "&lt;m&gt;" in page and "<m>" not in page
@@ -34,6 +37,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .alert{background:#fff;border-left:4px solid #999;padding:6px 10px;margin:6px 0}
 .alert.critical{border-color:#c62828;background:#fff5f5}.alert.warning{border-color:#ef6c00;
 background:#fffaf2}.alert.info{border-color:#1565c0;background:#f5f9ff}
+details.alert>summary{cursor:pointer}details.alert[open]>summary{margin-bottom:4px}
 .ev{margin:2px 0 2px 12px}svg{background:#fff;margin:4px 0}.ct{font-size:13px;font-weight:600}
 .ax{font-size:10px;fill:#555}
 .nochart{width:560px;background:#fff;padding:4px 8px}.grid{stroke:#eee}
@@ -78,26 +82,41 @@ def _kv_table(data: Any, depth: int = 0) -> str:
     return _e(data)
 
 
+def _open_alert_summary(a: dict[str, Any]) -> str:
+    """The visible line of an open alert: ``f2: distribution since 2026-W05``."""
+    what = a.get("feature") or a.get("kind") or a.get("key") or "alert"
+    kind = str(a.get("alert_type") or "").replace("_", " ")
+    since = a.get("since_window")
+    return f"{what}: {kind}" + (f" since {since}" if since else "")
+
+
 def _alerts_section(report: dict[str, Any]) -> str:
+    """Open alerts and the timeline of messages sent; each item is a ``<details>`` whose
+    summary (severity, what, window) is visible and whose long text is folded."""
     out = ["<h2 id=alerts>Alerts</h2>"]
     open_alerts = report.get("open_alerts") or []
     notes = report.get("notifications") or []
     if not open_alerts and not notes:
         out.append('<p><span class="b ok">ok</span> No alert reached the notification '
                    "threshold in any window.</p>")
+    else:
+        out.append(f'<p class="sub">{len(open_alerts)} alert(s) open at the last tested window'
+                   f" · {len(notes)} message(s) sent · open an item for its full text.</p>")
     if open_alerts:
         out.append(f"<h3>Open at the last tested window ({len(open_alerts)})</h3>")
         for a in open_alerts:
-            out.append(f'<div class="alert {_e(a["severity"])}">{_badge(a["severity"])} '
-                       f'{_e(a["message"])}</div>')
+            out.append(f'<details class="alert {_e(a["severity"])}"><summary>'
+                       f'{_badge(a["severity"])} {_e(_open_alert_summary(a))}</summary>'
+                       f'<div class="ev">{_e(a["message"])}</div></details>')
     if notes:
         out.append(f"<h3>Timeline: what was sent ({len(notes)} message(s))</h3>")
         for n in notes:
             events = "".join(f'<div class="ev">{_e(ev["text"])}</div>' for ev in n["events"])
             still = (f'<div class="ev sub">{int(n["still_open"])} earlier alert(s) still open'
                      "</div>" if n.get("still_open") else "")
-            out.append(f'<div class="alert {_e(n["severity"])}"><b>{_e(n["window_label"])}</b> '
-                       f'{_badge(n["severity"])} {_e(n["title"])}{events}{still}</div>')
+            out.append(f'<details class="alert {_e(n["severity"])}"><summary><b>'
+                       f'{_e(n["window_label"])}</b> {_badge(n["severity"])} {_e(n["title"])}'
+                       f"</summary>{events}{still}</details>")
     failures = report.get("sink_failures") or []
     if failures:
         rows = "".join(
