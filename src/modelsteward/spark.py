@@ -36,10 +36,18 @@ import pyarrow.compute as pc
 
 from modelsteward.baseline.baseline import baseline_from_profile
 from modelsteward.baseline.columns import infer_kind
+from modelsteward.baseline.concept import ConceptReference
 from modelsteward.baseline.joint import RowSampler
 from modelsteward.baseline.sketch import DEFAULT_K, SketchProfile
-from modelsteward.baseline.streaming import _numpy_of, update_profile_from_arrow
+from modelsteward.baseline.sketch_baseline import joint_from_sampler
+from modelsteward.baseline.streaming import (
+    _numpy_of,
+    profile_dataset,
+    resolve_kinds,
+    update_profile_from_arrow,
+)
 from modelsteward.errors import ConfigError, DataError, MissingColumnError
+from modelsteward.io import dataset_schema, resolve_paths
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -176,18 +184,8 @@ def profile_files_on_spark(
     :func:`profile_spark` here), then the profiles are tree-merged. The files must be
     readable at the same paths from every executor (a shared or mounted file system)."""
     _require_spark()
-    from modelsteward.baseline.streaming import (
-        dataset_schema,
-        infer_kinds,
-        profile_dataset,
-        resolve_paths,
-    )
-
     files = [str(p) for p in resolve_paths(source)]
-    schema = dataset_schema(files, kinds)
-    names = list(columns) if columns is not None else list(schema.names)
-    inferred = infer_kinds(schema)
-    resolved = {n: (kinds or {}).get(n) or inferred[n] for n in names}
+    names, resolved = resolve_kinds(dataset_schema(files, kinds), kinds, columns)
 
     def one(path: str) -> bytes:
         return profile_dataset(
@@ -223,8 +221,6 @@ def baseline_from_spark(
     (prediction-outcome correlation, size, task) is computed by Spark aggregates; those two
     columns are not profiled as features.
     """
-    from modelsteward.baseline.concept import ConceptReference
-
     skip = {c for c in (predictions_col, outcomes_col) if c}
     names = [c for c in (columns or df.columns) if c not in skip]
     profile = profile_spark(df, kinds, columns=names, k=k)
@@ -243,8 +239,6 @@ def baseline_from_spark(
         concept = ConceptReference(correlation=float(row["r"]), n=int(row["n"]), task=task)
     joint_ref = None
     if joint:
-        from modelsteward.baseline.sketch_baseline import joint_from_sampler
-
         sampler = sample_spark(df, profile.kinds, sample_size=sample_size, seed=seed)
         joint_ref = joint_from_sampler(sampler, sample_size, seed=seed)
     return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata,

@@ -46,8 +46,8 @@ from modelsteward.baseline.sketch_baseline import (
     joint_from_sampler,
     sketch_profile_of,
 )
-from modelsteward.baseline.streaming import DEFAULT_BATCH_SIZE
 from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
+from modelsteward.io import DEFAULT_BATCH_SIZE
 from modelsteward.stats.psi import N_BINS
 
 __all__ = [

@@ -38,18 +38,17 @@ from modelsteward.baseline.sketch import (
     NumericSketch,
     SketchProfile,
 )
-from modelsteward.baseline.streaming import (
+from modelsteward.baseline.streaming import infer_kinds, profile_dataset
+from modelsteward.baseline.summary import bin_proportions, quantile_edges
+from modelsteward.errors import BaselineError, EmptyDataError
+from modelsteward.io import (
     DEFAULT_BATCH_SIZE,
     count_rows,
     dataset_schema,
-    infer_kinds,
     is_dataset_source,
-    profile_dataset,
     read_table,
     small_csv_table,
 )
-from modelsteward.baseline.summary import bin_proportions, quantile_edges
-from modelsteward.errors import BaselineError, EmptyDataError
 
 __all__ = [
     "DEFAULT_EXACT_MAX_ROWS",
