@@ -68,6 +68,7 @@ _KEY = "__ms_window__"
 
 
 def _require_spark() -> Any:
+    # pyspark is an optional extra: it is imported inside the functions that use it
     try:
         import pyspark
     except ImportError:  # pragma: no cover - the extra is installed in the test venv

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 
 from modelsteward.errors import ColumnTypeError, DataError, UnsupportedInputError
@@ -122,8 +123,6 @@ def epoch_seconds(values: np.ndarray, name: str = "values") -> np.ndarray:
         return _seconds(values)
     if kind != "O" or values.size == 0:
         return values
-    import pandas as pd
-
     inferred = pd.api.types.infer_dtype(values[:64], skipna=True)
     if inferred == "empty" and values.size > 64:
         inferred = pd.api.types.infer_dtype(values, skipna=True)
@@ -149,8 +148,6 @@ def epoch_seconds(values: np.ndarray, name: str = "values") -> np.ndarray:
 
 
 def _from_pandas_series(series: Any) -> np.ndarray:
-    import pandas as pd
-
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):  # aware: UTC wall time, then epoch seconds
         return np.asarray(series.dt.tz_convert(None).to_numpy())
@@ -278,8 +275,6 @@ def infer_kind(values: npt.ArrayLike | pa.DataType) -> str:
         return NUMERIC
     if kind != "O":  # booleans, strings, bytes, complex, void
         return CATEGORICAL
-    import pandas as pd
-
     inferred = pd.api.types.infer_dtype(values, skipna=True)
     if inferred == "empty":  # only nulls (or no rows): nothing says it holds strings
         return NUMERIC
@@ -320,8 +315,6 @@ def numeric_values(name: str, values: np.ndarray) -> np.ndarray:
         if converted is not values:
             return converted
     try:
-        import pandas as pd
-
         return np.asarray(pd.to_numeric(pd.Series(values, dtype=object)), dtype=np.float64)
     except OverflowError:
         raise ColumnTypeError(
@@ -358,8 +351,6 @@ def category_counts(values: np.ndarray) -> tuple[dict[str, int], int]:
     Nulls are None, NaN, pandas NA/NaT. Values are keyed by ``str(value)``, except that
     integral floats are keyed as integers (``2.0`` -> ``"2"``).
     """
-    import pandas as pd
-
     series = pd.Series(values, dtype=object, copy=False)
     null = series.isna()
     n_null = int(null.sum())

@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from modelsteward.errors import ConfigError, StewardError
 from modelsteward.monitor.alerts import Notification
 from modelsteward.monitor.outbox import Outbox
+from modelsteward.redact import redact_uri
 
 __all__ = ["DEFAULT_STATE", "SCHEMA_VERSION", "Journal", "MonitorBusyError", "MonitorState",
            "concept_final", "default_state_url", "index_offset", "notification_id",
@@ -266,8 +267,6 @@ class MonitorState:
     @classmethod
     def open(cls, url: str) -> MonitorState:
         """Open (creating or migrating) the state store at ``url``."""
-        from modelsteward.redact import redact_uri
-
         if url.startswith("sqlite:///") and ":memory:" not in url:
             db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
             if not db.parent.exists():
@@ -730,8 +729,6 @@ def concept_final(coverage: float | None, end: Any, policy: Any, now: Any) -> bo
     >>> concept_final(0.5, end, load_policy("default"), end + pd.Timedelta(days=56))
     True
     """
-    from datetime import timedelta
-
     if coverage is None or coverage >= float(policy.value("label_coverage_final")):
         return True
     if end is None or now is None:
