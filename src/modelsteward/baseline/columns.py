@@ -30,13 +30,20 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from modelsteward.errors import ColumnTypeError, DataError, UnsupportedInputError
+from modelsteward.errors import (
+    BaselineError,
+    ColumnTypeError,
+    DataError,
+    EmptyDataError,
+    UnsupportedInputError,
+)
 
 __all__ = [
     "NUMERIC",
     "CATEGORICAL",
     "as_columns",
     "category_counts",
+    "check_fit_columns",
     "epoch_seconds",
     "infer_kind",
     "numeric_values",
@@ -242,6 +249,24 @@ def as_columns(data: Any) -> dict[str, np.ndarray]:
         f"cannot read data of type {type(data).__module__}.{type(data).__name__}; pass a dict "
         "of name -> numpy array, a pandas or polars DataFrame, or a pyarrow Table"
     )
+
+
+def check_fit_columns(cols: Mapping[str, np.ndarray], kinds: Mapping[str, str]) -> None:
+    """The data to fit has columns, and ``kinds`` names only columns it has.
+
+    >>> check_fit_columns({"x": np.zeros(2)}, {"y": "numeric"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    modelsteward.errors.BaselineError: kinds names columns that are not in the data: ['y']; ...
+    """
+    if not cols:
+        raise EmptyDataError("cannot fit a baseline on data without columns")
+    unknown = sorted(set(kinds) - set(cols))
+    if unknown:
+        raise BaselineError(
+            f"kinds names columns that are not in the data: {unknown}; "
+            f"the columns are {list(cols)[:20]}"
+        )
 
 
 def infer_kind(values: npt.ArrayLike | pa.DataType) -> str:

@@ -47,9 +47,8 @@ from modelsteward.baseline.columns import (
 )
 from modelsteward.errors import BaselineError, BaselineFormatError, MissingColumnError
 
-__all__ = ["JOINT_FILE", "JointReference", "RowSampler", "merge_samples", "reservoir_keys"]
+__all__ = ["JointReference", "RowSampler", "merge_samples", "reservoir_keys"]
 
-JOINT_FILE = "joint.json"
 MIN_ROWS = 50
 _ARRAYS = ("center", "scale", "components", "heldout_errors", "heldout_feature_errors",
            "sample", "sample_keys", "explained_variance_ratio")

@@ -44,9 +44,6 @@ __all__ = [
     "WebhookSink", "display_url", "parse_sink",
 ]
 
-#: Seconds all sink deliveries of one run may take together (``steward monitor`` default).
-DEFAULT_SINK_DEADLINE = 30.0
-
 
 def display_url(url: str) -> str:
     """The URL with only scheme and host shown: the path and query of a webhook are secret.
@@ -486,11 +483,6 @@ class Dispatcher:
     def undelivered(self) -> list[dict[str, Any]]:
         return [{"sink": name, "queued_at": queued, **n.to_dict()}
                 for name, q in self.outbox.items() for n, queued in q]
-
-    @property
-    def kept_for_other_sinks(self) -> int:
-        """Outbox entries of sinks this run does not have (left in the file untouched)."""
-        return len(self._foreign)
 
 
 def _key(sink: Any) -> str:

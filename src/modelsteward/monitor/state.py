@@ -590,21 +590,7 @@ class MonitorState:
         Returns ``"new"``, ``"pending"`` (queued by an earlier run, not delivered yet) or
         ``"delivered"`` (this sink already has it: do not send again).
         """
-        n, d = self.t["steward_monitor_notifications"], self.t["steward_monitor_deliveries"]
-        with self.engine.begin() as conn:
-            if conn.execute(select(n.c.id).where(n.c.id == notification.id)).first() is None:
-                conn.execute(insert(n), {"id": notification.id, "target": target,
-                                         "window_label": notification.window_label,
-                                         "body": json.dumps(notification.to_dict(), default=str),
-                                         "created_at": _now()})
-            row = conn.execute(select(d.c.status).where(
-                d.c.notification_id == notification.id, d.c.sink_key == sink_key)).first()
-            if row is not None:
-                return str(row[0])
-            conn.execute(insert(d), {"notification_id": notification.id, "sink_key": sink_key,
-                                     "sink_name": sink_name, "status": "pending", "attempts": 0,
-                                     "queued_at": _now()})
-        return "new"
+        return self.queue_all(target, notification, [(sink_key, sink_name)])[sink_key]
 
     def pending(self, sink_key: str) -> list[tuple[dict[str, Any], str]]:
         """(notification dict, queued_at) waiting for ``sink_key``, oldest first."""
