@@ -1,7 +1,8 @@
 """Profile Parquet/CSV datasets batch by batch, so memory stays bounded.
 
-Files are read by :mod:`modelsteward.io` (sources, null semantics, errors). Rows come in record batches of ``batch_size`` rows with little
-read-ahead, so peak memory depends on the batch and row-group size, never on the row count.
+Files are read by :mod:`modelsteward.io` (sources, null semantics, errors). Rows come in
+record batches of ``batch_size`` rows with little read-ahead, so peak memory depends on the
+batch and row-group size, never on the row count.
 
     >>> import tempfile, pathlib, numpy as np, pyarrow as pa, pyarrow.parquet as pq
     >>> d = pathlib.Path(tempfile.mkdtemp())

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import math
 import os
 import threading
 import time
@@ -38,7 +39,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from modelsteward.errors import TrackingServerUnavailableError
+from modelsteward.errors import ConfigError, TrackingServerUnavailableError
 from modelsteward.redact import redact_text
 
 if TYPE_CHECKING:
@@ -85,10 +86,6 @@ def env_number(name: str, default: float, low: float, high: float, *,
                integer: bool = False) -> float:
     """A number from the environment variable ``name`` (``default`` when unset), in
     ``[low, high]``; anything else (text, NaN, inf, out of range) is a ConfigError."""
-    import math
-
-    from modelsteward.errors import ConfigError
-
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
