@@ -24,6 +24,9 @@ from modelsteward.registry.tracking import (
     with_tracking_credentials,
 )
 
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = ["load_baseline", "load_model", "resolve_version"]
 
 

@@ -18,6 +18,9 @@ from modelsteward.errors import (
 )
 from modelsteward.registry.tracking import forget_health, redact_tracking_text
 
+# MLflow (and requests, which comes with it) is imported inside the functions that use it,
+# so that importing this module (and `import modelsteward`) stays cheap.
+
 __all__ = [
     "error_code", "is_auth_failure", "is_connection_failure", "similar", "translate_errors",
 ]

@@ -45,6 +45,9 @@ from modelsteward.redact import redact_text
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = [
     "DEFAULT_DIRECTORY",
     "artifact_root_for",

@@ -69,6 +69,9 @@ from modelsteward.registry.tracking import (
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = ["ensure_experiment", "log_training_run", "model_params"]
 
 _PARAM_VALUE_LIMIT = 500
