@@ -24,7 +24,7 @@ every other source. Needs the ``spark`` extra (``pip install 'modelsteward[spark
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -154,21 +154,34 @@ def profile_spark(
     resolved = _resolve(df, kinds, columns)
     names = list(resolved)
 
-    def build(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def profile_of(batches: Iterator[pa.RecordBatch]) -> bytes:
         profile = SketchProfile.empty(resolved, k=k)
         for batch in batches:
             update_profile_from_arrow(profile, batch)
+        return profile.to_bytes()
+
+    blob = _merge_partitions(df, names, profile_of, _merge_bytes)
+    return SketchProfile.empty(resolved, k=k) if blob is None else SketchProfile.from_bytes(blob)
+
+
+def _merge_partitions(
+    df: DataFrame, names: list[str], blob_of: Callable[[Iterator[pa.RecordBatch]], bytes],
+    merge: Callable[[bytes, bytes], bytes],
+) -> bytes | None:
+    """One blob per partition (``blob_of`` its Arrow batches of ``names``, on the executor),
+    tree-merged by ``merge``; None when the DataFrame has no partitions (every partition
+    yields a blob, even an empty one)."""
+
+    def build(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield pa.RecordBatch.from_pydict(
-            {"profile": [profile.to_bytes()]}, schema=pa.schema([("profile", pa.binary())])
+            {"blob": [blob_of(batches)]}, schema=pa.schema([("blob", pa.binary())])
         )
 
     with _session_conf(df.sparkSession, _ARROW_BATCH):
-        blobs = (
-            df.select(*names).mapInArrow(build, "profile binary").rdd.map(lambda r: bytes(r[0]))
-        )
-        if blobs.getNumPartitions() == 0:  # every partition yields a profile, even if empty
-            return SketchProfile.empty(resolved, k=k)
-        return SketchProfile.from_bytes(blobs.treeReduce(_merge_bytes, depth=2))
+        blobs = df.select(*names).mapInArrow(build, "blob binary").rdd.map(lambda r: bytes(r[0]))
+        if blobs.getNumPartitions() == 0:
+            return None
+        return bytes(blobs.treeReduce(merge, depth=2))
 
 
 def profile_files_on_spark(
@@ -260,7 +273,7 @@ def sample_spark(
     kinds = dict(kinds)
     names = list(kinds)
 
-    def build(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def sample_of(batches: Iterator[pa.RecordBatch]) -> bytes:
         from pyspark import TaskContext
 
         ctx = TaskContext.get()
@@ -269,17 +282,12 @@ def sample_spark(
             [int(seed), int(part)]).generate_state(1)[0]))
         for batch in batches:
             sampler.update({n: _numpy_of(batch.column(i)) for i, n in enumerate(names)})
-        yield pa.RecordBatch.from_pydict(
-            {"sample": [sampler.to_bytes()]}, schema=pa.schema([("sample", pa.binary())])
-        )
+        return sampler.to_bytes()
 
-    with _session_conf(df.sparkSession, _ARROW_BATCH):
-        blobs = (
-            df.select(*names).mapInArrow(build, "sample binary").rdd.map(lambda r: bytes(r[0]))
-        )
-        if blobs.getNumPartitions() == 0:
-            return RowSampler(kinds, sample_size, seed=seed)
-        return RowSampler.from_bytes(blobs.treeReduce(_merge_samples_bytes, depth=2))
+    blob = _merge_partitions(df, names, sample_of, _merge_samples_bytes)
+    if blob is None:
+        return RowSampler(kinds, sample_size, seed=seed)
+    return RowSampler.from_bytes(blob)
 
 
 # --- the Spark window source -----------------------------------------------------------------

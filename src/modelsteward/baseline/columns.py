@@ -47,6 +47,7 @@ __all__ = [
     "epoch_seconds",
     "infer_kind",
     "numeric_values",
+    "window_columns",
 ]
 
 NUMERIC = "numeric"
@@ -267,6 +268,22 @@ def check_fit_columns(cols: Mapping[str, np.ndarray], kinds: Mapping[str, str]) 
             f"kinds names columns that are not in the data: {unknown}; "
             f"the columns are {list(cols)[:20]}"
         )
+
+
+def window_columns(current: Any) -> dict[str, np.ndarray]:
+    """A current window as columns; a window without rows (columns all empty) is an
+    :class:`~modelsteward.errors.EmptyDataError`.
+
+    >>> window_columns({"x": [1.0, 2.0]})["x"].tolist()
+    [1.0, 2.0]
+    """
+    cols = as_columns(current)
+    if cols and all(v.shape[0] == 0 for v in cols.values()):
+        raise EmptyDataError(
+            "the current window has no rows; widen the window or check that production "
+            "data is being logged"
+        )
+    return cols
 
 
 def infer_kind(values: npt.ArrayLike | pa.DataType) -> str:

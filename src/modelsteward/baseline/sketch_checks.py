@@ -17,12 +17,12 @@ import numpy as np
 from modelsteward._params import MODE, NON_NEGATIVE, P_THRESHOLD, ROW_LIMIT, validate_params
 from modelsteward._types import DataLike
 from modelsteward.baseline.baseline import Baseline
-from modelsteward.baseline.columns import as_columns
+from modelsteward.baseline.columns import as_columns, window_columns
 from modelsteward.baseline.sketch import DEFAULT_K, NumericSketch, SketchProfile
 from modelsteward.baseline.sketch_baseline import resolve_mode
 from modelsteward.baseline.streaming import profile_dataset
 from modelsteward.baseline.summary import bin_proportions, ks_distance, quantile_edges
-from modelsteward.errors import DataError, EmptyDataError
+from modelsteward.errors import DataError
 from modelsteward.io import (
     count_rows,
     dataset_schema,
@@ -137,12 +137,7 @@ def current_profile(
         names = set(dataset_schema(current).names)
         kinds = {n: p.kind for n, p in baseline.columns.items() if n in names}
         return profile_dataset(current, kinds, columns=list(kinds), k=k)
-    cols = as_columns(current)
-    if cols and all(v.shape[0] == 0 for v in cols.values()):
-        raise EmptyDataError(
-            "the current window has no rows; widen the window or check that production "
-            "data is being logged"
-        )
+    cols = window_columns(current)
     kinds = {n: p.kind for n, p in baseline.columns.items() if n in cols}
     prof = SketchProfile.empty(kinds, k=k)
     n = max((int(cols[c].shape[0]) for c in kinds), default=0)
