@@ -20,8 +20,8 @@ p < 0.01) in ``.venv-bench-alibi``. alibi's classifier gets a 2,000-row referenc
 first ``--alibi-windows`` windows of each case (default 3), each peer run under
 ``--peer-timeout``.
 
-Then the cost: one weekly window of 100 columns x 100,000 rows, ``check_window`` with and
-without the joint reference, median of 3 runs.
+Then the cost: one weekly window of 100 columns x 100,000 rows, ``measure_window`` +
+``judge_window`` with and without the joint reference, median of 3 runs.
 
     python benchmarks/multivariate_drift.py [--windows 10] [--cost-rows 100000]
         [--peers nannyml,alibi] [--alibi-windows 3] [--peer-timeout 900]
@@ -189,7 +189,8 @@ def cost(rows: int, repeats: int = 3) -> dict[str, float]:
     import pandas as pd
 
     from modelsteward.baseline import Baseline
-    from modelsteward.monitor.checks import check_window
+    from modelsteward.monitor.judge import JudgeContext, judge_window
+    from modelsteward.monitor.measure import measure_window
     from modelsteward.monitor.policy import load_policy
 
     rng = np.random.default_rng(7)
@@ -205,8 +206,8 @@ def cost(rows: int, repeats: int = 3) -> dict[str, float]:
 
     def once(b: Any) -> float:
         t = time.perf_counter()
-        check_window(b, cur, policy=pol, model_name="m", model_version="1", window_index=0,
-                     window_label="w")
+        m = measure_window(b, cur, index=0, label="w", policies=[pol])
+        judge_window(m, pol, JudgeContext("m", "1"))
         return time.perf_counter() - t
 
     today = statistics.median(once(plain) for _ in range(repeats))

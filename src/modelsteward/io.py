@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any, TypeAlias, TypeGuard
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from modelsteward.errors import (
     DataError,
@@ -184,8 +186,6 @@ def is_temporal_type(t: pa.DataType) -> bool:
 
 
 def _parse_options(path: Path) -> Any:
-    import pyarrow.csv as pacsv
-
     tab = path.name.lower().endswith((".tsv", ".tsv.gz"))
     return pacsv.ParseOptions(delimiter="\t" if tab else ",")
 
@@ -193,8 +193,6 @@ def _parse_options(path: Path) -> Any:
 def _convert_options(column_types: Mapping[str, pa.DataType] | None = None,
                      columns: Sequence[str] | None = None) -> Any:
     """The one null semantics of CSV (see the module docstring)."""
-    import pyarrow.csv as pacsv
-
     return pacsv.ConvertOptions(
         null_values=list(NULL_TOKENS), strings_can_be_null=True, quoted_strings_can_be_null=True,
         column_types=dict(column_types or {}),
@@ -226,8 +224,6 @@ def _pinned_csv_types(path: Path, kinds: Mapping[str, str] | None) -> dict[str, 
 
 def csv_schema(path: Path) -> pa.Schema:
     """The types pyarrow infers from a CSV file's first block (with the null tokens)."""
-    import pyarrow.csv as pacsv
-
     try:
         with pacsv.open_csv(path, parse_options=_parse_options(path),
                             convert_options=_convert_options()) as reader:
@@ -239,8 +235,6 @@ def csv_schema(path: Path) -> pa.Schema:
 def dataset_schema(source: Source, kinds: Mapping[str, str] | None = None) -> pa.Schema:
     """The Arrow schema of the source's first file (CSV: the types inferred from its first
     block, with the columns of ``kinds`` as they will be read)."""
-    import pyarrow.parquet as pq
-
     paths = resolve_paths(source)
     _formats(paths)
     _check_not_empty(paths[0])
@@ -259,8 +253,6 @@ def dataset_schema(source: Source, kinds: Mapping[str, str] | None = None) -> pa
 
 def count_rows(source: Source) -> int | None:
     """Row count from Parquet metadata (no data read); None for CSV (unknown until read)."""
-    import pyarrow.parquet as pq
-
     paths = resolve_paths(source)
     if _formats(paths) != {"parquet"}:
         return None
@@ -313,9 +305,6 @@ def iter_batches(
     number of files here, this does not. CSV column types are pinned per file from its first
     block (``kinds`` overrides them: numeric -> float64, categorical -> string).
     """
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
     paths = resolve_paths(source)
     _formats(paths)
     for path in paths:
@@ -360,9 +349,6 @@ def iter_batches(
 
 def _read_one(path: Path, columns: Sequence[str] | None,
               kinds: Mapping[str, str] | None) -> pa.Table:
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
     _check_not_empty(path)
     if _format_of(path) == "parquet":
         try:

@@ -24,7 +24,7 @@ every other source. Needs the ``spark`` extra (``pip install 'modelsteward[spark
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,10 +36,18 @@ import pyarrow.compute as pc
 
 from modelsteward.baseline.baseline import baseline_from_profile
 from modelsteward.baseline.columns import infer_kind
+from modelsteward.baseline.concept import ConceptReference
 from modelsteward.baseline.joint import RowSampler
 from modelsteward.baseline.sketch import DEFAULT_K, SketchProfile
-from modelsteward.baseline.streaming import _numpy_of, update_profile_from_arrow
+from modelsteward.baseline.sketch_baseline import joint_from_sampler
+from modelsteward.baseline.streaming import (
+    _numpy_of,
+    profile_dataset,
+    resolve_kinds,
+    update_profile_from_arrow,
+)
 from modelsteward.errors import ConfigError, DataError, MissingColumnError
+from modelsteward.io import dataset_schema, resolve_paths
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -60,6 +68,7 @@ _KEY = "__ms_window__"
 
 
 def _require_spark() -> Any:
+    # pyspark is an optional extra: it is imported inside the functions that use it
     try:
         import pyspark
     except ImportError:  # pragma: no cover - the extra is installed in the test venv
@@ -145,21 +154,34 @@ def profile_spark(
     resolved = _resolve(df, kinds, columns)
     names = list(resolved)
 
-    def build(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def profile_of(batches: Iterator[pa.RecordBatch]) -> bytes:
         profile = SketchProfile.empty(resolved, k=k)
         for batch in batches:
             update_profile_from_arrow(profile, batch)
+        return profile.to_bytes()
+
+    blob = _merge_partitions(df, names, profile_of, _merge_bytes)
+    return SketchProfile.empty(resolved, k=k) if blob is None else SketchProfile.from_bytes(blob)
+
+
+def _merge_partitions(
+    df: DataFrame, names: list[str], blob_of: Callable[[Iterator[pa.RecordBatch]], bytes],
+    merge: Callable[[bytes, bytes], bytes],
+) -> bytes | None:
+    """One blob per partition (``blob_of`` its Arrow batches of ``names``, on the executor),
+    tree-merged by ``merge``; None when the DataFrame has no partitions (every partition
+    yields a blob, even an empty one)."""
+
+    def build(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield pa.RecordBatch.from_pydict(
-            {"profile": [profile.to_bytes()]}, schema=pa.schema([("profile", pa.binary())])
+            {"blob": [blob_of(batches)]}, schema=pa.schema([("blob", pa.binary())])
         )
 
     with _session_conf(df.sparkSession, _ARROW_BATCH):
-        blobs = (
-            df.select(*names).mapInArrow(build, "profile binary").rdd.map(lambda r: bytes(r[0]))
-        )
-        if blobs.getNumPartitions() == 0:  # every partition yields a profile, even if empty
-            return SketchProfile.empty(resolved, k=k)
-        return SketchProfile.from_bytes(blobs.treeReduce(_merge_bytes, depth=2))
+        blobs = df.select(*names).mapInArrow(build, "blob binary").rdd.map(lambda r: bytes(r[0]))
+        if blobs.getNumPartitions() == 0:
+            return None
+        return bytes(blobs.treeReduce(merge, depth=2))
 
 
 def profile_files_on_spark(
@@ -176,18 +198,8 @@ def profile_files_on_spark(
     :func:`profile_spark` here), then the profiles are tree-merged. The files must be
     readable at the same paths from every executor (a shared or mounted file system)."""
     _require_spark()
-    from modelsteward.baseline.streaming import (
-        dataset_schema,
-        infer_kinds,
-        profile_dataset,
-        resolve_paths,
-    )
-
     files = [str(p) for p in resolve_paths(source)]
-    schema = dataset_schema(files, kinds)
-    names = list(columns) if columns is not None else list(schema.names)
-    inferred = infer_kinds(schema)
-    resolved = {n: (kinds or {}).get(n) or inferred[n] for n in names}
+    names, resolved = resolve_kinds(dataset_schema(files, kinds), kinds, columns)
 
     def one(path: str) -> bytes:
         return profile_dataset(
@@ -223,8 +235,6 @@ def baseline_from_spark(
     (prediction-outcome correlation, size, task) is computed by Spark aggregates; those two
     columns are not profiled as features.
     """
-    from modelsteward.baseline.concept import ConceptReference
-
     skip = {c for c in (predictions_col, outcomes_col) if c}
     names = [c for c in (columns or df.columns) if c not in skip]
     profile = profile_spark(df, kinds, columns=names, k=k)
@@ -243,8 +253,6 @@ def baseline_from_spark(
         concept = ConceptReference(correlation=float(row["r"]), n=int(row["n"]), task=task)
     joint_ref = None
     if joint:
-        from modelsteward.baseline.sketch_baseline import joint_from_sampler
-
         sampler = sample_spark(df, profile.kinds, sample_size=sample_size, seed=seed)
         joint_ref = joint_from_sampler(sampler, sample_size, seed=seed)
     return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata,
@@ -265,7 +273,7 @@ def sample_spark(
     kinds = dict(kinds)
     names = list(kinds)
 
-    def build(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def sample_of(batches: Iterator[pa.RecordBatch]) -> bytes:
         from pyspark import TaskContext
 
         ctx = TaskContext.get()
@@ -274,17 +282,12 @@ def sample_spark(
             [int(seed), int(part)]).generate_state(1)[0]))
         for batch in batches:
             sampler.update({n: _numpy_of(batch.column(i)) for i, n in enumerate(names)})
-        yield pa.RecordBatch.from_pydict(
-            {"sample": [sampler.to_bytes()]}, schema=pa.schema([("sample", pa.binary())])
-        )
+        return sampler.to_bytes()
 
-    with _session_conf(df.sparkSession, _ARROW_BATCH):
-        blobs = (
-            df.select(*names).mapInArrow(build, "sample binary").rdd.map(lambda r: bytes(r[0]))
-        )
-        if blobs.getNumPartitions() == 0:
-            return RowSampler(kinds, sample_size, seed=seed)
-        return RowSampler.from_bytes(blobs.treeReduce(_merge_samples_bytes, depth=2))
+    blob = _merge_partitions(df, names, sample_of, _merge_samples_bytes)
+    if blob is None:
+        return RowSampler(kinds, sample_size, seed=seed)
+    return RowSampler.from_bytes(blob)
 
 
 # --- the Spark window source -----------------------------------------------------------------

@@ -15,7 +15,7 @@ pyspark = pytest.importorskip("pyspark")
 
 from modelsteward.baseline import Baseline  # noqa: E402
 from modelsteward.baseline.sketch import NumericSketch, SketchProfile  # noqa: E402
-from modelsteward.baseline.sketch_checks import sketch_ks_distance  # noqa: E402
+from modelsteward.baseline.summary import ks_distance  # noqa: E402
 from modelsteward.drift import (  # noqa: E402
     detect_data_drift,
     detect_feature_degradation,
@@ -109,7 +109,7 @@ def test_spark_profile_equals_the_pandas_profile(spark: Any) -> None:
         assert s.variance == pytest.approx(p.variance, rel=1e-9)
         assert (s.minimum, s.maximum) == (p.minimum, p.maximum)
         assert s.n_distinct == p.n_distinct  # HyperLogLog merges exactly
-        d, bound = sketch_ks_distance(s, p)
+        d, bound = ks_distance(s, p)
         assert d <= bound
     assert sp.columns["plan"].counts() == pp.columns["plan"].counts()  # type: ignore[union-attr]
     assert sp.columns["plan"].n_null == 0
@@ -298,7 +298,7 @@ def test_files_profiled_on_spark_executors_equal_streaming(spark: Any, tmp_path:
         assert isinstance(s, NumericSketch) and isinstance(p, NumericSketch)
         assert (s.n_rows, s.n_null, s.n_distinct) == (p.n_rows, p.n_null, p.n_distinct)
         assert s.mean == pytest.approx(p.mean, rel=1e-12)
-        d, bound = sketch_ks_distance(s, p)
+        d, bound = ks_distance(s, p)
         assert d <= bound
     assert on_spark.columns["plan"].counts() == local.columns["plan"].counts()  # type: ignore[union-attr]
 

@@ -14,14 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelsteward.baseline.sketch import NumericSketch, SketchProfile
-from modelsteward.baseline.sketch_checks import sketch_ks_distance
-from modelsteward.baseline.streaming import (
-    count_rows,
-    iter_column_batches,
-    profile_dataset,
-    resolve_paths,
-)
+from modelsteward.baseline.streaming import iter_column_batches, profile_dataset
+from modelsteward.baseline.summary import ks_distance
 from modelsteward.errors import DataError, MissingColumnError, UnsupportedInputError
+from modelsteward.io import count_rows, resolve_paths
 
 
 def _table(seed: int, n: int) -> pa.Table:
@@ -61,7 +57,7 @@ def test_directory_glob_and_list_give_the_same_profile(parquet_dir: Path) -> Non
         cat = prof.columns["cat"]
         assert cat.n_null == whole.column("cat").null_count
         assert sum(cat.counts().values()) == 100_000 - cat.n_null  # type: ignore[union-attr]
-    d, bound = sketch_ks_distance(by_dir.columns["x"], by_list.columns["x"])  # type: ignore[arg-type]
+    d, bound = ks_distance(by_dir.columns["x"], by_list.columns["x"])  # type: ignore[arg-type]
     assert d <= bound
     assert count_rows(parquet_dir) == 100_000
 
@@ -153,6 +149,6 @@ def test_profiling_files_in_two_processes_equals_one_process(parquet_dir: Path) 
         assert isinstance(a, NumericSketch) and isinstance(b, NumericSketch)
         assert (a.n_rows, a.n_null, a.n_distinct) == (b.n_rows, b.n_null, b.n_distinct)
         assert a.mean == pytest.approx(b.mean, rel=1e-12)
-        d, bound = sketch_ks_distance(a, b)
+        d, bound = ks_distance(a, b)
         assert d <= bound
     assert one.columns["cat"].counts() == two.columns["cat"].counts()  # type: ignore[union-attr]

@@ -29,7 +29,7 @@ import numpy as np
 
 from modelsteward._params import MODE, ROW_LIMIT, InstanceOf, Interval, validate_params
 from modelsteward._types import DataLike
-from modelsteward.baseline.columns import KINDS, as_columns
+from modelsteward.baseline.columns import KINDS, as_columns, check_fit_columns
 from modelsteward.baseline.concept import ConceptReference
 from modelsteward.baseline.joint import MIN_ROWS, JointReference
 from modelsteward.baseline.manifest import (
@@ -46,8 +46,8 @@ from modelsteward.baseline.sketch_baseline import (
     joint_from_sampler,
     sketch_profile_of,
 )
-from modelsteward.baseline.streaming import DEFAULT_BATCH_SIZE
 from modelsteward.errors import BaselineError, BaselineFormatError, EmptyDataError
+from modelsteward.io import DEFAULT_BATCH_SIZE
 from modelsteward.stats.psi import N_BINS
 
 __all__ = [
@@ -75,6 +75,15 @@ _SCALAR_FIELDS = (
     "mode",
     "n_inf",
 )
+
+
+def _fit_concept(predictions: Any, outcomes: Any) -> ConceptReference | None:
+    """The concept reference of a held-out split, or None when neither side is given."""
+    if predictions is None and outcomes is None:
+        return None
+    if predictions is None or outcomes is None:
+        raise BaselineError("pass both predictions and outcomes, or neither")
+    return ConceptReference.fit(predictions, outcomes)
 
 
 @dataclass(eq=False)
@@ -163,15 +172,8 @@ class Baseline:
                 sample_size=sample_size,
             )
         cols = as_columns(data)
-        if not cols:
-            raise EmptyDataError("cannot fit a baseline on data without columns")
         kinds = dict(kinds or {})
-        unknown = sorted(set(kinds) - set(cols))
-        if unknown:
-            raise BaselineError(
-                f"kinds names columns that are not in the data: {unknown}; "
-                f"the columns are {list(cols)[:20]}"
-            )
+        check_fit_columns(cols, kinds)
         for name, kind in kinds.items():
             if kind not in KINDS:
                 raise BaselineError(f"kinds[{name!r}] = {kind!r}; use 'numeric' or 'categorical'")
@@ -191,11 +193,7 @@ class Baseline:
         else:
             fitted = [fit_one(n) for n in names]
         profiles = dict(zip(names, fitted, strict=True))
-        concept = None
-        if predictions is not None or outcomes is not None:
-            if predictions is None or outcomes is None:
-                raise BaselineError("pass both predictions and outcomes, or neither")
-            concept = ConceptReference.fit(predictions, outcomes)
+        concept = _fit_concept(predictions, outcomes)
         joint_ref = JointReference.fit(cols, kinds, sample_size=sample_size) if joint else None
         return cls(
             columns=profiles, concept=concept, metadata=dict(metadata or {}), n_bins=int(n_bins),
@@ -419,11 +417,7 @@ def fit_sketch_baseline(
     ``joint=True`` also fits the :class:`JointReference` on a reservoir of rows."""
     profile, sampler = sketch_profile_of(data, kinds, k=k, batch_size=batch_size, joint=joint,
                                          sample_size=sample_size)
-    concept = None
-    if predictions is not None or outcomes is not None:
-        if predictions is None or outcomes is None:
-            raise BaselineError("pass both predictions and outcomes, or neither")
-        concept = ConceptReference.fit(predictions, outcomes)
+    concept = _fit_concept(predictions, outcomes)
     joint_ref = None if sampler is None else joint_from_sampler(sampler, sample_size)
     return baseline_from_profile(profile, n_bins=n_bins, concept=concept, metadata=metadata,
                                  joint=joint_ref)

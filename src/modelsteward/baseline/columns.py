@@ -27,18 +27,27 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 
-from modelsteward.errors import ColumnTypeError, DataError, UnsupportedInputError
+from modelsteward.errors import (
+    BaselineError,
+    ColumnTypeError,
+    DataError,
+    EmptyDataError,
+    UnsupportedInputError,
+)
 
 __all__ = [
     "NUMERIC",
     "CATEGORICAL",
     "as_columns",
     "category_counts",
+    "check_fit_columns",
     "epoch_seconds",
     "infer_kind",
     "numeric_values",
+    "window_columns",
 ]
 
 NUMERIC = "numeric"
@@ -122,8 +131,6 @@ def epoch_seconds(values: np.ndarray, name: str = "values") -> np.ndarray:
         return _seconds(values)
     if kind != "O" or values.size == 0:
         return values
-    import pandas as pd
-
     inferred = pd.api.types.infer_dtype(values[:64], skipna=True)
     if inferred == "empty" and values.size > 64:
         inferred = pd.api.types.infer_dtype(values, skipna=True)
@@ -149,8 +156,6 @@ def epoch_seconds(values: np.ndarray, name: str = "values") -> np.ndarray:
 
 
 def _from_pandas_series(series: Any) -> np.ndarray:
-    import pandas as pd
-
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):  # aware: UTC wall time, then epoch seconds
         return np.asarray(series.dt.tz_convert(None).to_numpy())
@@ -247,6 +252,40 @@ def as_columns(data: Any) -> dict[str, np.ndarray]:
     )
 
 
+def check_fit_columns(cols: Mapping[str, np.ndarray], kinds: Mapping[str, str]) -> None:
+    """The data to fit has columns, and ``kinds`` names only columns it has.
+
+    >>> check_fit_columns({"x": np.zeros(2)}, {"y": "numeric"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    modelsteward.errors.BaselineError: kinds names columns that are not in the data: ['y']; ...
+    """
+    if not cols:
+        raise EmptyDataError("cannot fit a baseline on data without columns")
+    unknown = sorted(set(kinds) - set(cols))
+    if unknown:
+        raise BaselineError(
+            f"kinds names columns that are not in the data: {unknown}; "
+            f"the columns are {list(cols)[:20]}"
+        )
+
+
+def window_columns(current: Any) -> dict[str, np.ndarray]:
+    """A current window as columns; a window without rows (columns all empty) is an
+    :class:`~modelsteward.errors.EmptyDataError`.
+
+    >>> window_columns({"x": [1.0, 2.0]})["x"].tolist()
+    [1.0, 2.0]
+    """
+    cols = as_columns(current)
+    if cols and all(v.shape[0] == 0 for v in cols.values()):
+        raise EmptyDataError(
+            "the current window has no rows; widen the window or check that production "
+            "data is being logged"
+        )
+    return cols
+
+
 def infer_kind(values: npt.ArrayLike | pa.DataType) -> str:
     """The kind of a column, from its values (a numpy array or array-like) or its Arrow type:
     the one rule of every fit path (exact, sketch, files, Spark), applied once at fit time and
@@ -278,8 +317,6 @@ def infer_kind(values: npt.ArrayLike | pa.DataType) -> str:
         return NUMERIC
     if kind != "O":  # booleans, strings, bytes, complex, void
         return CATEGORICAL
-    import pandas as pd
-
     inferred = pd.api.types.infer_dtype(values, skipna=True)
     if inferred == "empty":  # only nulls (or no rows): nothing says it holds strings
         return NUMERIC
@@ -320,8 +357,6 @@ def numeric_values(name: str, values: np.ndarray) -> np.ndarray:
         if converted is not values:
             return converted
     try:
-        import pandas as pd
-
         return np.asarray(pd.to_numeric(pd.Series(values, dtype=object)), dtype=np.float64)
     except OverflowError:
         raise ColumnTypeError(
@@ -358,8 +393,6 @@ def category_counts(values: np.ndarray) -> tuple[dict[str, int], int]:
     Nulls are None, NaN, pandas NA/NaT. Values are keyed by ``str(value)``, except that
     integral floats are keyed as integers (``2.0`` -> ``"2"``).
     """
-    import pandas as pd
-
     series = pd.Series(values, dtype=object, copy=False)
     null = series.isna()
     n_null = int(null.sum())

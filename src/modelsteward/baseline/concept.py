@@ -20,11 +20,14 @@ loads, without bands or estimation.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from modelsteward.errors import BaselineFormatError, DataError
 from modelsteward.stats.metrics import performance_metrics
@@ -71,8 +74,6 @@ class Calibrator:
         if self.method == "isotonic":
             return np.asarray(np.interp(s, np.asarray(self.x), np.asarray(self.y)), dtype=float)
         if self.method == "platt":
-            from scipy.special import expit
-
             z = self.a * (_logit(s) if self.on_logit else s) + self.b
             return np.asarray(expit(z), dtype=float)
         return np.clip(s, 0.0, 1.0)
@@ -107,12 +108,12 @@ class Calibrator:
     @classmethod
     def _fit_one(cls, method: str, s: np.ndarray, h: np.ndarray, on_logit: bool) -> Calibrator:
         if method == "isotonic":
-            from sklearn.isotonic import IsotonicRegression
+            from sklearn.isotonic import IsotonicRegression  # sklearn only when fitting
 
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(s, h)
             return cls("isotonic", tuple(float(v) for v in iso.X_thresholds_),
                        tuple(float(v) for v in iso.y_thresholds_))
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression  # sklearn only when fitting
 
         z = (_logit(s) if on_logit else s).reshape(-1, 1)
         lr = LogisticRegression(C=1e6, max_iter=1_000).fit(z, h.astype(int))
@@ -183,15 +184,10 @@ def encode_outcomes(outcomes: Any, classes: tuple[str, ...] | None) -> np.ndarra
 
 
 def _b64(arr: np.ndarray) -> str:
-    import base64
-
     return base64.b64encode(np.ascontiguousarray(arr, dtype="<f8").tobytes()).decode("ascii")
 
 
 def _unb64(text: str) -> np.ndarray:
-    import base64
-    import binascii
-
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, AttributeError):

@@ -28,25 +28,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from modelsteward.baseline.columns import (
     CATEGORICAL,
     NUMERIC,
     _category_label,
     as_columns,
+    category_counts,
     infer_kind,
     numeric_values,
 )
 from modelsteward.errors import BaselineError, BaselineFormatError, MissingColumnError
 
-__all__ = ["JOINT_FILE", "JointReference", "RowSampler", "merge_samples", "reservoir_keys"]
+__all__ = ["JointReference", "RowSampler", "merge_samples", "reservoir_keys"]
 
-JOINT_FILE = "joint.json"
 MIN_ROWS = 50
 _ARRAYS = ("center", "scale", "components", "heldout_errors", "heldout_feature_errors",
            "sample", "sample_keys", "explained_variance_ratio")
@@ -143,9 +145,6 @@ class RowSampler:
     # ------------------------------------------------------------------ bytes (Arrow IPC)
     def to_bytes(self) -> bytes:
         """The sample as an Arrow IPC stream (no pickle)."""
-        import pandas as pd
-        import pyarrow as pa
-
         arrays, names = [], []
         for name in self.kinds:
             v = self._cols[name]
@@ -167,8 +166,6 @@ class RowSampler:
     @classmethod
     def from_bytes(cls, blob: bytes) -> RowSampler:
         """Read what :meth:`to_bytes` wrote."""
-        import pyarrow as pa
-
         table = pa.ipc.open_stream(pa.py_buffer(blob)).read_all()
         meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
         out = cls(json.loads(meta["kinds"]), int(meta["k"]))
@@ -204,8 +201,6 @@ class EncodedColumn:
 def _codes(values: np.ndarray, categories: tuple[str, ...]) -> np.ndarray:
     """Category codes as float: index of a top category, ``len(categories)`` for the rest,
     NaN for nulls."""
-    import pandas as pd
-
     series = pd.Series(values, dtype=object, copy=False)
     null = series.isna().to_numpy()
     lookup = {c: float(i) for i, c in enumerate(categories)}
@@ -358,8 +353,6 @@ class JointReference:
                     continue
                 encoding.append(EncodedColumn(name, NUMERIC, fill=float(finite.mean())))
             elif kind == CATEGORICAL:
-                from modelsteward.baseline.columns import category_counts
-
                 counts, n_null = category_counts(values)
                 if not counts:
                     notes.append(f"column {name!r} is entirely null: left out of the joint checks")
@@ -481,6 +474,4 @@ class JointReference:
 
 
 def _replace(ref: JointReference, **changes: Any) -> JointReference:
-    from dataclasses import replace
-
     return replace(ref, **changes)

@@ -29,7 +29,14 @@ import numpy as np
 
 from modelsteward._params import MODE, Interval, check_param, validate_params
 from modelsteward._types import DataLike
-from modelsteward.baseline.columns import CATEGORICAL, KINDS, NUMERIC, as_columns, infer_kind
+from modelsteward.baseline.columns import (
+    CATEGORICAL,
+    KINDS,
+    NUMERIC,
+    as_columns,
+    check_fit_columns,
+    infer_kind,
+)
 from modelsteward.baseline.joint import MIN_ROWS, JointReference, RowSampler
 from modelsteward.baseline.profile import SKETCH_KEY, ColumnProfile
 from modelsteward.baseline.sketch import (
@@ -38,18 +45,17 @@ from modelsteward.baseline.sketch import (
     NumericSketch,
     SketchProfile,
 )
-from modelsteward.baseline.streaming import (
+from modelsteward.baseline.streaming import infer_kinds, profile_dataset
+from modelsteward.baseline.summary import bin_proportions, quantile_edges
+from modelsteward.errors import BaselineError
+from modelsteward.io import (
     DEFAULT_BATCH_SIZE,
     count_rows,
     dataset_schema,
-    infer_kinds,
     is_dataset_source,
-    profile_dataset,
     read_table,
     small_csv_table,
 )
-from modelsteward.baseline.summary import bin_proportions, quantile_edges
-from modelsteward.errors import BaselineError, EmptyDataError
 
 __all__ = [
     "DEFAULT_EXACT_MAX_ROWS",
@@ -190,14 +196,7 @@ def sketch_profile_of(
                                  sample_size)
         return profile_dataset(data, kinds, k=k, batch_size=batch_size, sampler=sampler), sampler
     cols = data if isinstance(data, dict) else as_columns(data)
-    if not cols:
-        raise EmptyDataError("cannot fit a baseline on data without columns")
-    unknown = sorted(set(kinds) - set(cols))
-    if unknown:
-        raise BaselineError(
-            f"kinds names columns that are not in the data: {unknown}; "
-            f"the columns are {list(cols)[:20]}"
-        )
+    check_fit_columns(cols, kinds)
     resolved = _kinds_of(cols, kinds)
     profile = SketchProfile.empty(resolved, k=k)
     sampler = RowSampler(resolved, sample_size) if joint else None

@@ -17,19 +17,19 @@ import numpy as np
 from modelsteward._params import MODE, NON_NEGATIVE, P_THRESHOLD, ROW_LIMIT, validate_params
 from modelsteward._types import DataLike
 from modelsteward.baseline.baseline import Baseline
-from modelsteward.baseline.columns import as_columns
+from modelsteward.baseline.columns import as_columns, window_columns
 from modelsteward.baseline.sketch import DEFAULT_K, NumericSketch, SketchProfile
 from modelsteward.baseline.sketch_baseline import resolve_mode
-from modelsteward.baseline.streaming import (
+from modelsteward.baseline.streaming import profile_dataset
+from modelsteward.baseline.summary import bin_proportions, ks_distance, quantile_edges
+from modelsteward.errors import DataError
+from modelsteward.io import (
     count_rows,
     dataset_schema,
     is_dataset_source,
-    profile_dataset,
     read_table,
     small_csv_table,
 )
-from modelsteward.baseline.summary import bin_proportions, ks_distance, quantile_edges
-from modelsteward.errors import DataError, EmptyDataError
 from modelsteward.stats.psi import EPS, N_BINS
 from modelsteward.stats.sketch_ks import (
     PsiInterval,
@@ -43,15 +43,8 @@ __all__ = [
     "choose_check_mode",
     "current_profile",
     "sketch_ks",
-    "sketch_ks_distance",
     "sketch_psi",
-    "sketch_psi_edges",
 ]
-
-
-def sketch_ks_distance(ref: NumericSketch, cur: NumericSketch) -> tuple[float, float]:
-    """(D, bound) over the union of both sketches' retained items."""
-    return ks_distance(ref, cur)
 
 
 @validate_params({"p_threshold": P_THRESHOLD, "min_effect": NON_NEGATIVE})
@@ -63,16 +56,10 @@ def sketch_ks(
     min_effect: float = 0.0,
 ) -> SketchKSResult:
     """KS decision from two sketches: drift only when ``D - bound`` clears the critical value."""
-    d, bound = sketch_ks_distance(ref, cur)
+    d, bound = ks_distance(ref, cur)
     return ks_decision(
         d, bound, ref.n_present, cur.n_present, p_threshold=p_threshold, min_effect=min_effect
     )
-
-
-@validate_params({"n_bins": N_BINS})
-def sketch_psi_edges(ref: NumericSketch, n_bins: int = 10) -> np.ndarray:
-    """-inf, the reference sketch's unique inner quantiles at k/n_bins, +inf."""
-    return quantile_edges(ref, n_bins)
 
 
 @validate_params({"n_bins": N_BINS, "eps": EPS})
@@ -86,7 +73,7 @@ def sketch_psi(
     """PSI over the reference sketch's quantile bins, with the interval the sketches allow."""
     if ref.kll.is_empty() or cur.kll.is_empty():
         return PsiInterval(psi=0.0, lower=0.0, upper=0.0)
-    e = sketch_psi_edges(ref, n_bins) if edges is None else np.asarray(edges, dtype=np.float64)
+    e = quantile_edges(ref, n_bins) if edges is None else np.asarray(edges, dtype=np.float64)
     r, er = bin_proportions(ref, e)
     c, ec = bin_proportions(cur, e)
     return psi_with_bound(r, c, er, ec, eps=eps)
@@ -150,12 +137,7 @@ def current_profile(
         names = set(dataset_schema(current).names)
         kinds = {n: p.kind for n, p in baseline.columns.items() if n in names}
         return profile_dataset(current, kinds, columns=list(kinds), k=k)
-    cols = as_columns(current)
-    if cols and all(v.shape[0] == 0 for v in cols.values()):
-        raise EmptyDataError(
-            "the current window has no rows; widen the window or check that production "
-            "data is being logged"
-        )
+    cols = window_columns(current)
     kinds = {n: p.kind for n, p in baseline.columns.items() if n in cols}
     prof = SketchProfile.empty(kinds, k=k)
     n = max((int(cols[c].shape[0]) for c in kinds), default=0)

@@ -1,8 +1,8 @@
 """Profile Parquet/CSV datasets batch by batch, so memory stays bounded.
 
-Files are read by :mod:`modelsteward.io` (sources, null semantics, errors; its names are
-re-exported here). Rows come in record batches of ``batch_size`` rows with little
-read-ahead, so peak memory depends on the batch and row-group size, never on the row count.
+Files are read by :mod:`modelsteward.io` (sources, null semantics, errors). Rows come in
+record batches of ``batch_size`` rows with little read-ahead, so peak memory depends on the
+batch and row-group size, never on the row count.
 
     >>> import tempfile, pathlib, numpy as np, pyarrow as pa, pyarrow.parquet as pq
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -10,13 +10,13 @@ read-ahead, so peak memory depends on the batch and row-group size, never on the
     >>> prof = profile_dataset(d)
     >>> prof.kinds, prof.columns["x"].n_rows, prof.columns["c"].counts()
     ({'x': 'numeric', 'c': 'categorical'}, 1000, {'a': 500, 'b': 500})
-    >>> count_rows(d)
-    1000
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -29,37 +29,25 @@ from modelsteward.baseline.sketch import (
     CategoricalSketch,
     NumericSketch,
     SketchProfile,
+    merge_profiles,
 )
 from modelsteward.errors import DataError, MissingColumnError
 from modelsteward.io import (
     DEFAULT_BATCH_SIZE,
-    SMALL_CSV_BYTES,
     Source,
     check_columns,
-    count_rows,
     dataset_schema,
-    is_dataset_source,
     is_numeric_type,
     is_temporal_type,
     iter_batches,
-    read_table,
     resolve_paths,
-    small_csv_table,
 )
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE",
-    "SMALL_CSV_BYTES",
-    "count_rows",
     "infer_kinds",
-    "is_dataset_source",
-    "iter_batches",
     "iter_column_batches",
-    "dataset_schema",
     "profile_dataset",
-    "read_table",
-    "resolve_paths",
-    "small_csv_table",
+    "resolve_kinds",
     "update_profile_from_arrow",
 ]
 
@@ -72,6 +60,15 @@ def infer_kinds(schema: pa.Schema) -> dict[str, str]:
     """Column kinds from an Arrow schema, by :func:`~modelsteward.baseline.columns.infer_kind`
     (the one rule of every fit path)."""
     return {f.name: infer_kind(f.type) for f in schema}
+
+
+def resolve_kinds(
+    schema: pa.Schema, kinds: Mapping[str, str] | None, columns: Sequence[str] | None
+) -> tuple[list[str], dict[str, str]]:
+    """(the columns to profile, their kinds): ``kinds`` where given, else the schema's."""
+    names = list(columns) if columns is not None else list(schema.names)
+    inferred = infer_kinds(schema)
+    return names, {n: (kinds or {}).get(n) or inferred[n] for n in names}
 
 
 def _numpy_of(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -166,10 +163,8 @@ def profile_dataset(
     if workers > 1:
         return _profile_in_processes(source, kinds, columns, k, batch_size, workers)
     schema = dataset_schema(source, kinds)
-    names = list(columns) if columns is not None else list(schema.names)
-    check_columns(names, schema.names, resolve_paths(source)[0])
-    schema_kinds = infer_kinds(schema)
-    resolved = {n: (kinds or {}).get(n) or schema_kinds[n] for n in names}
+    check_columns(columns, schema.names, resolve_paths(source)[0])
+    names, resolved = resolve_kinds(schema, kinds, columns)
     profile = SketchProfile.empty(resolved, k=k)
     rows = 0
     for batch in iter_batches(source, names, batch_size=batch_size, kinds=resolved):
@@ -201,16 +196,8 @@ def _profile_in_processes(
     batch_size: int,
     workers: int,
 ) -> SketchProfile:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from modelsteward.baseline.sketch import merge_profiles
-
     files = [str(p) for p in resolve_paths(source)]
-    schema = dataset_schema(files, kinds)
-    names = list(columns) if columns is not None else list(schema.names)
-    schema_kinds = infer_kinds(schema)
-    resolved = {n: (kinds or {}).get(n) or schema_kinds[n] for n in names}
+    names, resolved = resolve_kinds(dataset_schema(files, kinds), kinds, columns)
     groups = [files[i::workers] for i in range(min(workers, len(files)))]
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with Arrow threads
     with ProcessPoolExecutor(max_workers=len(groups), mp_context=ctx) as pool:

@@ -10,9 +10,9 @@ from typing import TypeVar
 import numpy as np
 
 from modelsteward._types import DataLike
-from modelsteward.baseline import Baseline, as_columns
-from modelsteward.baseline.columns import numeric_values
-from modelsteward.errors import DataError, EmptyDataError
+from modelsteward.baseline import Baseline
+from modelsteward.baseline.columns import numeric_values, window_columns
+from modelsteward.errors import DataError
 
 __all__ = [
     "as_baseline",
@@ -49,13 +49,7 @@ def current_columns(current: DataLike) -> dict[str, np.ndarray]:
         raise DataError(
             "current must be data (dict of arrays, pandas, polars, pyarrow), not a Baseline"
         )
-    cols = as_columns(current)
-    if cols and all(v.shape[0] == 0 for v in cols.values()):
-        raise EmptyDataError(
-            "the current window has no rows; widen the window or check that production "
-            "data is being logged"
-        )
-    return cols
+    return window_columns(current)
 
 
 def sorted_valid(name: str, values: np.ndarray) -> np.ndarray:

@@ -180,13 +180,7 @@ def reference_of(
             "concept drift needs a reference: pass reference_correlation (e.g. the baseline's "
             "concept.correlation) or both reference_predictions and reference_outcomes"
         )
-    p = as_float_array(reference_predictions, "reference_predictions", matrix=True)
-    o = as_float_array(reference_outcomes, "reference_outcomes")
-    if p.shape[0] != o.size:
-        raise DataError(
-            f"reference_predictions has {p.shape[0]} values but reference_outcomes has "
-            f"{o.size}; they must align"
-        )
+    p, o = _aligned(reference_predictions, reference_outcomes, "reference_")
     keep = ~(np.isnan(p) if p.ndim == 1 else np.isnan(p).any(axis=1)) & ~np.isnan(o)
     r_fit = correlation_of(p[keep], o[keep])
     if r_fit is None:
@@ -350,15 +344,18 @@ def concept_drift_per_window(
     return results
 
 
+def _aligned(predictions: Any, outcomes: Any, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
+    pred = as_float_array(predictions, f"{prefix}predictions", matrix=True)
+    out = as_float_array(outcomes, f"{prefix}outcomes")
+    if pred.shape[0] != out.size:
+        raise DataError(f"{prefix}predictions has {pred.shape[0]} values but {prefix}outcomes "
+                        f"has {out.size}; they must align")
+    return pred, out
+
+
 def checked_pair(predictions: Any, outcomes: Any) -> tuple[np.ndarray, np.ndarray]:
     """Predictions and outcomes as aligned float arrays (typed errors for bad input)."""
-    pred = as_float_array(predictions, "predictions", matrix=True)
-    out = as_float_array(outcomes, "outcomes")
-    if pred.shape[0] != out.size:
-        raise DataError(
-            f"predictions has {pred.shape[0]} values but outcomes has {out.size}; they must "
-            "align"
-        )
+    pred, out = _aligned(predictions, outcomes)
     if pred.size == 0:
         raise EmptyDataError("no predictions to check; pass at least one window of predictions")
     if np.isnan(pred).any():

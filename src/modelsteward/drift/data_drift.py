@@ -52,7 +52,6 @@ __all__ = [
     "current_summary",
     "detect_data_drift",
     "numeric_drift",
-    "one_sided_psi",
     "summaries",
 ]
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm, rankdata
 
 from modelsteward.baseline.columns import as_columns
 from modelsteward.baseline.joint import JointReference
@@ -178,8 +179,6 @@ def detect_reconstruction_drift(
 def _mann_whitney_z(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """AUC of ``scores`` for ``labels == 1`` and the Mann–Whitney z of AUC > 0.5 (normal
     approximation with tie and continuity correction)."""
-    from scipy.stats import rankdata
-
     n1 = int(labels.sum())
     n0 = labels.size - n1
     ranks = rankdata(scores)
@@ -214,6 +213,7 @@ def detect_classifier_drift(
     The classifier is small on purpose (``max_iter`` trees of 7 leaves, 32 bins) and runs on
     one thread: the check's cost stays bounded next to the per-feature tests.
     """
+    # sklearn is imported only when this check runs (it costs ~1 s at import time)
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold
     from threadpoolctl import threadpool_limits
@@ -255,8 +255,6 @@ def detect_classifier_drift(
             aucs.append(fold_auc)
             zs.append(fold_z)
             last = (model, test)
-        from scipy.stats import norm
-
         auc = float(np.mean(aucs))
         # twice the median of the folds' p-values: valid whatever their dependence
         p = min(1.0, 2.0 * float(np.median(norm.sf(np.array(zs)))))

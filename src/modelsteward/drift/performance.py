@@ -52,6 +52,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm
 
 from modelsteward.drift.estimation import ESTIMABLE, estimate_performance
 from modelsteward.errors import ConfigError
@@ -112,8 +113,6 @@ class Bands:
 
     def __init__(self, reference: Any, *, alpha: float = 0.01, n_boot: int = 400,
                  seed: int = 0) -> None:
-        from scipy.stats import norm
-
         if not 0.0 < alpha < 0.5:
             raise ConfigError(f"alpha={alpha!r} must lie strictly between 0 and 0.5")
         self.reference = reference

@@ -16,6 +16,9 @@ from modelsteward.registry.cards import ModelCard
 from modelsteward.registry.loading import load_model
 from modelsteward.registry.training import log_training_run
 
+# scikit-learn is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = ["CHURN_CARD", "churn_data", "load_production_model", "train_and_register"]
 
 CHURN_CARD = ModelCard(

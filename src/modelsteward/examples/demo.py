@@ -24,6 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelsteward import registry
+from modelsteward.errors import ConfigError
+from modelsteward.examples.chapter import CHURN_CARD
+from modelsteward.monitor.core import run_monitor
+from modelsteward.monitor.sinks import ConsoleSink, JsonLinesSink, MlflowSink
+from modelsteward.store import PredictionLog
+
+# scikit-learn is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = ["DEMO_MARKER", "DemoResult", "PLANTED", "check_workdir", "prepare_workdir", "run_demo"]
 
 #: File the demo writes into a workdir it creates; only such a directory is ever wiped.
@@ -123,8 +133,6 @@ def prepare_workdir(workdir: str | Path) -> Path:
 def check_workdir(workdir: str | Path) -> Path:
     """The resolved workdir, or :class:`~modelsteward.errors.ConfigError` when the demo may
     not use it (it exists, is not empty and was not made by the demo). Touches nothing."""
-    from modelsteward.errors import ConfigError
-
     given = Path(workdir)
     root = given.resolve()
     if given.is_symlink() or (root.exists() and not root.is_dir()):
@@ -152,11 +160,6 @@ def run_demo(workdir: str | Path = ".steward/demo", *, seed: int = 42,
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.model_selection import train_test_split
 
-    from modelsteward import registry
-    from modelsteward.monitor.core import run_monitor
-    from modelsteward.monitor.sinks import ConsoleSink, JsonLinesSink, MlflowSink
-    from modelsteward.store import PredictionLog
-
     t0 = time.perf_counter()
     root = prepare_workdir(workdir)
     uri = f"sqlite:///{root / 'mlflow.db'}"
@@ -169,8 +172,6 @@ def run_demo(workdir: str | Path = ".steward/demo", *, seed: int = 42,
     X, y = _generate(n_train + WEEKS * PER_WEEK, seed)
     X_tr, X_te, y_tr, y_te = train_test_split(X.iloc[:n_train], y[:n_train], test_size=0.2,
                                               stratify=y[:n_train], random_state=seed)
-    from modelsteward.examples.chapter import CHURN_CARD
-
     versions: dict[str, str] = {}
     source = (f"sklearn make_classification(n_features=20, n_informative=12, n_redundant=3, "
               f"weights=[0.7, 0.3], random_state={seed}), first {n_train} rows")

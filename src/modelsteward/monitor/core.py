@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from modelsteward import registry
 from modelsteward.drift.concept import ConceptDriftResult
 from modelsteward.drift.performance import WindowPerformance
 from modelsteward.errors import ConfigError
@@ -242,8 +243,6 @@ def _resolve(model: str, stage: str, tracking_uri: str | None, baseline: Any,
     """Baseline, version, run id and description of the serving model."""
     if baseline is not None:
         return baseline, str(model_version or "unregistered"), None, None
-    from modelsteward import registry  # MLflow is imported only when the registry is asked
-
     if model_version is None:
         record = registry.current_version(model, stage, tracking_uri=tracking_uri)
     else:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,8 @@ import pandas as pd
 from modelsteward._types import DataLike
 from modelsteward.errors import DataError, UnsupportedInputError
 from modelsteward.io import Source, is_dataset_source, read_table
+from modelsteward.store import PredictionLog
+from modelsteward.store.prediction_log import rows_to_frame, to_epoch
 
 __all__ = ["LOG_URL_PREFIXES", "SKIP_COLUMN", "attach_outcomes", "is_log_url",
            "read_production"]
@@ -70,8 +74,6 @@ def read_log(url: str, model_name: str, *, since: Any = None,
     cannot be decoded gets a reason in :data:`SKIP_COLUMN`, a raw outcome is kept as it is
     (the monitor judges it), and a row without a readable time is dropped and counted.
     """
-    from modelsteward.store import PredictionLog
-
     _check_sqlite_log(url)
     log = PredictionLog(url)
     try:
@@ -85,9 +87,6 @@ def read_log(url: str, model_name: str, *, since: Any = None,
 def _check_sqlite_log(url: str) -> None:
     """Reading must not create a database, nor tables in someone else's: a SQLite log must
     exist and hold the prediction log's tables (checked read-only)."""
-    import sqlite3
-    from urllib.parse import quote
-
     if not url.startswith("sqlite:///"):
         return
     path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
@@ -113,8 +112,6 @@ def _check_sqlite_log(url: str) -> None:
 
 def _read_log_tolerant(log: Any, model_name: str, *, since: Any,
                        until: Any) -> pd.DataFrame:
-    from modelsteward.store.prediction_log import rows_to_frame, to_epoch
-
     lo, hi = to_epoch(since, "since"), to_epoch(until, "until")
     # every row of the model: a row whose time is unreadable is counted, not silently missed
     read = log.read_rows(model_name, ordered=False)

@@ -157,7 +157,3 @@ class Ledger:
         self.store.save_window(self.target, result, snapshot, final, list(events))
         if self.on_window is not None:
             self.on_window(result, final)
-
-    @property
-    def late_notes(self) -> tuple[str, ...]:
-        return tuple(self.late.values())

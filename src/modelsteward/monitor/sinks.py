@@ -35,14 +35,14 @@ from modelsteward.errors import ConfigError, SinkError
 from modelsteward.monitor.alerts import Notification
 from modelsteward.monitor.outbox import Outbox
 from modelsteward.redact import MASK, redact_text, redact_uri
+from modelsteward.registry import resolve_tracking_uri
+from modelsteward.registry.training import ensure_experiment
+from modelsteward.report.text import strip_controls
 
 __all__ = [
     "ConsoleSink", "Dispatcher", "JsonLinesSink", "MlflowSink", "Sink", "SinkFailure",
     "WebhookSink", "display_url", "parse_sink",
 ]
-
-#: Seconds all sink deliveries of one run may take together (``steward monitor`` default).
-DEFAULT_SINK_DEADLINE = 30.0
 
 
 def display_url(url: str) -> str:
@@ -93,13 +93,11 @@ class ConsoleSink(_Base):
         self.stream = stream
 
     def send(self, notification: Notification) -> None:
-        from modelsteward.report.text import strip_controls
-
         text = strip_controls(notification.text)  # names from data never drive the terminal
         if self.stream is not None:
             print(text, file=self.stream, flush=True)
             return
-        from rich.console import Console
+        from rich.console import Console  # rich only when the terminal sink prints
         from rich.text import Text
 
         style = {"critical": "bold red", "warning": "yellow"}.get(notification.severity, "cyan")
@@ -142,7 +140,7 @@ class WebhookSink(_Base):
         self.deadline: float | None = None
 
     def send(self, notification: Notification) -> None:
-        import httpx
+        import httpx  # ~0.3 s at import: only when a webhook is sent
 
         body = notification.to_slack() if self.style == "slack" else notification.to_dict()
         timeout = self.timeout
@@ -193,10 +191,7 @@ class MlflowSink(_Base):
     def _start(self) -> Any:
         if self._client is not None:
             return self._client
-        from mlflow.tracking import MlflowClient
-
-        from modelsteward.registry import resolve_tracking_uri
-        from modelsteward.registry.training import ensure_experiment
+        from mlflow.tracking import MlflowClient  # MLflow only when this sink is used
 
         uri = resolve_tracking_uri(self.tracking_uri)
         client = MlflowClient(tracking_uri=uri)
@@ -488,11 +483,6 @@ class Dispatcher:
     def undelivered(self) -> list[dict[str, Any]]:
         return [{"sink": name, "queued_at": queued, **n.to_dict()}
                 for name, q in self.outbox.items() for n, queued in q]
-
-    @property
-    def kept_for_other_sinks(self) -> int:
-        """Outbox entries of sinks this run does not have (left in the file untouched)."""
-        return len(self._foreign)
 
 
 def _key(sink: Any) -> str:

@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from modelsteward.errors import ConfigError, StewardError
 from modelsteward.monitor.alerts import Notification
 from modelsteward.monitor.outbox import Outbox
+from modelsteward.redact import redact_uri
 
 __all__ = ["DEFAULT_STATE", "SCHEMA_VERSION", "Journal", "MonitorBusyError", "MonitorState",
            "concept_final", "default_state_url", "index_offset", "notification_id",
@@ -266,8 +267,6 @@ class MonitorState:
     @classmethod
     def open(cls, url: str) -> MonitorState:
         """Open (creating or migrating) the state store at ``url``."""
-        from modelsteward.redact import redact_uri
-
         if url.startswith("sqlite:///") and ":memory:" not in url:
             db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
             if not db.parent.exists():
@@ -591,21 +590,7 @@ class MonitorState:
         Returns ``"new"``, ``"pending"`` (queued by an earlier run, not delivered yet) or
         ``"delivered"`` (this sink already has it: do not send again).
         """
-        n, d = self.t["steward_monitor_notifications"], self.t["steward_monitor_deliveries"]
-        with self.engine.begin() as conn:
-            if conn.execute(select(n.c.id).where(n.c.id == notification.id)).first() is None:
-                conn.execute(insert(n), {"id": notification.id, "target": target,
-                                         "window_label": notification.window_label,
-                                         "body": json.dumps(notification.to_dict(), default=str),
-                                         "created_at": _now()})
-            row = conn.execute(select(d.c.status).where(
-                d.c.notification_id == notification.id, d.c.sink_key == sink_key)).first()
-            if row is not None:
-                return str(row[0])
-            conn.execute(insert(d), {"notification_id": notification.id, "sink_key": sink_key,
-                                     "sink_name": sink_name, "status": "pending", "attempts": 0,
-                                     "queued_at": _now()})
-        return "new"
+        return self.queue_all(target, notification, [(sink_key, sink_name)])[sink_key]
 
     def pending(self, sink_key: str) -> list[tuple[dict[str, Any], str]]:
         """(notification dict, queued_at) waiting for ``sink_key``, oldest first."""
@@ -730,8 +715,6 @@ def concept_final(coverage: float | None, end: Any, policy: Any, now: Any) -> bo
     >>> concept_final(0.5, end, load_policy("default"), end + pd.Timedelta(days=56))
     True
     """
-    from datetime import timedelta
-
     if coverage is None or coverage >= float(policy.value("label_coverage_final")):
         return True
     if end is None or now is None:

@@ -22,8 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from modelsteward.errors import MissingColumnError, ModelCardError
-from modelsteward.registry.tracking import with_tracking_credentials
+from modelsteward.registry.loading import load_model
+from modelsteward.registry.lookup import current_version, get_version
+from modelsteward.registry.metrics import evaluation_metrics, predict_with_scores, task_of
+from modelsteward.registry.mlflow_errors import translate_errors
+from modelsteward.registry.tracking import (
+    mlflow_client,
+    resolve_tracking_uri,
+    with_tracking_credentials,
+)
 
 __all__ = ["ModelCard", "coerce_card", "get_model_card", "set_model_card", "subgroup_performance"]
 
@@ -193,11 +204,6 @@ def subgroup_performance(
     max_groups: int = 20,
 ) -> tuple[dict[str, Any], ...]:
     """Metrics per value of ``groups`` (numeric columns with many values go to quartiles)."""
-    import numpy as np
-    import pandas as pd
-
-    from modelsteward.registry.metrics import evaluation_metrics
-
     g = pd.Series(np.asarray(groups))
     if pd.api.types.is_numeric_dtype(g) and g.nunique(dropna=True) > max_groups:
         g = pd.qcut(g, q=4, duplicates="drop").astype(str)
@@ -242,9 +248,6 @@ def get_model_card(
     tracking_uri: str | None = None,
 ) -> ModelCard:
     """The card of a version (default: the one in ``stage``); ModelCardError when none."""
-    from modelsteward.registry.lookup import current_version, get_version
-    from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri
-
     uri = resolve_tracking_uri(tracking_uri)
     record = (
         get_version(name, version, tracking_uri=uri)
@@ -309,10 +312,6 @@ def set_model_card(
     Training data and metrics are taken from the version's run; subgroup performance is
     computed when the card names ``subgroup_column`` and ``X_test``/``y_test`` are given.
     """
-    from modelsteward.registry.lookup import get_version
-    from modelsteward.registry.mlflow_errors import translate_errors
-    from modelsteward.registry.tracking import mlflow_client, resolve_tracking_uri
-
     uri = resolve_tracking_uri(tracking_uri)
     filled = coerce_card(card)
     assert filled is not None
@@ -356,11 +355,6 @@ def _training_data_from_run(client: Any, run_id: str) -> dict[str, Any]:
 
 def _subgroups_for_model(name: str, version: str, column: str, X_test: Any, y_test: Any,
                          uri: str) -> tuple[dict[str, Any], ...]:
-    import numpy as np
-
-    from modelsteward.registry.loading import load_model
-    from modelsteward.registry.metrics import predict_with_scores, task_of
-
     frame = _frame(X_test)
     if column not in frame.columns:
         raise MissingColumnError(
@@ -375,8 +369,6 @@ def _subgroups_for_model(name: str, version: str, column: str, X_test: Any, y_te
 
 
 def _frame(X: Any) -> Any:
-    import pandas as pd
-
     if isinstance(X, pd.DataFrame):
         return X
     arr = X if hasattr(X, "shape") else pd.DataFrame(X).to_numpy()

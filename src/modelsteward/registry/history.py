@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import RegisteredModel
 
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = ["HISTORY_PREFIX", "append_moves", "history", "moves_of", "now_iso"]
 
 HISTORY_PREFIX = "steward.history."

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +29,7 @@ from modelsteward.errors import IntegrityError
 
 __all__ = [
     "ALLOW_UNVERIFIED_ENV",
+    "BASELINE_ARTIFACT_PATH",
     "BASELINE_DIGEST_TAG",
     "INTEGRITY_FILE",
     "MODEL_DIGEST_TAG",
@@ -40,6 +42,8 @@ __all__ = [
 
 MODEL_DIGEST_TAG = "steward.model_sha256"
 BASELINE_DIGEST_TAG = "steward.baseline_sha256"
+#: The run folder the baseline is logged under.
+BASELINE_ARTIFACT_PATH = "baseline"
 INTEGRITY_FILE = "integrity.json"
 #: set (to 1/true/yes) by ``steward serve --allow-unverified``; read by the serve load path
 ALLOW_UNVERIFIED_ENV = "STEWARD_ALLOW_UNVERIFIED"
@@ -110,8 +114,6 @@ def _difference(actual: Mapping[str, str], recorded: Mapping[str, str] | None) -
 
 def _recorded_manifest(client: Any, run_id: str, key: str, expected: str) -> dict[str, str] | None:
     """The manifest under ``key`` in the run's integrity.json, only if it matches the tag."""
-    import tempfile
-
     if not run_id:
         return None
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,10 +6,16 @@ import tempfile
 import warnings
 from typing import Any
 
+from modelsteward.baseline import Baseline
 from modelsteward.errors import BaselineFormatError
-from modelsteward.registry.integrity import BASELINE_DIGEST_TAG, MODEL_DIGEST_TAG, verify_files
+from modelsteward.registry.integrity import (
+    BASELINE_ARTIFACT_PATH,
+    BASELINE_DIGEST_TAG,
+    MODEL_DIGEST_TAG,
+    verify_files,
+)
 from modelsteward.registry.lookup import current_version, get_version
-from modelsteward.registry.mlflow_errors import translate_errors
+from modelsteward.registry.mlflow_errors import is_connection_failure, translate_errors
 from modelsteward.registry.records import ModelVersionRecord
 from modelsteward.registry.tracking import (
     mlflow_client,
@@ -17,7 +23,9 @@ from modelsteward.registry.tracking import (
     tracking_context,
     with_tracking_credentials,
 )
-from modelsteward.registry.training import BASELINE_ARTIFACT_PATH
+
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
 
 __all__ = ["load_baseline", "load_model", "resolve_version"]
 
@@ -91,8 +99,6 @@ def load_baseline(
     Raises BaselineFormatError when the version's run has no ``baseline/`` artifacts (it was
     not logged by log_training_run), IntegrityError when its files were changed.
     """
-    from modelsteward.baseline import Baseline
-
     uri = resolve_tracking_uri(tracking_uri)
     record = resolve_version(name, stage, version, tracking_uri=uri)
     client = mlflow_client(uri)
@@ -102,8 +108,6 @@ def load_baseline(
         try:
             local = client.download_artifacts(record.run_id, BASELINE_ARTIFACT_PATH, tmp)
         except Exception as exc:  # noqa: BLE001 - missing artifact or store error
-            from modelsteward.registry.mlflow_errors import is_connection_failure
-
             if is_connection_failure(exc):
                 raise
             raise BaselineFormatError(

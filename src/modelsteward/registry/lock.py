@@ -29,6 +29,9 @@ from modelsteward.registry.tracking import env_number, redact_tracking_text
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = ["actor", "registry_lock"]
 
 _OWNER_TAG = "steward.lock.owner"

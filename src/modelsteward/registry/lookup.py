@@ -9,6 +9,7 @@ from modelsteward.errors import (
     InvalidModelNameError,
     ModelNotFoundError,
     NoVersionInStageError,
+    StageError,
     VersionNotFoundError,
 )
 from modelsteward.registry.mlflow_errors import error_code, similar, translate_errors
@@ -24,6 +25,9 @@ from modelsteward.registry.tracking import (
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
 
 __all__ = [
     "LOCK_SUFFIX",
@@ -191,8 +195,6 @@ def current_version(
     stage_name = parse_stage(stage)
     alias = alias_for(stage_name)
     if alias is None:
-        from modelsteward.errors import StageError
-
         raise StageError(
             f"stage {stage_name!r} can hold many versions; pass version=... or use "
             f"`steward registry list` / list_versions({name!r})"

@@ -13,6 +13,9 @@ from typing import Any
 
 import numpy as np
 
+# scikit-learn is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = ["evaluation_metrics", "feature_importance", "predict_with_scores", "task_of"]
 
 

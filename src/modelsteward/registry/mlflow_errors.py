@@ -16,6 +16,10 @@ from modelsteward.errors import (
     StewardError,
     TrackingServerUnavailableError,
 )
+from modelsteward.registry.tracking import forget_health, redact_tracking_text
+
+# MLflow (and requests, which comes with it) is imported inside the functions that use it,
+# so that importing this module (and `import modelsteward`) stays cheap.
 
 __all__ = [
     "error_code", "is_auth_failure", "is_connection_failure", "similar", "translate_errors",
@@ -73,8 +77,6 @@ def similar(name: str, candidates: Iterable[str]) -> str:
 def translate_errors(tracking_uri: str, action: str) -> Iterator[None]:
     """Re-raise MLflow and connection failures as StewardErrors naming ``action``."""
     from mlflow.exceptions import MlflowException
-
-    from modelsteward.registry.tracking import forget_health, redact_tracking_text
 
     def clean(text: str) -> str:
         return redact_tracking_text(text, tracking_uri)

@@ -46,6 +46,9 @@ from modelsteward.registry.tracking import (
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = ["CARD_TAG", "production_lineage", "promote", "rollback"]
 
 CARD_TAG = "steward.card"

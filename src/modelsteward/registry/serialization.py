@@ -29,6 +29,9 @@ from typing import Any
 
 from modelsteward.errors import RegistryError
 
+# skops is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
+
 __all__ = ["SERIALIZATIONS", "choose_serialization", "pip_requirements_for", "skops_trusted_types"]
 
 SERIALIZATIONS = ("cloudpickle", "skops")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import math
 import os
 import threading
 import time
@@ -38,11 +39,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from modelsteward.errors import TrackingServerUnavailableError
+from modelsteward.errors import ConfigError, TrackingServerUnavailableError
 from modelsteward.redact import redact_text
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
 
 __all__ = [
     "DEFAULT_DIRECTORY",
@@ -85,10 +89,6 @@ def env_number(name: str, default: float, low: float, high: float, *,
                integer: bool = False) -> float:
     """A number from the environment variable ``name`` (``default`` when unset), in
     ``[low, high]``; anything else (text, NaN, inf, out of range) is a ConfigError."""
-    import math
-
-    from modelsteward.errors import ConfigError
-
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default

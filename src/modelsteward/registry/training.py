@@ -8,10 +8,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import logging
+import os
 import re
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from modelsteward.errors import DataError, MissingColumnError, RegistryError
+from modelsteward.baseline import Baseline
+from modelsteward.errors import DataError, MissingColumnError, RegistryError, StewardError
 from modelsteward.redact import redact_text
 from modelsteward.registry.cards import (
     CARD_TAG,
@@ -32,6 +37,7 @@ from modelsteward.registry.cards import (
 )
 from modelsteward.registry.data import as_frame, as_target, data_characteristics, full_digest
 from modelsteward.registry.integrity import (
+    BASELINE_ARTIFACT_PATH,
     BASELINE_DIGEST_TAG,
     INTEGRITY_FILE,
     MODEL_DIGEST_TAG,
@@ -63,9 +69,11 @@ from modelsteward.registry.tracking import (
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["BASELINE_ARTIFACT_PATH", "ensure_experiment", "log_training_run", "model_params"]
+# MLflow is imported inside the functions that use it, so that importing this module
+# (and `import modelsteward`) stays cheap.
 
-BASELINE_ARTIFACT_PATH = "baseline"
+__all__ = ["ensure_experiment", "log_training_run", "model_params"]
+
 _PARAM_VALUE_LIMIT = 500
 _FOLDER_LIMIT = 100  # characters of an experiment's artifact folder name
 _log = logging.getLogger(__name__)
@@ -110,8 +118,6 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
     if root is not None:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".") or "experiment"
         if len(safe) > _FOLDER_LIMIT:  # a file name holds 255 bytes: keep it short and unique
-            import hashlib
-
             safe = f"{safe[:_FOLDER_LIMIT - 13]}_{hashlib.sha256(name.encode()).hexdigest()[:12]}"
         location = f"{root}/{safe}"
     try:
@@ -167,9 +173,6 @@ def _fit_baseline(
     X_train: pd.DataFrame, concept: tuple[np.ndarray, np.ndarray] | None,
     metadata: dict[str, str], kinds: Mapping[str, str] | None,
 ) -> tuple[Any, str]:
-    from modelsteward.baseline import Baseline
-    from modelsteward.errors import StewardError
-
     note = "fitted with concept reference (test split)"
     if concept is None:
         return Baseline.fit(X_train, kinds, metadata=metadata), "fitted; no concept reference " \
@@ -202,8 +205,6 @@ def _register(client: MlflowClient, name: str, info: Any, run_id: str,
 def _log_batch(client: MlflowClient, run_id: str, params: Mapping[str, str],
                metrics: Mapping[str, float], tags: Mapping[str, str]) -> None:
     """Params, metrics and tags in one store call (MLflow splits large batches itself)."""
-    import time
-
     from mlflow.entities import Metric, Param, RunTag
 
     now = int(time.time() * 1000)
@@ -242,8 +243,6 @@ def _dataset(from_pandas: Any, frame: pd.DataFrame, target: str, name: str) -> A
     MLflow infers each column's "required" flag by visiting every value in Python (0.3 s for
     8,000 x 21); the types come from a 1,000-row sample and the flag from ``isna().any()``.
     """
-    import functools
-
     from mlflow.types.schema import ColSpec, Schema
     from mlflow.types.utils import _infer_schema
 
@@ -297,8 +296,6 @@ def log_training_run(
     The experiment is ``experiment`` or ``$MLFLOW_EXPERIMENT_NAME`` or ``model_name`` or
     ``"modelsteward"``. Returns TrainingRunRecord(run_id, model_name, version, model_uri, ...).
     """
-    import os
-
     import mlflow
     import mlflow.sklearn
     from mlflow import MlflowClient

@@ -127,10 +127,6 @@ class ModelSource:
                 model.inflight += 1
             return model
 
-    def poll_now(self) -> None:
-        """Ask the poll thread to look at the alias right away."""
-        self._wake.set()
-
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:

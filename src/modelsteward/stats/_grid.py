@@ -42,10 +42,6 @@ class ReferenceGrid:
     transform: str = "linear"  # or "cbrt": cells equal-width in cbrt(v - center)
     center: float = 0.0
 
-    @property
-    def n_buckets(self) -> int:
-        return self.cells + 2  # below lo, M cells, at or above hi
-
     def map(self, values: np.ndarray) -> np.ndarray:
         """Cell index per value (0 .. cells + 1); NaN -> cells + 2. Monotone in the value."""
         with np.errstate(invalid="ignore", over="ignore"):

@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 from scipy import special
+from scipy.stats import distributions
 
 __all__ = ["kstwo_sf", "smirnov_sf"]
 
@@ -123,8 +124,6 @@ def smirnov_sf(n: int, x: float) -> float:
 
 def kstwo_sf(d: float, n: int) -> float:
     """``scipy.stats.kstwo.sf(d, n)`` for an integer ``n >= 1``, same case split as scipy."""
-    from scipy.stats import distributions
-
     if n <= 140 or d <= 0.0 or d >= 1.0:
         return float(distributions.kstwo.sf(d, n))
     t = n * d

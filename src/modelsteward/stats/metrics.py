@@ -29,6 +29,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 
 from modelsteward.errors import DataError
 
@@ -132,8 +133,6 @@ def auc_delong(y: Any, scores: Any) -> tuple[float, float]:
     >>> auc_delong([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8])
     (1.0, 0.0)
     """
-    from scipy.stats import rankdata
-
     yi = np.asarray(y, dtype=float).ravel()
     s = np.asarray(scores, dtype=float).ravel()
     pos, neg = s[yi == 1], s[yi == 0]
@@ -162,8 +161,6 @@ def rate_se(rate: float, n: int) -> float:
 
 # --- batched kernels: one metric on many resamples (rows) at once --------------------------------
 def _auc_rows(y: np.ndarray, s: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
-
     ranks = rankdata(s, axis=1)
     n_pos = y.sum(axis=1)
     n_neg = y.shape[1] - n_pos

@@ -37,9 +37,6 @@ __all__ = [
     "psi_from_counts",
 ]
 
-UNSEEN_BUCKET = "__unseen__"
-
-
 #: ``n_bins``: 1 to :data:`~modelsteward._params.MAX_BINS` bins
 N_BINS = [Interval("int", 1, MAX_BINS)]
 #: ``eps``: the proportion added to every bin, a positive finite number

@@ -31,10 +31,8 @@ from modelsteward.stats.ks import ks_critical_value, ks_pvalue, ks_pvalue_asympt
 __all__ = [
     "PsiInterval",
     "SketchKSResult",
-    "ks_critical_value",
     "ks_decision",
     "ks_distance_with_bound",
-    "ks_pvalue_asymptotic",
     "psi_with_bound",
 ]
 

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +37,9 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, event, select
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
@@ -119,8 +122,6 @@ _ARROW_KINDS = ("int64", "double", "bool", "string", "large_string")
 def _arrow_blob(columns: Mapping[str, Sequence[Any]]) -> bytes | None:
     """The columns as one Arrow IPC stream, or None when a column is not plain ints, floats,
     booleans or strings (nested values, >64-bit ints, all nulls): those rows keep JSON."""
-    import pyarrow as pa
-
     arrays = []
     for values in columns.values():
         try:
@@ -237,9 +238,6 @@ def to_epoch(value: Any, name: str) -> float | None:
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return float(stamp.timestamp())
-
-
-_to_epoch = to_epoch  # the name other modules used before it was public
 
 
 def _jsonable(value: Any) -> Any:
@@ -388,8 +386,6 @@ class PredictionLog:
     def _migrate(self, conn: Connection, version: int) -> None:
         """Bring a log of an older schema to :data:`SCHEMA_VERSION`, in the caller's write
         transaction (columns added, nothing rewritten: old rows stay as they are)."""
-        from sqlalchemy import inspect
-
         if version < 2:
             have = {c["name"] for c in inspect(conn).get_columns("predictions")}
             for table, column, sql_type in MIGRATION_2:
@@ -649,12 +645,12 @@ class PredictionLog:
             raise StoreError(
                 f"cannot write outcomes to {self._safe_url()}: {_db_error(exc)}") from exc
 
+    def _upsert_insert(self) -> Any:
+        """The dialect's ``insert`` (the one with ``on_conflict_*``)."""
+        return sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+
     def _insert_outcomes(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
-        insert: Any
-        if self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
+        insert = self._upsert_insert()
         new = 0
         for i in range(0, len(rows), _IN_CHUNK):
             chunk = rows[i : i + _IN_CHUNK]
@@ -670,15 +666,9 @@ class PredictionLog:
         ``steward serve`` calls this when it swaps versions; every other process sharing the
         log polls :meth:`announced_version` and looks at the registry at once on a change.
         """
-        import socket
-
         values = {"model_name": model_name, "alias": alias, "version": str(version),
                   "changed_at": time.time(), "host": socket.gethostname()[:256]}
-        insert: Any
-        if self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
+        insert = self._upsert_insert()
         stmt = insert(serve_versions).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["model_name", "alias"],
@@ -705,8 +695,6 @@ class PredictionLog:
     # --- reading --------------------------------------------------------------------------------
     def count(self, model_name: str | None = None) -> int:
         """Number of logged predictions (of one model, or all)."""
-        from sqlalchemy import func
-
         stmt = select(func.count()).select_from(predictions)
         if model_name is not None:
             stmt = stmt.where(predictions.c.model_name == model_name)
@@ -902,8 +890,6 @@ def _features_frame(rows: Sequence[Any], blobs: Mapping[str, bytes]) -> pd.DataF
     of one Arrow batch taken from it (no per-row Python work)."""
     if not any(r[8] is not None for r in rows):
         return _records_frame(_decode_many([r[4] for r in rows]))
-    import pyarrow as pa
-
     pieces: list[pd.DataFrame] = []
     tables: dict[str, pa.Table] = {}
     for batch_id, run in itertools.groupby(rows, key=lambda r: r[8]):
@@ -958,6 +944,3 @@ def rows_to_frame(rows: Sequence[Any], blobs: Mapping[str, bytes] | None = None
     )
     features.index = head.index
     return pd.concat([head, features, tail], axis=1)
-
-
-_rows_to_frame = rows_to_frame  # the name other modules used before it was public

@@ -27,12 +27,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.dataset as ds
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from modelsteward.errors import StoreError
 from modelsteward.store._schema import feature_batches, outcomes, predictions
-from modelsteward.store.prediction_log import PredictionLog, _db_error, _to_epoch
+from modelsteward.store.prediction_log import PredictionLog, _db_error, to_epoch
 
 __all__ = ["ExportResult", "PruneResult", "export_parquet", "parse_age", "prune"]
 
@@ -119,10 +121,7 @@ def export_parquet(
     day's files, so a re-run never duplicates rows. Predictions still being written (newer
     than the moment of the export) may be missing: export windows that have ended.
     """
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    lo, hi = _to_epoch(since, "since"), _to_epoch(until, "until")
+    lo, hi = to_epoch(since, "since"), to_epoch(until, "until")
     if lo is not None and hi is not None and hi <= lo:
         raise StoreError(f"--until ({until}) is not after --since ({since}); nothing to export")
     root = Path(to)
