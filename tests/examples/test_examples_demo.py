@@ -9,10 +9,10 @@ from modelsteward.examples.demo import BREAK_WEEK, CONCEPT_FROM, DRIFT_FROM, run
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_demo_timeline_matches_planted_events(tmp_path) -> None:
+def test_demo_timeline_matches_planted_events(tmp_path, quiet_sink) -> None:
     lines: list[str] = []
     res = run_demo(tmp_path / "demo", echo=lines.append,
-                   console_sink=_Quiet())
+                   console_sink=quiet_sink)
     first = res.first_alert_week
     # nothing is sent before the first planted event
     labels = [n.window_label for n in res.report.notifications]
@@ -33,15 +33,3 @@ def test_demo_timeline_matches_planted_events(tmp_path) -> None:
     assert res.paths["html"].exists() and (res.workdir / "alerts.jsonl").exists()
     assert any("planted" in line for line in lines)
 
-
-class _Quiet:
-    name = "quiet"
-
-    def send(self, notification) -> None:
-        return None
-
-    def on_window(self, window) -> None:
-        return None
-
-    def close(self, report) -> None:
-        return None

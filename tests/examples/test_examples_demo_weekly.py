@@ -14,29 +14,16 @@ from modelsteward.cli import main
 from modelsteward.examples.demo import MODEL, START, WEEKS, run_demo
 
 
-class _Quiet:
-    name = "quiet"
-
-    def send(self, notification) -> None:
-        return None
-
-    def on_window(self, window) -> None:
-        return None
-
-    def close(self, report) -> None:
-        return None
-
-
 def _sent(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_demo_log_weekly_runs_send_what_one_full_replay_sends(tmp_path) -> None:
+def test_demo_log_weekly_runs_send_what_one_full_replay_sends(tmp_path, quiet_sink) -> None:
     from modelsteward import registry
 
-    res = run_demo(tmp_path / "demo", echo=lambda _: None, console_sink=_Quiet())
+    res = run_demo(tmp_path / "demo", echo=lambda _: None, console_sink=quiet_sink)
     version = res.versions["v2"]  # the version that served (and logged) the twelve weeks
     bdir = tmp_path / "baseline"
     registry.load_baseline(MODEL, version=version, tracking_uri=res.tracking_uri).save(bdir)

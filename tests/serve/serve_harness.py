@@ -166,6 +166,16 @@ class _Launcher:
             server.kill()
 
 
+def until(check: Callable[[], bool], timeout: float = 90.0, what: str = "") -> None:
+    """Wait until ``check()`` is true, polling every 50 ms; fail the test after ``timeout``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def row(i: int = 0) -> dict[str, Any]:
     """A valid record; age alternates around the decision boundary."""
     return {"age": 25.0 + (i % 2) * 40.0, "income": 50.0 + i % 7, "visits": i % 5,

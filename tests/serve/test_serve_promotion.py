@@ -9,24 +9,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 
 import httpx
 import pytest
-from serve_harness import MODEL, Registry, ServerFactory, _free_port, row
+from serve_harness import MODEL, Registry, ServerFactory, _free_port, row, until
 
 from modelsteward.store import PredictionLog
 
 pytestmark = pytest.mark.integration
-
-
-def _until(check: Callable[[], bool], timeout: float = 40.0, what: str = "") -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +67,15 @@ def test_promotion_and_rollback_during_steady_traffic(shared, registry: Registry
     for t in threads:
         t.start()
     try:
-        _until(lambda: len(seen) > 40, what="traffic on v1")
+        until(lambda: len(seen) > 40, what="traffic on v1")
         registry.set_alias(v2)  # promote
-        _until(lambda: seen[-1] == v2, what="the promotion")
+        until(lambda: seen[-1] == v2, what="the promotion")
         n_at_promotion = len(seen)
-        _until(lambda: len(seen) > n_at_promotion + 40, what="traffic on v2")
+        until(lambda: len(seen) > n_at_promotion + 40, what="traffic on v2")
         registry.set_alias(v1)  # roll back
-        _until(lambda: seen[-1] == v1, what="the rollback")
+        until(lambda: seen[-1] == v1, what="the rollback")
         n_at_rollback = len(seen)
-        _until(lambda: len(seen) > n_at_rollback + 40, what="traffic after the rollback")
+        until(lambda: len(seen) > n_at_rollback + 40, what="traffic after the rollback")
     finally:
         stop.set()
         for t in threads:
@@ -109,7 +99,7 @@ def test_version_that_fails_to_load_keeps_the_old_one(shared, registry: Registry
     try:
         registry.set_alias(broken)
         with server.client() as c:
-            _until(lambda: (c.get("/status").json().get("last_load_error") or {})
+            until(lambda: (c.get("/status").json().get("last_load_error") or {})
                    .get("version") == broken, what="the failed load")
             health = c.get("/status").json()
             assert health["status"] == "degraded" and health["model_version"] == v1
@@ -120,7 +110,7 @@ def test_version_that_fails_to_load_keeps_the_old_one(shared, registry: Registry
             metrics = c.get("/metrics").text
             assert "steward_model_load_failures_total 0" not in metrics
             registry.set_alias(v1)
-            _until(lambda: c.get("/status").json()["status"] == "ok", what="recovery")
+            until(lambda: c.get("/status").json()["status"] == "ok", what="recovery")
     finally:
         registry.set_alias(v1)
 
@@ -153,12 +143,12 @@ def test_tracking_server_down_keeps_serving(start_server: ServerFactory,
             except httpx.HTTPError:
                 return False
 
-        _until(up, timeout=90, what="mlflow server")
+        until(up, timeout=90, what="mlflow server")
         server = start_server(tracking_uri=f"http://127.0.0.1:{port}")
         with server.client() as c:
             assert c.get("/status").json()["tracking"]["reachable"] is True
             kill_tracking()
-            _until(lambda: c.get("/status").json()["tracking"]["reachable"] is False,
+            until(lambda: c.get("/status").json()["tracking"]["reachable"] is False,
                    what="/health to notice")
             health = c.get("/status").json()
             assert health["status"] == "degraded"

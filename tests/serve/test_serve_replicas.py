@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from serve_harness import MODEL, Registry, Server, ServerFactory, row
+from serve_harness import MODEL, Registry, Server, ServerFactory, row, until
 
 from modelsteward.store import PredictionLog
-
-
-def _until(cond: Callable[[], bool], timeout: float = 90.0, what: str = "") -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _status(server: Server) -> dict[str, object]:
@@ -79,17 +69,17 @@ def test_two_processes_sharing_a_log_switch_together_under_load(
     for t in threads:
         t.start()
     try:
-        _until(lambda: min(ok.values()) > 20, what="traffic on v1")
+        until(lambda: min(ok.values()) > 20, what="traffic on v1")
         registry.set_alias(v2)
 
         def both_switched() -> bool:
             return all(_status(s)["model_version"] == v2 and _status(s)["draining_version"]
                        is None for s in (a, b))
 
-        _until(both_switched, timeout=120, what="both processes on v2")
+        until(both_switched, timeout=120, what="both processes on v2")
         switch_done = max(float(_status(s)["switched_at"]) for s in (a, b))  # type: ignore[arg-type]
         at_switch = dict(ok)
-        _until(lambda: all(ok[p] > at_switch[p] + 20 for p in ok), what="traffic after")
+        until(lambda: all(ok[p] > at_switch[p] + 20 for p in ok), what="traffic after")
     finally:
         stop.set()
         for t in threads:

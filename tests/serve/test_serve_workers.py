@@ -7,23 +7,13 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from serve_harness import MODEL, Registry, ServerFactory, row
+from serve_harness import MODEL, Registry, ServerFactory, row, until
 
 from modelsteward.serve.metrics import Metrics, SharedMetrics
 from modelsteward.store import PredictionLog
-
-
-def _until(cond: Callable[[], bool], timeout: float = 90.0, what: str = "") -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _metric(text: str, name: str) -> float:
@@ -91,17 +81,17 @@ def test_two_workers_switch_together_and_metrics_count_every_worker(
         t.start()
     seen: set[int] = set()
     try:
-        _until(lambda: ok[0] > 30, what="traffic on v1")
+        until(lambda: ok[0] > 30, what="traffic on v1")
         registry.set_alias(v2)
 
         def all_switched() -> bool:
             seen.update(switched_pids())
             return len(seen) == 2
 
-        _until(all_switched, what="both workers on v2")
+        until(all_switched, what="both workers on v2")
         switch_done = time.time()
         n_at_switch = ok[0]
-        _until(lambda: ok[0] > n_at_switch + 30, what="traffic after the switch")
+        until(lambda: ok[0] > n_at_switch + 30, what="traffic after the switch")
     finally:
         stop.set()
         for t in threads:
