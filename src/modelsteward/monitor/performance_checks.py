@@ -55,8 +55,11 @@ ACTIONS = {
 def predictions_of(frame: pd.DataFrame, column: str, scores: np.ndarray | None,
                    task: str, k: int) -> np.ndarray | None:
     """Binary/regression: the cleaned scores. Multiclass: the ``n x k`` matrix of the
-    prediction column's lists of class probabilities (malformed rows: NaN)."""
+    prediction column's lists of class probabilities (malformed rows: NaN; a matrix given as
+    ``scores`` is used as it is)."""
     if task != "multiclass":
+        return scores
+    if scores is not None and scores.ndim == 2 and scores.shape[1] == k:
         return scores
     if column not in frame.columns:
         return None

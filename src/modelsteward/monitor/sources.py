@@ -120,6 +120,7 @@ class FrameSource:
     tz: str = "UTC"
     warnings: list[str] = field(default_factory=list)
     unplaced: dict[str, int] = field(default_factory=dict)
+    _matrix: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def prepare(cls, data: Any, model: str, baseline: Any, *, window: Any = "7D",
@@ -203,12 +204,8 @@ class FrameSource:
                          "outcomes at fit time): concept drift not checked")
             return {}
         assert self.scores is not None  # the prediction column is there
-        preds = self.scores
-        if getattr(ref, "task", None) == "multiclass":  # lists of class probabilities
-            matrix = performance_checks.predictions_of(
-                self.frame, self.prediction_column, self.scores, "multiclass", ref.n_classes)
-            assert matrix is not None  # the prediction column is there
-            preds = matrix
+        preds = self._predictions(baseline)
+        assert preds is not None  # the prediction column is there
         outs = self.frame[self.outcome_column].to_numpy(dtype=float)  # cleaned by clean_rows
         bad = np.isnan(preds) if preds.ndim == 1 else np.isnan(preds).any(axis=1)
         if bad.all():
@@ -232,7 +229,19 @@ class FrameSource:
         return performance_checks.measure(
             self.frame, list(windows), baseline, policy, notes=notes,
             prediction_column=self.prediction_column, outcome_column=self.outcome_column,
-            scores=self.scores, bands=bands)
+            scores=self._predictions(baseline), bands=bands)
+
+    def _predictions(self, baseline: Any) -> np.ndarray | None:
+        """The cleaned scores; for a multiclass model the ``n x k`` matrix of its class
+        probability lists, parsed once per source (concepts, performance, calibration)."""
+        ref = getattr(baseline, "concept", None)
+        if ref is None or getattr(ref, "task", None) != "multiclass":
+            return self.scores
+        k = int(ref.n_classes)
+        if self._matrix is None or self._matrix.shape[1] != k:
+            self._matrix = performance_checks.predictions_of(
+                self.frame, self.prediction_column, None, "multiclass", k)
+        return self._matrix
 
     def measure(self, w: Window, baseline: Any, policies: Sequence[Policy],
                 concept: ConceptDriftResult | None) -> WindowMeasurement:
