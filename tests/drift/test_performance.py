@@ -222,3 +222,22 @@ def test_bands_at_another_level_equal_fresh_bands_and_reuse_the_resamples() -> N
             tight = first.band(metric, n, estimated=est)
             assert tight is not None and tight.lower < fresh.band(metric, n, estimated=est).lower
     assert wide._sample_cache.keys() == drawn.keys()  # nothing drawn again at the new level
+
+
+def test_regression_drop_has_no_estimate_and_says_so() -> None:
+    """Regression ships no label-free estimate (a prediction-only residual model cannot see a
+    shift into inputs the prediction ignores; see drift/estimation.py and the benchmark): a
+    drop is ``performance_drop`` with the estimated fields None, not a guessed diagnosis."""
+    rng = np.random.default_rng(11)
+    draw = _regression(rng)
+    ref = ConceptReference.fit(*draw(4_000), task="regression")
+    bands = Bands(ref, alpha=0.01)
+    pred, y = draw(1_000, noise=1.6)  # error up 60%, predictions distributed as before
+    res = window_performance(ref, pred, y, bands=bands)
+    check = res.check("mae")
+    assert check is not None and check.status == "drop"
+    assert check.estimated is None and check.estimated_status == "insufficient_data"
+    assert res.estimated == {}
+    assert res.diagnosis.kind == "performance_drop"
+    assert "no estimate" in res.diagnosis.summary and "mae" in res.diagnosis.summary
+    assert _no_nan(res.to_dict())
