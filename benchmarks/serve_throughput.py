@@ -319,10 +319,13 @@ def main() -> int:
     load_after = _uptime()
     logged = None
     try:
-        import sqlite3
+        from modelsteward.store import PredictionLog
 
-        with sqlite3.connect(tmp / "predictions.db") as conn:
-            logged = conn.execute("select count(*) from predictions").fetchone()[0]
+        counted = PredictionLog(f"sqlite:///{tmp / 'predictions.db'}")
+        try:  # batched requests are one row each: the log counts their predictions
+            logged = counted.count()
+        finally:
+            counted.close()
     except Exception:  # noqa: BLE001
         pass
 

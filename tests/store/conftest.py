@@ -30,5 +30,6 @@ def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PredictionLo
         with plog._writer_engine.begin() as conn:
             conn.execute(text("DELETE FROM outcomes"))
             conn.execute(text("DELETE FROM predictions"))
+            conn.execute(text("DELETE FROM feature_batches"))
     yield plog
     plog.close()

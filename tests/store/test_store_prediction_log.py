@@ -230,11 +230,29 @@ def test_a_duplicate_id_in_a_large_write_writes_nothing(log: PredictionLog) -> N
 
     ids = new_prediction_ids(200)
     ids[150] = ids[3]
-    rows = PredictionLog.make_rows_from_columns("dup", "1", {"x": [1.0] * 200}, [0] * 200,
+    # nested values keep one JSON row per prediction (plain columns: one batch row)
+    rows = PredictionLog.make_rows_from_columns("dup", "1", {"x": [[1.0]] * 200}, [0] * 200,
                                                 ids=ids)
+    assert len(rows) == 200 and not getattr(rows, "batches", None)
     with pytest.raises(StoreError):
         log.write_rows(rows)
     assert log.count("dup") == 0
+
+
+def test_a_failing_group_of_batches_writes_none_of_them(log: PredictionLog) -> None:
+    """Two batched requests in one transaction, the second reusing the first's batch id:
+    neither is written (the batch row and its predictions are one insert)."""
+    from modelsteward.store import new_prediction_ids
+    from modelsteward.store.prediction_log import RowList
+
+    ids = new_prediction_ids(64)
+    one = PredictionLog.make_rows_from_columns("dupb", "1", {"x": [1.0] * 64}, [0] * 64, ids=ids)
+    two = PredictionLog.make_rows_from_columns("dupb", "1", {"x": [2.0] * 64}, [1] * 64, ids=ids)
+    with pytest.raises(StoreError):
+        log.write_rows(RowList.join([one, two]))
+    assert log.count("dupb") == 0 and log.read_frame("dupb").empty
+    log.write_rows(one)
+    assert log.count("dupb") == 64
 
 
 @pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan"), 10**400, "inf"])

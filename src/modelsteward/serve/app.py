@@ -41,6 +41,7 @@ from modelsteward.serve.metrics import METRICS_DIR_ENV, Metrics, SharedMetrics
 from modelsteward.serve.model_source import LoadedModel, ModelSource
 from modelsteward.serve.validation import RequestValidationError, _describe, schemaless_parse
 from modelsteward.store import GroupCommitWriter, PredictionLog, new_prediction_ids
+from modelsteward.store.prediction_log import count_predictions
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -294,7 +295,7 @@ class _LogCoalescer:
     def _flush(self) -> None:
         self.scheduled = False
         batch, self.pending = self.pending, []
-        if len(batch) == 1 and len(batch[0][0]) <= self.INLINE_COMMIT_ROWS \
+        if len(batch) == 1 and count_predictions(batch[0][0]) <= self.INLINE_COMMIT_ROWS \
                 and not self.busy():
             rows, slot = batch[0]
             try:
@@ -450,6 +451,8 @@ def create_app(config: ServeConfig) -> FastAPI:
             log.error("prediction log write failed: %s", text)
             return _json({"error": f"the predictions could not be logged, so none are "
                                    f"returned: {text}"}, 503)
+        if getattr(rows, "ids", None) is not None:
+            ids = rows.ids  # a batch stored as one row: its rows' ids are "<batch>-<row>"
         service.metrics.predictions += batch.n_rows
         return await _off_loop(big, _json, {"model_name": model.name,
                                             "model_version": model.version,

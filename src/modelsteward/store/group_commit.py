@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from modelsteward.errors import StoreError
-from modelsteward.store.prediction_log import PredictionLog, RowList
+from modelsteward.store.prediction_log import PredictionLog, RowList, count_predictions
 
 __all__ = ["GroupCommitWriter"]
 
@@ -68,7 +68,7 @@ class GroupCommitWriter:
                 fut.set_exception(StoreError("the prediction log writer is closed"))
             return futures
         with self._lock:
-            self._backlog += sum(len(rows) for rows in row_lists)
+            self._backlog += sum(count_predictions(rows) for rows in row_lists)
         self._queue.put(list(zip(row_lists, futures, strict=True)))
         return futures
 
@@ -88,7 +88,7 @@ class GroupCommitWriter:
                 return False
             self.log.write_rows(rows)
             self.commits += 1
-            self.rows_committed += len(rows)
+            self.rows_committed += count_predictions(rows)
             return True
         finally:
             self._commit_lock.release()
@@ -107,7 +107,7 @@ class GroupCommitWriter:
             if item is _STOP:
                 return
             batch = list(item)
-            n_rows = sum(len(rows) for rows, _ in item)
+            n_rows = sum(count_predictions(rows) for rows, _ in item)
             stop = False
             while n_rows < self.max_batch_rows:
                 try:
@@ -118,7 +118,7 @@ class GroupCommitWriter:
                     stop = True
                     break
                 batch.extend(nxt)
-                n_rows += sum(len(rows) for rows, _ in nxt)
+                n_rows += sum(count_predictions(rows) for rows, _ in nxt)
             with self._commit_lock:
                 self._commit(batch)
             if stop:
@@ -135,14 +135,14 @@ class GroupCommitWriter:
                     self.log.write_rows(one_rows)
                 except Exception as exc:  # noqa: BLE001 - handed to the waiting caller
                     self.failures += 1
-                    self._done(len(one_rows), fut, exc)
+                    self._done(count_predictions(one_rows), fut, exc)
                 else:
-                    self._done(len(one_rows), fut, None)
+                    self._done(count_predictions(one_rows), fut, None)
             return
         self.commits += 1
-        self.rows_committed += len(rows)
+        self.rows_committed += count_predictions(rows)
         for one_rows, fut in batch:
-            self._done(len(one_rows), fut, None)
+            self._done(count_predictions(one_rows), fut, None)
 
     def _done(self, n: int, fut: Future[None], exc: BaseException | None) -> None:
         with self._lock:

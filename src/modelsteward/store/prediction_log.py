@@ -47,6 +47,7 @@ from modelsteward.errors import StoreError, UnknownPredictionError
 from modelsteward.redact import redact_text, redact_uri
 from modelsteward.store._schema import (
     MIGRATION_2,
+    MIGRATION_3,
     SCHEMA_VERSION,
     feature_batches,
     metadata,
@@ -57,7 +58,8 @@ from modelsteward.store._schema import (
 )
 
 __all__ = ["PredictionLog", "LogRows", "RowList", "default_log_url", "new_prediction_id",
-           "new_prediction_ids", "rows_to_frame", "to_epoch", "FRAME_COLUMNS"]
+           "new_prediction_ids", "rows_to_frame", "to_epoch", "FRAME_COLUMNS",
+           "count_predictions", "batch_row_id", "split_batch_row_id"]
 
 #: Columns of :meth:`PredictionLog.read_frame` around the feature columns.
 FRAME_COLUMNS: tuple[tuple[str, ...], tuple[str, ...]] = (
@@ -72,20 +74,62 @@ _CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
 _MULTI_ROW_SIZES = (96, 32, 8)
 #: requests of at least this many rows keep their features as one Arrow IPC stream
 _BLOB_MIN_ROWS = 32
+_BATCH_ID_LEN = 24  # a batch's id: the first 24 hex digits of its first row's id
+_ROW_DIGITS = 7  # a batched row's id: "<batch id>-<row, 7 digits>" (32 characters)
+_DIGITS = frozenset("0123456789")
+
+
+def batch_row_id(batch_id: str, row: int) -> str:
+    """The prediction id of row ``row`` of a batch stored as one ``feature_batches`` row.
+
+    >>> batch_row_id("0" * 24, 7)
+    '000000000000000000000000-0000007'
+    """
+    return f"{batch_id}-{row:0{_ROW_DIGITS}d}"
+
+
+def split_batch_row_id(pid: str) -> tuple[str, int] | None:
+    """``(batch id, row)`` of an id made by :func:`batch_row_id`, else None (one row's id).
+
+    >>> split_batch_row_id("0" * 24 + "-0000012"), split_batch_row_id("0" * 32)
+    (('000000000000000000000000', 12), None)
+    """
+    if len(pid) != _BATCH_ID_LEN + 1 + _ROW_DIGITS or pid[_BATCH_ID_LEN] != "-":
+        return None
+    digits = pid[_BATCH_ID_LEN + 1:]
+    if not set(digits) <= _DIGITS:
+        return None
+    return pid[:_BATCH_ID_LEN], int(digits)
+
+
+def count_predictions(rows: Sequence[tuple[Any, ...]]) -> int:
+    """Predictions in rows made by :meth:`PredictionLog.make_rows_from_columns`: the rows,
+    and the rows of each batch stored as one row (see :class:`RowList`).
+
+    >>> count_predictions(RowList([], [("b", 0.0, "m", 5, b"", "1", "0\\n1")]))
+    5
+    """
+    batches = getattr(rows, "batches", None)
+    return len(rows) + (sum(b[3] for b in batches) if batches else 0)
 
 
 class RowList(list[tuple[Any, ...]]):
-    """Rows for :meth:`PredictionLog.write_rows` and the feature batches they point at.
+    """Rows for :meth:`PredictionLog.write_rows` and the batches stored as one row each.
 
-    ``batches`` holds ``(batch_id, ts, model_name, n_rows, arrow_ipc_bytes)`` tuples.
+    ``batches`` holds ``(batch_id, ts, model_name, n_rows, arrow_ipc_bytes, model_version,
+    predictions_json_lines)`` tuples: a batch's rows are not in the list (one insert for the
+    whole request); :func:`count_predictions` counts both. ``ids`` are the prediction ids
+    of a single request's rows (None when they are the rows' own ids).
     """
 
     batches: list[tuple[Any, ...]]
+    ids: list[str] | None
 
     def __init__(self, rows: Iterable[tuple[Any, ...]] = (),
                  batches: Iterable[tuple[Any, ...]] = ()) -> None:
         super().__init__(rows)
         self.batches = list(batches)
+        self.ids = None
 
     @classmethod
     def join(cls, parts: Iterable[Sequence[tuple[Any, ...]]]) -> RowList:
@@ -285,8 +329,8 @@ class PredictionLog:
             f"batch_id, batch_row) VALUES ({', '.join([mark] * 8)})"
         )
         self._insert_batch_sql = (
-            "INSERT INTO feature_batches (id, ts, model_name, n_rows, features) "
-            f"VALUES ({', '.join([mark] * 5)})"
+            "INSERT INTO feature_batches (id, ts, model_name, n_rows, features, model_version, "
+            f"predictions) VALUES ({', '.join([mark] * 7)})"
         )
         self._multi_sql: dict[int, str] = {}
         self._init_lock = threading.Lock()
@@ -385,12 +429,32 @@ class PredictionLog:
 
     def _migrate(self, conn: Connection, version: int) -> None:
         """Bring a log of an older schema to :data:`SCHEMA_VERSION`, in the caller's write
-        transaction (columns added, nothing rewritten: old rows stay as they are)."""
-        if version < 2:
-            have = {c["name"] for c in inspect(conn).get_columns("predictions")}
-            for table, column, sql_type in MIGRATION_2:
-                if column not in have:
-                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+        transaction (columns added, nothing rewritten: old rows stay as they are; schema 3
+        drops the outcomes' foreign key, rebuilding that table on SQLite)."""
+        added = (MIGRATION_2 if version < 2 else ()) + (MIGRATION_3 if version < 3 else ())
+        inspector = inspect(conn)
+        for table, column, sql_type in added:
+            if table == "outcomes" and self.dialect == "sqlite":
+                continue  # rebuilt below, with the column
+            if column not in {c["name"] for c in inspector.get_columns(table)}:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+        if version < 3:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql(
+                    "CREATE TABLE outcomes_v3 (prediction_id VARCHAR(32) NOT NULL, ts FLOAT NOT "
+                    "NULL, value FLOAT NOT NULL, batch_id VARCHAR(32), PRIMARY KEY "
+                    "(prediction_id))")
+                conn.exec_driver_sql("INSERT INTO outcomes_v3 (prediction_id, ts, value) "
+                                     "SELECT prediction_id, ts, value FROM outcomes")
+                conn.exec_driver_sql("DROP TABLE outcomes")
+                conn.exec_driver_sql("ALTER TABLE outcomes_v3 RENAME TO outcomes")
+            else:
+                for fk in inspector.get_foreign_keys("outcomes"):
+                    if fk.get("name"):
+                        conn.exec_driver_sql(
+                            f'ALTER TABLE outcomes DROP CONSTRAINT "{fk["name"]}"')
+            conn.exec_driver_sql(
+                "CREATE INDEX IF NOT EXISTS ix_outcomes_batch ON outcomes (batch_id)")
         conn.execute(schema_info.update().values(version=SCHEMA_VERSION))
 
     def _safe_url(self) -> str:
@@ -494,8 +558,10 @@ class PredictionLog:
         """Like :meth:`make_rows`, from column lists (no per-row dicts are built).
 
         A request of 32 rows or more whose columns are plain ints, floats, booleans or strings
-        keeps its features as one Arrow IPC stream (``RowList.batches``), not one JSON object
-        per row: cheaper to write, and read back without decoding JSON.
+        is stored as ONE row (``RowList.batches``): its features as one Arrow IPC stream, its
+        predictions as JSON lines; its rows' ids are ``<batch id>-<row>`` (``RowList.ids``,
+        made from ``ids[0]``, not ``ids``): one insert for the request, read back without
+        decoding JSON features.
         """
         n = len(ids)
         if len(predictions_) != n or any(len(v) != n for v in columns.values()):
@@ -505,7 +571,8 @@ class PredictionLog:
             )
         ts = time.time() if timestamp is None else timestamp
         version = str(model_version)
-        blob = _arrow_blob(columns) if n >= _BLOB_MIN_ROWS and columns else None
+        blob = _arrow_blob(columns) if _BLOB_MIN_ROWS <= n < 10 ** _ROW_DIGITS and columns \
+            else None
         if blob is not None:
             try:
                 preds = _encode_column(predictions_)
@@ -513,11 +580,11 @@ class PredictionLog:
                 raise StoreError(
                     f"a prediction cannot be stored as JSON: {exc}; log plain numbers, "
                     "strings, booleans or lists") from exc
-            batch_id = ids[0]
-            return RowList(
-                [(pid, ts, model_name, version, "", pred, batch_id, i)
-                 for i, (pid, pred) in enumerate(zip(ids, preds, strict=True))],
-                [(batch_id, ts, model_name, n, blob)])
+            batch_id = ids[0][:_BATCH_ID_LEN]
+            # JSON text never holds a raw newline (strings escape it): one line a row
+            out = RowList([], [(batch_id, ts, model_name, n, blob, version, "\n".join(preds))])
+            out.ids = [f"{batch_id}-{i:0{_ROW_DIGITS}d}" for i in range(n)]
+            return out
         try:
             encoded = [_encode_column(v) for v in columns.values()]
             template = _row_template(list(columns))
@@ -536,22 +603,25 @@ class PredictionLog:
 
     def write_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert prediction rows in ONE committed transaction (the group-commit unit)."""
-        if not rows:
+        batches = getattr(rows, "batches", None)
+        if not rows and not batches:
             return
         if self._checkpointer is None:
             self._start_checkpointer()
         try:
             with self._writer_engine.begin() as conn:
-                batches = getattr(rows, "batches", None)
                 if batches:
                     conn.exec_driver_sql(self._insert_batch_sql, list(batches))
-                if self.dialect == "sqlite" and len(rows) >= _MULTI_ROW_SIZES[-1]:
+                if not rows:
+                    pass
+                elif self.dialect == "sqlite" and len(rows) >= _MULTI_ROW_SIZES[-1]:
                     self._insert_multi_row(conn, rows)
                 else:
                     conn.exec_driver_sql(self._insert_sql, list(rows))
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"cannot write {len(rows)} predictions to {self._safe_url()}: {_db_error(exc)}"
+                f"cannot write {count_predictions(rows)} predictions to {self._safe_url()}: "
+                f"{_db_error(exc)}"
             ) from exc
 
     def _insert_multi_row(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -621,14 +691,7 @@ class PredictionLog:
         ids = list(clean)
         try:
             with self._writer_engine.begin() as conn:
-                known: set[str] = set()
-                for i in range(0, len(ids), _IN_CHUNK):
-                    chunk = ids[i : i + _IN_CHUNK]
-                    known.update(
-                        conn.execute(
-                            select(predictions.c.id).where(predictions.c.id.in_(chunk))
-                        ).scalars()
-                    )
+                known, batch_of = self._known_ids(conn, ids)
                 unknown = [pid for pid in ids if pid not in known]
                 if unknown:
                     error = UnknownPredictionError(
@@ -639,11 +702,42 @@ class PredictionLog:
                     error.ids = unknown  # type: ignore[attr-defined]
                     raise error
                 return self._insert_outcomes(conn, [
-                    {"prediction_id": pid, "ts": ts, "value": v} for pid, v in clean.items()
+                    {"prediction_id": pid, "ts": ts, "value": v, "batch_id": batch_of.get(pid)}
+                    for pid, v in clean.items()
                 ])
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot write outcomes to {self._safe_url()}: {_db_error(exc)}") from exc
+
+    @staticmethod
+    def _known_ids(conn: Connection, ids: list[str]) -> tuple[set[str], dict[str, str]]:
+        """The ids the log holds, and the batch of each batched one: a ``<batch>-<row>`` id
+        is known when that batch holds its rows (schema 3) and ``row < n_rows``."""
+        known: set[str] = set()
+        batch_of: dict[str, str] = {}
+        wanted: dict[str, list[tuple[str, int]]] = {}
+        plain: list[str] = []
+        for pid in ids:
+            split = split_batch_row_id(pid)
+            if split is None:
+                plain.append(pid)
+            else:
+                wanted.setdefault(split[0], []).append((pid, split[1]))
+        for i in range(0, len(plain), _IN_CHUNK):
+            chunk = plain[i : i + _IN_CHUNK]
+            known.update(conn.execute(
+                select(predictions.c.id).where(predictions.c.id.in_(chunk))).scalars())
+        fb = feature_batches
+        batch_ids = list(wanted)
+        for i in range(0, len(batch_ids), _IN_CHUNK):
+            found = conn.execute(select(fb.c.id, fb.c.n_rows).where(
+                fb.c.id.in_(batch_ids[i : i + _IN_CHUNK]), fb.c.predictions.is_not(None)))
+            for bid, n_rows in found:
+                for pid, row in wanted[str(bid)]:
+                    if row < int(n_rows):
+                        known.add(pid)
+                        batch_of[pid] = str(bid)
+        return known, batch_of
 
     def _upsert_insert(self) -> Any:
         """The dialect's ``insert`` (the one with ``on_conflict_*``)."""
@@ -694,20 +788,34 @@ class PredictionLog:
 
     # --- reading --------------------------------------------------------------------------------
     def count(self, model_name: str | None = None) -> int:
-        """Number of logged predictions (of one model, or all)."""
+        """Number of logged predictions (of one model, or all), batched rows included."""
         stmt = select(func.count()).select_from(predictions)
+        fb = feature_batches
+        in_batches = select(func.coalesce(func.sum(fb.c.n_rows), 0)).where(
+            fb.c.predictions.is_not(None))
         if model_name is not None:
             stmt = stmt.where(predictions.c.model_name == model_name)
+            in_batches = in_batches.where(fb.c.model_name == model_name)
         with self._engine.connect() as conn:
-            return int(conn.execute(stmt).scalar_one())
+            conn.begin()  # one snapshot
+            return int(conn.execute(stmt).scalar_one()) + int(
+                conn.execute(in_batches).scalar_one())
 
     def prediction_ids(self, model_name: str | None = None) -> list[str]:
         """Every logged prediction id, oldest first."""
-        stmt = select(predictions.c.id).order_by(predictions.c.ts, predictions.c.id)
+        stmt = select(predictions.c.id, predictions.c.ts)
+        fb = feature_batches
+        batches = select(fb.c.id, fb.c.ts, fb.c.n_rows).where(fb.c.predictions.is_not(None))
         if model_name is not None:
             stmt = stmt.where(predictions.c.model_name == model_name)
+            batches = batches.where(fb.c.model_name == model_name)
         with self._engine.connect() as conn:
-            return list(conn.execute(stmt).scalars())
+            conn.begin()
+            pairs = [(float(ts), str(pid)) for pid, ts in conn.execute(stmt)]
+            for bid, ts, n_rows in conn.execute(batches):
+                pairs.extend((float(ts), batch_row_id(str(bid), i)) for i in range(n_rows))
+        pairs.sort()
+        return [pid for _, pid in pairs]
 
     def read_frame(
         self,
@@ -738,7 +846,8 @@ class PredictionLog:
         ordered: bool = True,
     ) -> LogRows:
         """The raw rows of one model (oldest first unless ``ordered=False``) and the Arrow
-        feature batches they point at, read from one snapshot; see :class:`LogRows`.
+        feature batches they point at, read from one snapshot; see :class:`LogRows`. A batch
+        stored as one row (schema 3) is expanded into one row per prediction here.
 
         Only the rows in ``[since, until)`` are read (the ``(model_name, ts)`` index): a
         week's read costs a week's rows, however long the log.
@@ -773,10 +882,59 @@ class PredictionLog:
                         select(feature_batches.c.id, feature_batches.c.features)
                         .where(feature_batches.c.id.in_(wanted[i:i + _IN_CHUNK])))
                     blobs.update((str(k), bytes(v)) for k, v in found)
+                batched = self._batched_rows(conn, model_name, lo, hi, model_version, blobs)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot read the prediction log {self._safe_url()}: {_db_error(exc)}") from exc
+        if batched:
+            if not rows:
+                rows = batched
+            else:
+                rows.extend(batched)
+                if ordered:
+                    try:
+                        rows.sort(key=lambda r: (r[1], r[0]))
+                    except TypeError:  # a corrupt (text) time: leave the database's order
+                        pass
         return LogRows(rows, blobs)
+
+    @staticmethod
+    def _batched_rows(conn: Connection, model_name: str, lo: float | None, hi: float | None,
+                      model_version: str | None, blobs: dict[str, bytes]
+                      ) -> list[tuple[Any, ...]]:
+        """Rows of the batches stored as one row each (schema 3) in ``[lo, hi)``, laid out as
+        :class:`LogRows`' rows, oldest batch first; their features go into ``blobs``."""
+        fb, o = feature_batches, outcomes
+        stmt = select(fb.c.id, fb.c.ts, fb.c.model_name, fb.c.model_version, fb.c.n_rows,
+                      fb.c.predictions, fb.c.features).where(
+            fb.c.model_name == model_name, fb.c.predictions.is_not(None)
+        ).order_by(fb.c.ts, fb.c.id)
+        if lo is not None:
+            stmt = stmt.where(fb.c.ts >= lo)
+        if hi is not None:
+            stmt = stmt.where(fb.c.ts < hi)
+        if model_version is not None:
+            stmt = stmt.where(fb.c.model_version == str(model_version))
+        found = conn.execute(stmt).all()
+        if not found:
+            return []
+        ids = [str(b[0]) for b in found]
+        done: dict[str, tuple[Any, Any]] = {}
+        for i in range(0, len(ids), _IN_CHUNK):
+            done.update((str(pid), (value, ts)) for pid, value, ts in conn.execute(
+                select(o.c.prediction_id, o.c.value, o.c.ts).where(
+                    o.c.batch_id.in_(ids[i:i + _IN_CHUNK]))))
+        rows: list[tuple[Any, ...]] = []
+        none = (None, None)
+        for bid_raw, ts, name, version, n_rows, preds, features in found:
+            bid = str(bid_raw)
+            blobs[bid] = bytes(features)
+            lines = str(preds).split("\n")
+            for i in range(int(n_rows)):
+                pid = f"{bid}-{i:0{_ROW_DIGITS}d}"
+                value, o_ts = done.get(pid, none) if done else none
+                rows.append((pid, ts, name, version, "", lines[i], value, o_ts, bid, i))
+        return rows
 
 
 def _db_error(exc: SQLAlchemyError) -> str:

@@ -87,20 +87,28 @@ def _models(log: PredictionLog, model_name: str | None) -> list[str]:
     if model_name is not None:
         return [model_name]
     with log._engine.connect() as conn:
-        return sorted(conn.execute(select(predictions.c.model_name).distinct()).scalars())
+        return sorted(set(conn.execute(select(predictions.c.model_name).distinct()).scalars())
+                      | set(conn.execute(select(feature_batches.c.model_name).distinct())
+                            .scalars()))
 
 
 def _span(log: PredictionLog, model: str, lo: float | None, hi: float | None
           ) -> tuple[float, float] | None:
-    stmt = select(func.min(predictions.c.ts), func.max(predictions.c.ts)).where(
-        predictions.c.model_name == model)
-    if lo is not None:
-        stmt = stmt.where(predictions.c.ts >= lo)
-    if hi is not None:
-        stmt = stmt.where(predictions.c.ts < hi)
-    with log._engine.connect() as conn:
-        first, last = conn.execute(stmt).one()
-    return None if first is None else (float(first), float(last))
+    """First and last time of the model's predictions in ``[lo, hi)``: its rows and its
+    batches stored as one row (their rows share the batch's time)."""
+    spans: list[float] = []
+    for table in (predictions, feature_batches):
+        stmt = select(func.min(table.c.ts), func.max(table.c.ts)).where(
+            table.c.model_name == model)
+        if lo is not None:
+            stmt = stmt.where(table.c.ts >= lo)
+        if hi is not None:
+            stmt = stmt.where(table.c.ts < hi)
+        with log._engine.connect() as conn:
+            first, last = conn.execute(stmt).one()
+        if first is not None:
+            spans += [float(first), float(last)]
+    return (min(spans), max(spans)) if spans else None
 
 
 def export_parquet(
@@ -194,7 +202,7 @@ def prune(
     if not math.isfinite(older_than) or older_than < 0:
         raise StoreError(f"older_than={older_than!r} is not a non-negative number of seconds")
     cutoff = (time.time() if now is None else now) - older_than
-    p, o = predictions, outcomes
+    p, o, fb = predictions, outcomes, feature_batches
     n_pred = n_out = 0
     try:
         for model in _models(log, None):
@@ -206,6 +214,13 @@ def prune(
                     n_out += int(conn.execute(
                         select(func.count()).select_from(p.join(o, o.c.prediction_id == p.c.id))
                         .where(old)).scalar_one())
+                    old_fb = (fb.c.model_name == model) & (fb.c.ts < cutoff)
+                    n_pred += int(conn.execute(
+                        select(func.coalesce(func.sum(fb.c.n_rows), 0))
+                        .where(old_fb & fb.c.predictions.is_not(None))).scalar_one())
+                    n_out += int(conn.execute(
+                        select(func.count()).select_from(fb.join(o, o.c.batch_id == fb.c.id))
+                        .where(old_fb)).scalar_one())
                 continue
             while True:
                 with log._writer_engine.begin() as conn:
@@ -217,14 +232,18 @@ def prune(
                     n_pred += conn.execute(delete(p).where(p.c.id.in_(ids))).rowcount
                 if len(ids) < _PRUNE_CHUNK:
                     break
-            # the Arrow feature batches of those predictions (a batch shares its rows' time)
-            fb = feature_batches
+            # the Arrow feature batches of those predictions (a batch shares its rows' time),
+            # with the rows and outcomes of the batches stored as one row (schema 3)
             while True:
                 with log._writer_engine.begin() as conn:
-                    ids = list(conn.execute(select(fb.c.id).where(
-                        (fb.c.model_name == model) & (fb.c.ts < cutoff)).limit(_PRUNE_CHUNK))
-                        .scalars())
+                    found = conn.execute(select(
+                        fb.c.id, fb.c.n_rows, fb.c.predictions.is_not(None)).where(
+                        (fb.c.model_name == model) & (fb.c.ts < cutoff)).limit(_PRUNE_CHUNK)
+                    ).all()
+                    ids = [r[0] for r in found]
                     if ids:
+                        n_out += conn.execute(delete(o).where(o.c.batch_id.in_(ids))).rowcount
+                        n_pred += sum(int(n) for _, n, whole in found if whole)
                         conn.execute(delete(fb).where(fb.c.id.in_(ids)))
                 if len(ids) < _PRUNE_CHUNK:
                     break
