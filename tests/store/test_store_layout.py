@@ -1,5 +1,6 @@
-"""Schema 2: requests of many rows keep their features as one Arrow IPC stream; logs of
-schema 1 are migrated in place and stay readable (issue 13 item 2)."""
+"""Schema 2: requests of many rows keep their features as one Arrow IPC stream; schema 3:
+such a request is one row holding its predictions too (ids ``<batch>-<row>``); logs of
+schemas 1 and 2 are migrated in place and stay readable (issue 13 items 1 and 2)."""
 
 from __future__ import annotations
 
