@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,7 +75,22 @@ def test_monitor_finds_the_serving_version_and_its_baseline(tmp_path, make_strea
 
     prod = make_stream(weeks=3, shift={2: 0.7}, seed=42).drop(columns=["plan"])
     prod["prediction"] = model.predict_proba(prod[X.columns])[:, 1]
-    rep = run_monitor("churn_mon", prod, tracking_uri=uri, sinks=["mlflow"])
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+
+    # a global registry URI left behind by other code (a served model, another test) must
+    # not send the MLflow sink to another registry: tracking_uri= names both
+    previous = getattr(registry_utils, "_registry_uri", None)
+    previous_env = os.environ.get("MLFLOW_REGISTRY_URI")
+    mlflow.set_registry_uri(f"sqlite:///{tmp_path}/elsewhere.db")
+    try:
+        rep = run_monitor("churn_mon", prod, tracking_uri=uri, sinks=["mlflow"])
+    finally:
+        registry_utils._registry_uri = previous
+        if previous_env is None:
+            os.environ.pop("MLFLOW_REGISTRY_URI", None)
+        else:
+            os.environ["MLFLOW_REGISTRY_URI"] = previous_env
     assert rep.model_version == str(rec.version) and rep.run_id == rec.run_id
     assert rep.description is not None and rep.description["version"] == str(rec.version)
     assert "params" in rep.description and "metrics" in rep.description
@@ -83,7 +100,7 @@ def test_monitor_finds_the_serving_version_and_its_baseline(tmp_path, make_strea
     # the monitoring run is attached to the model version
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     mv = client.get_model_version("churn_mon", str(rec.version))
     run_id = mv.tags["modelsteward.monitoring_run_id"]
     assert len(client.get_metric_history(run_id, "psi/f2")) == 3

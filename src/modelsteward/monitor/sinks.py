@@ -36,6 +36,7 @@ from modelsteward.monitor.alerts import Notification
 from modelsteward.monitor.outbox import Outbox
 from modelsteward.redact import MASK, redact_text, redact_uri
 from modelsteward.registry import resolve_tracking_uri
+from modelsteward.registry.tracking import mlflow_client
 from modelsteward.registry.training import ensure_experiment
 from modelsteward.report.text import strip_controls
 
@@ -191,10 +192,8 @@ class MlflowSink(_Base):
     def _start(self) -> Any:
         if self._client is not None:
             return self._client
-        from mlflow.tracking import MlflowClient  # MLflow only when this sink is used
-
         uri = resolve_tracking_uri(self.tracking_uri)
-        client = MlflowClient(tracking_uri=uri)
+        client = mlflow_client(uri)  # tracking and registry both at the given URI
         exp_id = ensure_experiment(client, self.experiment, uri)
         tags = {"modelsteward.kind": "monitoring",
                 "modelsteward.model_name": self.model_name,
