@@ -95,6 +95,14 @@ def test_render_html_accepts_minimal_dict() -> None:
     assert "No alert" in page
 
 
+def _watch(page, requests: list[str], console: list[str]) -> None:
+    """Record the page's requests, and its console errors and warnings and page errors."""
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}")
+            if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+
+
 def _launch(p):
     return p.chromium.launch(executable_path=CHROMIUM, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -115,10 +123,7 @@ def test_renders_in_headless_chromium_without_network_errors_or_dialogs(report_d
         browser = _launch(p)
         try:
             page = browser.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("console", lambda m: console.append(f"{m.type}: {m.text}")
-                    if m.type in ("error", "warning") else None)
-            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+            _watch(page, requests, console)
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(url, wait_until="load")
             page.wait_for_timeout(300)
@@ -191,10 +196,7 @@ def test_alert_texts_are_folded_in_details_in_chromium(report_dir) -> None:
         browser = _launch(p)
         try:
             page = browser.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("console", lambda m: console.append(f"{m.type}: {m.text}")
-                    if m.type in ("error", "warning") else None)
-            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+            _watch(page, requests, console)
             page.goto(url, wait_until="load")
             assert page.locator("h2").first.inner_text() == "Overview"
             folded = page.locator("details.alert")
